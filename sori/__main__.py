@@ -1,0 +1,7 @@
+"""Allow `python -m sori`."""
+
+import sys
+
+from sori.cli import main
+
+sys.exit(main())
