@@ -1,0 +1,17 @@
+"""Tacotron 1 for any vocabulary: configuration, network, loss."""
+
+from tts.model.config import TacotronConfig
+from tts.model.decoder import DecoderState
+from tts.model.loss import LossConfig, LossTerms, TacotronLoss
+from tts.model.tacotron import InferenceOutput, Tacotron, TacotronOutput
+
+__all__ = [
+    "DecoderState",
+    "InferenceOutput",
+    "LossConfig",
+    "LossTerms",
+    "Tacotron",
+    "TacotronConfig",
+    "TacotronLoss",
+    "TacotronOutput",
+]

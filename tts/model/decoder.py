@@ -1,0 +1,186 @@
+"""The Tacotron decoder: pre-net, attention GRU, location-sensitive attention, two residual GRUs,
+r mel frames and one stop logit per step.
+
+Decoder state is a value (`DecoderState`) passed into each step and returned from it; nothing is
+kept on the module between calls, so inference is reentrant and batchable.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from tts.model.attention import LocationSensitiveAttention
+from tts.model.config import TacotronConfig
+from tts.model.dropout import dropout_mask
+from tts.model.layers import Prenet
+
+
+class DecoderState(NamedTuple):
+    """Everything one decoder step needs from the previous one."""
+
+    attention_hidden: torch.Tensor  # [B, attention_rnn_dim]
+    decoder_hidden_1: torch.Tensor  # [B, decoder_rnn_dim]
+    decoder_hidden_2: torch.Tensor  # [B, decoder_rnn_dim]
+    context: torch.Tensor  # [B, encoder_dim]
+    attention_weights: torch.Tensor  # [B, T_text]
+    cumulative_weights: torch.Tensor  # [B, T_text]
+
+
+class DecoderOutput(NamedTuple):
+    """Decoder results over a whole utterance."""
+
+    mel: torch.Tensor  # [B, T_steps * r, n_mels]
+    stop_logits: torch.Tensor  # [B, T_steps]
+    alignments: torch.Tensor  # [B, T_steps, T_text]
+
+
+class Decoder(nn.Module):
+    """Autoregressive mel decoder with location-sensitive attention over the encoder outputs."""
+
+    def __init__(self, config: TacotronConfig) -> None:
+        super().__init__()
+        self.n_mels = config.n_mels
+        self.reduction_factor = config.reduction_factor
+        self.prenet = Prenet(config.n_mels, config.decoder_prenet_dims, config.prenet_dropout)
+        self.prenet_dropout = config.prenet_dropout
+        self.prenet_dropout_at_inference = config.prenet_dropout_at_inference
+        prenet_dim = config.decoder_prenet_dims[-1]
+        self.attention_rnn = nn.GRUCell(prenet_dim + config.encoder_dim, config.attention_rnn_dim)
+        self.attention = LocationSensitiveAttention(
+            config.attention_rnn_dim, config.encoder_dim, config.attention_dim,
+            config.location_filters, config.location_kernel_size,
+        )
+        self.input_projection = nn.Linear(
+            config.attention_rnn_dim + config.encoder_dim, config.decoder_rnn_dim
+        )
+        self.rnn_1 = nn.GRUCell(config.decoder_rnn_dim, config.decoder_rnn_dim)
+        self.rnn_2 = nn.GRUCell(config.decoder_rnn_dim, config.decoder_rnn_dim)
+        out_dim = config.decoder_rnn_dim + config.encoder_dim
+        self.mel_projection = nn.Linear(out_dim, config.n_mels * config.reduction_factor)
+        self.stop_projection = nn.Linear(out_dim, 1)
+
+    def initial_state(self, memory: torch.Tensor) -> DecoderState:
+        """All-zero state for a batch. memory [B, T_text, encoder_dim]."""
+        batch, length, encoder_dim = memory.shape
+        zeros = memory.new_zeros
+        return DecoderState(
+            attention_hidden=zeros(batch, self.attention_rnn.hidden_size),
+            decoder_hidden_1=zeros(batch, self.rnn_1.hidden_size),
+            decoder_hidden_2=zeros(batch, self.rnn_2.hidden_size),
+            context=zeros(batch, encoder_dim),
+            attention_weights=zeros(batch, length),
+            cumulative_weights=zeros(batch, length),
+        )
+
+    def step(
+        self,
+        prenet_out: torch.Tensor,
+        state: DecoderState,
+        memory: torch.Tensor,
+        processed_memory: torch.Tensor,
+        mask: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor, DecoderState]:
+        """One step: prenet_out [B, prenet_dim] -> (frames [B, r * n_mels], stop logit [B], state)."""
+        attention_hidden = self.attention_rnn(
+            torch.cat((prenet_out, state.context), dim=1), state.attention_hidden
+        )
+        context, weights = self.attention(
+            attention_hidden, memory, processed_memory,
+            state.attention_weights, state.cumulative_weights, mask,
+        )
+        x = self.input_projection(torch.cat((attention_hidden, context), dim=1))
+        hidden_1 = self.rnn_1(x, state.decoder_hidden_1)
+        x = x + hidden_1
+        hidden_2 = self.rnn_2(x, state.decoder_hidden_2)
+        x = x + hidden_2
+        out = torch.cat((x, context), dim=1)
+        new_state = DecoderState(
+            attention_hidden, hidden_1, hidden_2, context, weights,
+            state.cumulative_weights + weights,
+        )
+        return self.mel_projection(out), self.stop_projection(out).squeeze(1), new_state
+
+    def forward(
+        self, memory: torch.Tensor, text_mask: torch.Tensor, targets: torch.Tensor
+    ) -> DecoderOutput:
+        """Teacher-forced pass: each step sees the last true frame of the previous step.
+
+        memory [B, T_text, encoder_dim], text_mask [B, T_text], targets [B, T_frames, n_mels]
+        with T_frames a multiple of r -> DecoderOutput.
+        """
+        batch, total_frames, _ = targets.shape
+        r = self.reduction_factor
+        if total_frames % r:
+            raise ValueError(f"target frames ({total_frames}) must be a multiple of r ({r})")
+        go = targets.new_zeros(batch, 1, self.n_mels)
+        inputs = torch.cat((go, targets[:, r - 1::r][:, :-1]), dim=1)  # [B, T_steps, n_mels]
+        prenet_out = self.prenet(inputs)  # [B, T_steps, prenet_dim]
+        processed_memory = self.attention.process_memory(memory)
+        state = self.initial_state(memory)
+        frames, stops, weights = [], [], []
+        for step in range(inputs.size(1)):
+            frame, stop, state = self.step(
+                prenet_out[:, step], state, memory, processed_memory, text_mask
+            )
+            frames.append(frame)
+            stops.append(stop)
+            weights.append(state.attention_weights)
+        mel = torch.stack(frames, dim=1).reshape(batch, total_frames, self.n_mels)
+        return DecoderOutput(mel, torch.stack(stops, dim=1), torch.stack(weights, dim=1))
+
+    def _inference_prenet(self, frame: torch.Tensor, seeds: torch.Tensor, step: int) -> torch.Tensor:
+        """Pre-net at inference, with per-item hashed dropout masks (or none). [B, n_mels] -> [B, prenet_dim]."""
+        if not self.prenet_dropout_at_inference or self.prenet_dropout == 0.0:
+            return self.prenet(frame, masks=[None] * len(self.prenet.widths))
+        masks: list[torch.Tensor | None] = [
+            dropout_mask(seeds, step, layer, width, self.prenet_dropout, frame.dtype)
+            for layer, width in enumerate(self.prenet.widths)
+        ]
+        return self.prenet(frame, masks=masks)
+
+    def infer(
+        self,
+        memory: torch.Tensor,
+        text_mask: torch.Tensor,
+        max_steps: torch.Tensor,
+        seeds: torch.Tensor,
+        stop_threshold: float,
+        check_every: int = 8,
+    ) -> tuple[DecoderOutput, torch.Tensor, torch.Tensor]:
+        """Free-running decoding of a batch until every item stopped or hit its step limit.
+
+        memory [B, T_text, encoder_dim], text_mask [B, T_text], max_steps [B], seeds [B]
+        -> (DecoderOutput over the longest item, steps [B] decoded per item, hit_limit [B] bool).
+        The finished check syncs with the host only every `check_every` steps.
+        """
+        batch = memory.size(0)
+        device = memory.device
+        processed_memory = self.attention.process_memory(memory)
+        state = self.initial_state(memory)
+        frame = memory.new_zeros(batch, self.n_mels)
+        max_steps = max_steps.to(device)
+        limit = int(max_steps.max())
+        steps = max_steps.clone()
+        finished = torch.zeros(batch, dtype=torch.bool, device=device)
+        stopped_by_token = torch.zeros(batch, dtype=torch.bool, device=device)
+        frames, stops, weights = [], [], []
+        for step in range(limit):
+            prenet_out = self._inference_prenet(frame, seeds, step)
+            out, stop, state = self.step(prenet_out, state, memory, processed_memory, text_mask)
+            frames.append(out)
+            stops.append(stop)
+            weights.append(state.attention_weights)
+            frame = out[:, -self.n_mels:]
+            stopped = (torch.sigmoid(stop) > stop_threshold) & ~finished
+            steps = torch.where(stopped, torch.full_like(steps, step + 1), steps)
+            stopped_by_token = stopped_by_token | stopped
+            finished = finished | stopped | (max_steps <= step + 1)
+            if (step + 1) % check_every == 0 and bool(finished.all()):
+                break
+        hit_limit = ~stopped_by_token
+        mel = torch.stack(frames, dim=1).reshape(batch, -1, self.n_mels)
+        output = DecoderOutput(mel, torch.stack(stops, dim=1), torch.stack(weights, dim=1))
+        return output, steps, hit_limit

@@ -1,0 +1,132 @@
+"""Tacotron 1: embedding -> pre-net -> CBHG encoder -> attention decoder (mel, stop) -> CBHG post-net
+(linear spectrogram).
+
+`forward` is the teacher-forced pass used in training; `infer` decodes a batch of texts freely.
+Shape legend: B batch, T_text input symbols, T_frames mel frames, T_steps = T_frames / r decoder steps.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from tts.model.config import TacotronConfig
+from tts.model.decoder import Decoder
+from tts.model.layers import CBHG, Prenet, lengths_to_mask
+
+
+class TacotronOutput(NamedTuple):
+    """Teacher-forced outputs."""
+
+    mel: torch.Tensor  # [B, T_frames, n_mels]
+    linear: torch.Tensor  # [B, T_frames, n_freq]
+    stop_logits: torch.Tensor  # [B, T_steps]
+    alignments: torch.Tensor  # [B, T_steps, T_text]
+
+
+class InferenceOutput(NamedTuple):
+    """Free-running outputs, padded to the longest item; `frame_lengths` says where each ends."""
+
+    mel: torch.Tensor  # [B, T_frames, n_mels]
+    linear: torch.Tensor  # [B, T_frames, n_freq]
+    stop_logits: torch.Tensor  # [B, T_steps]
+    alignments: torch.Tensor  # [B, T_steps, T_text]
+    frame_lengths: torch.Tensor  # [B] frames per item (steps * r)
+    step_lengths: torch.Tensor  # [B] decoder steps per item
+    hit_limit: torch.Tensor  # [B] bool: stopped by the step limit, not by the stop token
+
+
+class Encoder(nn.Module):
+    """Symbol embeddings -> pre-net -> CBHG. ids [B, T_text] -> [B, T_text, encoder_dim]."""
+
+    def __init__(self, config: TacotronConfig) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(config.n_symbols, config.embedding_dim, padding_idx=config.pad_id)
+        nn.init.normal_(self.embedding.weight, 0.0, 0.3)
+        with torch.no_grad():
+            self.embedding.weight[config.pad_id].zero_()
+        self.prenet = Prenet(config.embedding_dim, config.encoder_prenet_dims, config.prenet_dropout)
+        prenet_dim = config.encoder_prenet_dims[-1]
+        self.cbhg = CBHG(
+            prenet_dim, config.encoder_bank_size, config.encoder_channels,
+            (config.encoder_channels, prenet_dim), config.encoder_highway_layers,
+            config.encoder_gru_dim,
+        )
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """ids [B, T_text], lengths [B] -> [B, T_text, encoder_dim]."""
+        return self.cbhg(self.prenet(self.embedding(ids)), lengths)
+
+
+class Tacotron(nn.Module):
+    """The whole network; holds parameters only, never decoding state."""
+
+    def __init__(self, config: TacotronConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.encoder = Encoder(config)
+        self.decoder = Decoder(config)
+        self.postnet = CBHG(
+            config.n_mels, config.postnet_bank_size, config.postnet_channels,
+            (config.postnet_projection_dim, config.n_mels), config.postnet_highway_layers,
+            config.postnet_gru_dim,
+        )
+        self.linear_projection = nn.Linear(config.postnet_dim, config.n_freq)
+
+    def forward(
+        self,
+        ids: torch.Tensor,
+        text_lengths: torch.Tensor,
+        mels: torch.Tensor,
+        frame_lengths: torch.Tensor,
+    ) -> TacotronOutput:
+        """Teacher-forced pass.
+
+        ids [B, T_text], text_lengths [B], mels [B, T_frames, n_mels] (T_frames a multiple of r),
+        frame_lengths [B] -> TacotronOutput.
+        """
+        text_mask = lengths_to_mask(text_lengths, ids.size(1))
+        memory = self.encoder(ids, text_lengths)
+        decoded = self.decoder(memory, text_mask, mels)
+        linear = self.linear_projection(self.postnet(decoded.mel, frame_lengths))
+        return TacotronOutput(decoded.mel, linear, decoded.stop_logits, decoded.alignments)
+
+    @torch.inference_mode()
+    def infer(
+        self,
+        ids: torch.Tensor,
+        text_lengths: torch.Tensor,
+        max_steps: torch.Tensor | int | None = None,
+        seeds: torch.Tensor | None = None,
+        stop_threshold: float | None = None,
+    ) -> InferenceOutput:
+        """Free-running decoding of a batch; each item's result equals decoding it alone.
+
+        ids [B, T_text], text_lengths [B]; max_steps: per-item [B] or one int (default
+        config.max_decoder_steps, never above it); seeds [B] for the pre-net dropout masks.
+        """
+        if self.training:
+            raise RuntimeError("Tacotron.infer needs eval mode (batch norm statistics); call .eval()")
+        batch = ids.size(0)
+        device = ids.device
+        ceiling = self.config.max_decoder_steps
+        if max_steps is None:
+            max_steps = ceiling
+        limits = torch.as_tensor(max_steps, device=device, dtype=torch.long).expand(batch)
+        limits = limits.clamp(1, ceiling)
+        if seeds is None:
+            seeds = torch.zeros(batch, dtype=torch.long, device=device)
+        threshold = self.config.stop_threshold if stop_threshold is None else stop_threshold
+        text_mask = lengths_to_mask(text_lengths, ids.size(1))
+        memory = self.encoder(ids, text_lengths)
+        decoded, steps, hit_limit = self.decoder.infer(
+            memory, text_mask, limits, seeds.to(device), threshold
+        )
+        frame_lengths = steps * self.config.reduction_factor
+        linear = self.linear_projection(self.postnet(decoded.mel, frame_lengths))
+        return InferenceOutput(
+            decoded.mel, linear, decoded.stop_logits, decoded.alignments,
+            frame_lengths, steps, hit_limit,
+        )
