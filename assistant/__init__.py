@@ -1,0 +1,36 @@
+"""Sori's Korean voice assistant: utterance → intent (hassil) → skill → Korean reply text."""
+
+from assistant.assistant import Assistant, AssistantReply, default_store_path
+from assistant.errors import AssistantError
+from assistant.normalize import normalize_utterance
+from assistant.particles import has_final_consonant, particle_for, strip_particle, with_particle
+from assistant.recognizer import (
+    SERVED_INTENTS,
+    IntentCatalog,
+    Recognition,
+    load_intents,
+    recognize,
+)
+from assistant.skills import FALLBACK_REPLY
+from assistant.weather import WeatherError, WeatherProvider, WeatherReport
+
+__all__ = [
+    "FALLBACK_REPLY",
+    "SERVED_INTENTS",
+    "Assistant",
+    "AssistantError",
+    "AssistantReply",
+    "IntentCatalog",
+    "Recognition",
+    "WeatherError",
+    "WeatherProvider",
+    "WeatherReport",
+    "default_store_path",
+    "has_final_consonant",
+    "load_intents",
+    "normalize_utterance",
+    "particle_for",
+    "recognize",
+    "strip_particle",
+    "with_particle",
+]
