@@ -7,9 +7,10 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from sori.commands import g2p
+from sori.commands import ask, g2p
 
 COMMANDS = (
+    ask,
     g2p,
 )
 
