@@ -1,0 +1,128 @@
+"""Reading, writing and encoding audio: any WAV/FLAC in, 16-bit PCM mono out.
+
+Waves inside Sori are 1-D float tensors [T] in [-1, 1] at the voice's sample rate.
+"""
+
+from __future__ import annotations
+
+import io
+import numbers
+import os
+import wave as wave_module
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import soundfile
+import torch
+import torch.nn.functional as F
+import torchaudio.functional as AF
+
+from tts.atomic import write_bytes_atomic
+from tts.audio.config import AudioConfig
+from tts.audio.errors import AudioError
+
+AudioFormat = Literal["wav", "pcm", "flac"]
+"""Encodings of `encode_audio`: WAV (16-bit PCM mono), raw s16le PCM, or FLAC (16-bit)."""
+
+AUDIO_FORMATS: tuple[AudioFormat, ...] = ("wav", "pcm", "flac")
+
+
+def load_audio(path: str | os.PathLike[str], sample_rate: int) -> torch.Tensor:
+    """Read a WAV/FLAC file as mono float32 [T] at sample_rate (channels averaged, resampled)."""
+    _check_sample_rate(sample_rate)
+    source = Path(path)
+    if not source.exists():
+        raise AudioError(f"{source}: no such file")
+    if not source.is_file():
+        raise AudioError(f"{source}: not a regular file")
+    try:
+        data, file_rate = soundfile.read(str(source), dtype="float32", always_2d=True)
+    except (soundfile.LibsndfileError, RuntimeError, OSError) as error:
+        raise AudioError(f"{source}: cannot read audio ({error})") from error
+    if data.shape[0] == 0 or data.shape[1] == 0:
+        raise AudioError(f"{source}: contains no samples")
+    if not np.isfinite(data).all():
+        raise AudioError(f"{source}: contains NaN or infinite samples")
+    mono = torch.from_numpy(np.ascontiguousarray(data.mean(axis=1, dtype=np.float32)))  # [T]
+    if file_rate != sample_rate:
+        mono = AF.resample(mono, orig_freq=int(file_rate), new_freq=int(sample_rate))
+    return mono.contiguous()
+
+
+def encode_audio(wave: torch.Tensor | np.ndarray, sample_rate: int, fmt: AudioFormat) -> bytes:
+    """Encode a mono wave [T] as 16-bit WAV, raw s16le PCM or FLAC bytes (clipped to [-1, 1])."""
+    _check_sample_rate(sample_rate)
+    samples = _quantize(wave)
+    if fmt == "wav":
+        buffer = io.BytesIO()
+        with wave_module.open(buffer, "wb") as writer:
+            writer.setnchannels(1)
+            writer.setsampwidth(2)
+            writer.setframerate(int(sample_rate))
+            writer.writeframes(samples.tobytes())
+        return buffer.getvalue()
+    if fmt == "pcm":
+        return samples.tobytes()
+    if fmt == "flac":
+        buffer = io.BytesIO()
+        soundfile.write(buffer, samples, int(sample_rate), format="FLAC", subtype="PCM_16")
+        return buffer.getvalue()
+    raise AudioError(f"unknown audio format {fmt!r}; expected one of {', '.join(AUDIO_FORMATS)}")
+
+
+def wav_bytes(wave: torch.Tensor | np.ndarray, sample_rate: int) -> bytes:
+    """A complete 16-bit PCM mono WAV file in memory (for HTTP responses)."""
+    return encode_audio(wave, sample_rate, "wav")
+
+
+def save_wav(path: str | os.PathLike[str], wave: torch.Tensor | np.ndarray, sample_rate: int) -> Path:
+    """Write a mono wave [T] as a 16-bit PCM WAV file, atomically; returns the path."""
+    return write_bytes_atomic(path, wav_bytes(wave, sample_rate))
+
+
+def trim_silence(wave: torch.Tensor, config: AudioConfig) -> torch.Tensor:
+    """Cut leading and trailing audio more than config.trim_top_db below the loudest frame.
+
+    Frames are win_length long and centred every hop_length samples; the kept span runs from the
+    centre of the first loud frame to the end of the hop after the last one. A wave that is all
+    silence (all zeros) comes back empty, for the caller to report.
+    """
+    if wave.dim() != 1:
+        raise AudioError(f"trim_silence expects a mono wave [T], got shape {tuple(wave.shape)}")
+    if wave.numel() == 0:
+        return wave
+    half = config.win_length // 2
+    padded = F.pad(wave.unsqueeze(0), (half, half)).squeeze(0)  # [T + 2 * half]
+    frames = padded.unfold(0, config.win_length, config.hop_length)  # [T // hop + 1, win]
+    rms = frames.double().pow(2).mean(dim=-1).sqrt()  # [frames]
+    peak = rms.max()
+    if peak <= 0:
+        return wave[:0]
+    level_db = 20.0 * torch.log10(torch.clamp(rms / peak, min=1e-12))
+    loud = torch.nonzero(level_db > -config.trim_top_db).squeeze(-1)
+    start = int(loud[0]) * config.hop_length
+    end = min(wave.numel(), (int(loud[-1]) + 1) * config.hop_length)
+    return wave[start:end]
+
+
+def _quantize(wave: torch.Tensor | np.ndarray) -> np.ndarray:
+    """Clip a mono float wave [T] to [-1, 1] and round it to little-endian int16 samples."""
+    if isinstance(wave, torch.Tensor):
+        array = wave.detach().to(device="cpu", dtype=torch.float32).numpy()
+    elif isinstance(wave, np.ndarray):
+        array = wave.astype(np.float32, copy=False)
+    else:
+        raise AudioError(f"expected a torch.Tensor or numpy array, got {type(wave).__name__}")
+    if array.ndim != 1:
+        raise AudioError(f"expected a mono wave [T], got shape {array.shape}")
+    if not np.isfinite(array).all():
+        raise AudioError("wave contains NaN or infinite samples")
+    scaled = np.clip(array, -1.0, 1.0) * 32767.0
+    return np.round(scaled).astype("<i2")
+
+
+def _check_sample_rate(sample_rate: int) -> None:
+    """Reject sample rates that are not positive integers."""
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, numbers.Integral) or sample_rate <= 0:
+        raise AudioError(f"sample rate must be a positive integer, got {sample_rate!r}")
