@@ -80,6 +80,16 @@ def _unfold_compatibility_char(char: str) -> str:
     return char
 
 
+def ascii_digits(text: str) -> str:
+    """Decimal digits of any script as ASCII (٣ → 3, ३ → 3), so every number is read out."""
+    return "".join(
+        str(unicodedata.decimal(char))
+        if not char.isascii() and unicodedata.decimal(char, None) is not None
+        else char
+        for char in text
+    )
+
+
 def unfold_compatibility(text: str) -> str:
     """Spell squared units, Roman numerals and circled numbers in ASCII (㎞ → km, ① → 1)."""
     return "".join(_unfold_compatibility_char(char) for char in text)
@@ -96,6 +106,6 @@ def canonical_whitespace(text: str) -> str:
 
 
 def normalize(text: str) -> str:
-    """The whole stage: NFC, width, compatibility forms, punctuation, whitespace."""
-    text = unfold_compatibility(fold_width(to_nfc(text)))
+    """The whole stage: NFC, width, digits, compatibility forms, punctuation, whitespace."""
+    text = unfold_compatibility(ascii_digits(fold_width(to_nfc(text))))
     return canonical_whitespace(canonical_punctuation(text))

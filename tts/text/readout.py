@@ -41,6 +41,9 @@ _PUNCTUATION_RUN = re.compile(rf"[{re.escape(PUNCTUATION)}](?: ?[{re.escape(PUNC
 _SPACE_BEFORE_PUNCTUATION = re.compile(rf" +(?=[{re.escape(PUNCTUATION)}])")
 _LEADING_PAUSES = re.compile(rf"^[\s{re.escape(PUNCTUATION)}]+")
 _SPACES = re.compile(r" {2,}")
+_GLUED_AFTER_PUNCTUATION = re.compile(
+    rf"([{re.escape(PUNCTUATION)}])(?=[^\s{re.escape(PUNCTUATION)}])"
+)
 
 _COMPAT_LETTERS = frozenset(hangul.COMPAT_ONSETS + hangul.COMPAT_NUCLEI + hangul.COMPAT_CODAS)
 """Standalone Hangul letters (ㅋ, ㅠ): the symbol table spells them, so they are kept."""
@@ -117,6 +120,7 @@ def tidy(text: str) -> str:
     text = _SPACES.sub(" ", text)
     text = _SPACE_BEFORE_PUNCTUATION.sub("", text)
     text = _PUNCTUATION_RUN.sub(lambda m: _strongest(m.group(0)), text)
+    text = _GLUED_AFTER_PUNCTUATION.sub(r"\1 ", text)
     return _LEADING_PAUSES.sub("", text).strip()
 
 

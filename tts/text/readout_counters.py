@@ -116,9 +116,11 @@ def _read(match: re.Match[str]) -> str:
     ordinal, minus, low, high, magnitude, space, counter = match.group(
         "ordinal", "minus", "low", "high", "magnitude", "space", "counter"
     )
+    tail = ""
     if counter and space and not _standalone_counter(text, match.end()):
-        counter = None
-    tail = space if counter is None else ""
+        tail, counter = space + counter, None
+    elif not counter:
+        tail = space
     counter = counter or ""
     sign = "마이너스 " if minus else ""
     low_value, high_value = _integer(low), _integer(high) if high else None

@@ -35,6 +35,7 @@ _ADDRESS_WORDS = {"www": "더블유더블유더블유", "com": "컴", "net": "�
 
 _ORDINAL_SUFFIX = re.compile(r"(?<![A-Za-z0-9.,])([0-9]+)(st|nd|rd|th)(?![A-Za-z])")
 _LETTERS_DIGITS = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]+)([0-9]+)(?![0-9.,]?[0-9])")
+_LETTERS_DECIMAL = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]+)([0-9]+(?:\.[0-9]+)+)(?![0-9])")
 _DIGITS_LETTERS = re.compile(r"(?<![A-Za-z0-9.,])([0-9]+)([A-Za-z]+)(?![A-Za-z])")
 _LATIN_WORD = re.compile(
     r"[A-Za-z\u00c0-\u024f\u1e00-\u1eff]+(?:'[A-Za-z\u00c0-\u024f\u1e00-\u1eff]+)*"
@@ -86,7 +87,7 @@ def read_english_ordinals(text: str) -> str:
 
 
 def read_mixed_alphanumerics(text: str) -> str:
-    """Codes of letters and digits: MP3 → 엠피쓰리, G20 → 지 이십, 4K → 포케이, 3D → 쓰리디."""
+    """Codes of letters and digits: MP3 → 엠피쓰리, G20 → 지 이십, 4K → 포케이, v1.2 → 브이 일 점 이."""
 
     def letters_digits(match: re.Match[str]) -> str:
         letters, digits = match.groups()
@@ -98,6 +99,11 @@ def read_mixed_alphanumerics(text: str) -> str:
         joiner = "" if len(digits) == 1 else " "
         return _code_digits(digits) + joiner + english_to_hangul(letters)
 
+    def letters_decimal(match: re.Match[str]) -> str:
+        letters, number = match.groups()
+        return english_to_hangul(letters) + " " + " 점 ".join(map(read_number, number.split(".")))
+
+    text = _LETTERS_DECIMAL.sub(letters_decimal, text)
     return _DIGITS_LETTERS.sub(digits_letters, _LETTERS_DIGITS.sub(letters_digits, text))
 
 
