@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,10 @@ def test_pronounce_never_touches_the_network_even_on_a_fresh_data_dir(tmp_path: 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "궁무리 마싣씀니다"
     assert (tmp_path / "nltk_data" / CORPUS_ZIP).is_file()
+
+
+def test_pronounce_is_safe_to_call_from_many_threads() -> None:
+    texts = ["음악이 좋아요", "국물이 뜨겁다", "학교에 갑니다", "같이 먹고 싶다"] * 8
+    expected = [pronounce(text) for text in texts]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(pronounce, texts)) == expected

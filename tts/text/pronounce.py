@@ -10,6 +10,7 @@ report must stay the one place that decides what such characters become.
 from __future__ import annotations
 
 import re
+import threading
 from functools import cache
 from typing import Protocol
 
@@ -26,6 +27,18 @@ class _G2p(Protocol):
     def __call__(self, string: str) -> str: ...
 
 
+class _Converter:
+    """g2pk behind a lock: neither g2pk nor its shared MeCab tagger promises thread safety."""
+
+    def __init__(self, g2p: _G2p) -> None:
+        self._g2p = g2p
+        self._lock = threading.Lock()
+
+    def __call__(self, text: str) -> str:
+        with self._lock:
+            return self._g2p(text)
+
+
 _SPEAKABLE = re.compile(
     "([\uac00-\ud7a3\u3131-\u3163\u1100-\u11ff\\s" + re.escape(PUNCTUATION) + "]+)"
 )
@@ -33,7 +46,7 @@ _SPEAKABLE = re.compile(
 
 
 @cache
-def _g2p() -> _G2p:
+def _converter() -> _Converter:
     """The g2pk converter, built once per process (it loads MeCab and the CMU dictionary)."""
     nltk_dir = ensure_nltk_cmudict()
     import nltk
@@ -50,12 +63,12 @@ def _g2p() -> _G2p:
     try:
         from g2pk import G2p
 
-        converter: _G2p = G2p()
+        g2p: _G2p = G2p()
     except Exception as error:
         raise PronounceError(
             f"g2pk could not start (is python-mecab-ko installed?): {error}"
         ) from error
-    return converter
+    return _Converter(g2p)
 
 
 def pronounce(text: str) -> str:
@@ -66,5 +79,5 @@ def pronounce(text: str) -> str:
     # re.split with one group alternates: other, speakable, other, ..., other.
     for i in range(1, len(pieces), 2):
         if any(hangul.is_syllable(char) for char in pieces[i]):
-            pieces[i] = _g2p()(pieces[i])
+            pieces[i] = _converter()(pieces[i])
     return "".join(pieces)
