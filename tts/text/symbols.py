@@ -33,6 +33,7 @@ _VERSION_1 = (PAD, EOS, SPACE, *PUNCTUATION, *ONSETS, *NUCLEI, *CODAS)
 _TABLES = MappingProxyType({1: _VERSION_1})
 """Every table Sori has ever shipped, by version; entries are only ever added."""
 CURRENT_VERSION = 1
+_CURRENT = frozenset(_TABLES[CURRENT_VERSION])
 
 _COMPAT_TO_SYMBOL = MappingProxyType(
     {
@@ -187,7 +188,6 @@ def text_to_symbols(text: str) -> tuple[list[str], list[str]]:
     symbols: list[str] = []
     unknown: list[str] = []
     pending_space = False
-    known = frozenset(_TABLES[CURRENT_VERSION])
     for char in text:
         if char.isspace():
             pending_space = True
@@ -199,7 +199,7 @@ def text_to_symbols(text: str) -> tuple[list[str], list[str]]:
                 spelled.append(hangul.coda_char(coda))
         elif char in _COMPAT_TO_SYMBOL:
             spelled = [_COMPAT_TO_SYMBOL[char]]
-        elif char in known and char not in (PAD, EOS, SPACE):
+        elif char in _CURRENT and char not in (PAD, EOS, SPACE):
             spelled = [char]
         else:
             unknown.append(char)
@@ -217,9 +217,8 @@ def symbols_to_text(symbols: Iterable[str]) -> str:
     A jamo that does not form a syllable comes back as its standalone letter (ᄀ alone → ㄱ).
     """
     items = [s for s in symbols if s not in (PAD, EOS)]
-    known = frozenset(_TABLES[CURRENT_VERSION])
     for symbol in items:
-        if symbol not in known:
+        if symbol not in _CURRENT:
             raise SymbolError(f"symbol {symbol!r} is not in symbol table v{CURRENT_VERSION}")
     out: list[str] = []
     i = 0
