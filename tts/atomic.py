@@ -12,7 +12,9 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
     """Write data to a temporary file beside path, flush it to disk, then rename it over path."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+    )
     try:
         # mkstemp creates the file private (0600); outputs are ordinary files, readable by all.
         os.fchmod(handle, 0o644)

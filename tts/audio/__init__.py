@@ -12,6 +12,7 @@ from tts.audio.io import (
     encode_audio,
     load_audio,
     save_wav,
+    silence_bounds,
     trim_silence,
     wav_bytes,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "load_audio",
     "normalize",
     "save_wav",
+    "silence_bounds",
     "trim_silence",
     "wav_bytes",
 ]

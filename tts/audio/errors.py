@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 class AudioError(Exception):
-    """Audio cannot be read, written, analysed or synthesised; the message names file and problem."""
+    """Audio cannot be read, written, analysed or synthesised; the message names the problem."""
 
 
 class AudioConfigError(AudioError, ValueError):

@@ -76,7 +76,9 @@ def wav_bytes(wave: torch.Tensor | np.ndarray, sample_rate: int) -> bytes:
     return encode_audio(wave, sample_rate, "wav")
 
 
-def save_wav(path: str | os.PathLike[str], wave: torch.Tensor | np.ndarray, sample_rate: int) -> Path:
+def save_wav(
+    path: str | os.PathLike[str], wave: torch.Tensor | np.ndarray, sample_rate: int
+) -> Path:
     """Write a mono wave [T] as a 16-bit PCM WAV file, atomically; returns the path."""
     return write_bytes_atomic(path, wav_bytes(wave, sample_rate))
 
@@ -84,26 +86,37 @@ def save_wav(path: str | os.PathLike[str], wave: torch.Tensor | np.ndarray, samp
 def trim_silence(wave: torch.Tensor, config: AudioConfig) -> torch.Tensor:
     """Cut leading and trailing audio more than config.trim_top_db below the loudest frame.
 
-    Frames are win_length long and centred every hop_length samples; the kept span runs from the
-    centre of the first loud frame to the end of the hop after the last one. A wave that is all
-    silence (all zeros) comes back empty, for the caller to report.
+    Returns wave[start:end] with the bounds of `silence_bounds`; an all-silent wave comes back
+    empty, for the caller to report.
     """
-    if wave.dim() != 1:
-        raise AudioError(f"trim_silence expects a mono wave [T], got shape {tuple(wave.shape)}")
+    start, end = silence_bounds(wave, config)
+    return wave[start:end]
+
+
+def silence_bounds(wave: torch.Tensor, config: AudioConfig) -> tuple[int, int]:
+    """Sample span (start, end) of a mono wave [T] that is not leading or trailing silence.
+
+    Frames are win_length long and centred every hop_length samples; a frame is silent when its
+    RMS is more than trim_top_db below the loudest frame's. The span runs from the centre of the
+    first loud frame to the end of the hop after the last one; (0, 0) when everything is silent.
+    """
+    if not isinstance(wave, torch.Tensor) or wave.dim() != 1:
+        shape = tuple(wave.shape) if isinstance(wave, torch.Tensor) else type(wave).__name__
+        raise AudioError(f"expected a mono wave [T], got {shape}")
     if wave.numel() == 0:
-        return wave
+        return 0, 0
     half = config.win_length // 2
     padded = F.pad(wave.unsqueeze(0), (half, half)).squeeze(0)  # [T + 2 * half]
     frames = padded.unfold(0, config.win_length, config.hop_length)  # [T // hop + 1, win]
     rms = frames.double().pow(2).mean(dim=-1).sqrt()  # [frames]
     peak = rms.max()
     if peak <= 0:
-        return wave[:0]
+        return 0, 0
     level_db = 20.0 * torch.log10(torch.clamp(rms / peak, min=1e-12))
     loud = torch.nonzero(level_db > -config.trim_top_db).squeeze(-1)
     start = int(loud[0]) * config.hop_length
     end = min(wave.numel(), (int(loud[-1]) + 1) * config.hop_length)
-    return wave[start:end]
+    return start, end
 
 
 def _quantize(wave: torch.Tensor | np.ndarray) -> np.ndarray:
@@ -124,5 +137,9 @@ def _quantize(wave: torch.Tensor | np.ndarray) -> np.ndarray:
 
 def _check_sample_rate(sample_rate: int) -> None:
     """Reject sample rates that are not positive integers."""
-    if isinstance(sample_rate, bool) or not isinstance(sample_rate, numbers.Integral) or sample_rate <= 0:
+    if (
+        isinstance(sample_rate, bool)
+        or not isinstance(sample_rate, numbers.Integral)
+        or sample_rate <= 0
+    ):
         raise AudioError(f"sample rate must be a positive integer, got {sample_rate!r}")

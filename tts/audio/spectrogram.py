@@ -81,7 +81,7 @@ class SpectrogramExtractor(torch.nn.Module):
         return stft.abs().reshape(*batch_shape, config.n_freq, stft.shape[-1])
 
     def mel_from_magnitude(self, magnitude: torch.Tensor) -> torch.Tensor:
-        """Raw linear magnitude [..., n_freq, T_frames] -> normalised mel [..., n_mels, T_frames]."""
+        """Raw magnitude [..., n_freq, T_frames] -> normalised mel [..., n_mels, T_frames]."""
         mel = torch.matmul(magnitude.transpose(-1, -2), self.mel_basis.to(magnitude.dtype))
         return normalize(mel.transpose(-1, -2), self.config)
 
