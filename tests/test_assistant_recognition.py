@@ -30,6 +30,7 @@ CASES: list[tuple[str, str | None, dict[str, str | int]]] = [
     ("오늘이 몇 월 며칠이에요?", "HassGetCurrentDate", {}),
     ("날짜 알려 주세요", "HassGetCurrentDate", {}),
     ("오늘 요일 말해줘", "HassGetCurrentDate", {}),
+    ("오늘 몇일이야", "HassGetCurrentDate", {}),
     # HassStartTimer: digits, spacing, verb endings, number words, combinations
     ("5분 타이머 맞춰줘", "HassStartTimer", {"minutes": 5}),
     ("5 분 타이머 맞춰 줘", "HassStartTimer", {"minutes": 5}),
@@ -47,6 +48,7 @@ CASES: list[tuple[str, str | None, dict[str, str | int]]] = [
     ("타이머 10분으로 맞춰줘", "HassStartTimer", {"minutes": 10}),
     ("２시간 타이머 설정해 줘", "HassStartTimer", {"hours": 2}),
     ("3분 뒤에 알려줘", "HassStartTimer", {"minutes": 3}),
+    ("타이머 맞춰줘", "HassStartTimer", {}),
     # HassCancelTimer
     ("타이머 취소해줘", "HassCancelTimer", {}),
     ("타이머 꺼 줘", "HassCancelTimer", {}),
@@ -88,6 +90,7 @@ CASES: list[tuple[str, str | None, dict[str, str | int]]] = [
     ("안녕", "SoriGreeting", {}),
     ("안녕하세요!", "SoriGreeting", {}),
     ("좋은 아침", "SoriGreeting", {}),
+    ("소리야", "SoriGreeting", {}),
     ("고마워", "SoriThanks", {}),
     ("감사합니다.", "SoriThanks", {}),
     ("고마워요", "SoriThanks", {}),

@@ -20,7 +20,7 @@ from assistant import (
     WeatherReport,
 )
 from assistant.skills.clock import clock_phrase
-from assistant.skills.timers import format_duration
+from assistant.skills.timers import ASK_FOR_DURATION, format_duration
 from assistant.skills.weather import NOT_CONFIGURED, UNAVAILABLE
 
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -147,8 +147,9 @@ def test_timer_from_number_words_and_seconds(assistant: Assistant, clock: Steppi
     assert reply(assistant, "타이머 취소") == "실행 중인 타이머가 없어요."
 
 
-def test_timer_limit(assistant: Assistant) -> None:
+def test_timer_limit_and_missing_duration(assistant: Assistant) -> None:
     assert reply(assistant, "25시간 타이머") == "타이머는 24시간까지만 맞출 수 있어요."
+    assert reply(assistant, "타이머 맞춰줘") == ASK_FOR_DURATION
     assert reply(assistant, "타이머 얼마나 남았어") == "실행 중인 타이머가 없어요."
 
 

@@ -35,7 +35,8 @@ def test_timers_and_shopping_list_survive_a_restart(tmp_path: Path) -> None:
 
 def test_concurrent_requests_from_threads(tmp_path: Path) -> None:
     assistant = Assistant(store_path=tmp_path / "a.sqlite3", clock=lambda: START)
-    items = "우유 사과 배 빵 귤 감자 양파 두부 라면 김치 쌀 버터 치즈 주스 커피 설탕".split()
+    items = ["우유", "사과", "배", "빵", "귤", "감자", "양파", "두부",
+             "라면", "김치", "쌀", "버터", "치즈", "주스", "커피", "설탕"]
     errors: list[BaseException] = []
 
     def add(item: str) -> None:

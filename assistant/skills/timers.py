@@ -14,6 +14,7 @@ from assistant.store import Timer
 
 MAX_TIMER_SECONDS = 24 * 3600
 NO_TIMERS = "실행 중인 타이머가 없어요."
+ASK_FOR_DURATION = "몇 분짜리 타이머를 맞출까요? 예를 들어 5분 타이머 맞춰줘라고 말해 주세요."
 
 
 def format_duration(seconds: int) -> str:
@@ -44,7 +45,7 @@ def start_timer(slots: Slots, context: SkillContext) -> str:
     """HassStartTimer: start a timer of the spoken duration."""
     duration = _duration_from(slots)
     if duration <= 0:
-        return "타이머 시간을 알아듣지 못했어요. 예를 들어 5분 타이머 맞춰줘라고 말해 주세요."
+        return ASK_FOR_DURATION
     if duration > MAX_TIMER_SECONDS:
         return "타이머는 24시간까지만 맞출 수 있어요."
     context.store.add_timer(duration, context.now.timestamp())
