@@ -33,7 +33,7 @@ NATIVE_NUMBER_WORDS = tuple(sorted({*_NATIVE_TENS, *_NATIVE_UNITS}, key=len, rev
 def parse_sino_korean(text: str) -> int | None:
     """A Sino-Korean number word (십이 → 12, 삼백오십 → 350, 3만 → 30000), or None if it is not one."""
     total, group, current = 0, 0, None
-    last_small_unit = 10**5
+    last_small_unit, last_large_unit = 10**5, 10**17
     position = 0
     while position < len(text):
         digits = re.match(r"\d+", text[position:])
@@ -53,9 +53,12 @@ def parse_sino_korean(text: str) -> int | None:
             group += (1 if current is None else current) * unit
             last_small_unit, current = unit, None
         elif char in _SINO_LARGE_UNITS:
+            unit = _SINO_LARGE_UNITS[char]
+            if unit >= last_large_unit:
+                return None
             group += 0 if current is None else current
-            total += (group or 1) * _SINO_LARGE_UNITS[char]
-            group, current, last_small_unit = 0, None, 10**5
+            total += (group or 1) * unit
+            group, current, last_small_unit, last_large_unit = 0, None, 10**5, unit
         else:
             return None
         position += 1

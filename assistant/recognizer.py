@@ -88,8 +88,15 @@ def load_template_dict() -> dict[str, Any]:
 
 
 def load_intents() -> IntentCatalog:
-    """Parse the merged templates into hassil `Intents` plus empty entity lists."""
+    """Parse the merged templates into hassil `Intents` plus empty entity lists.
+
+    Every template is compiled here, eagerly, so concurrent `recognize` calls never race on
+    hassil's lazily built caches.
+    """
     intents = Intents.from_dict(load_template_dict())
+    for intent in intents.intents.values():
+        for block in intent.data:
+            _ = block.sentences
     slot_lists = {name: TextSlotList(name=name, values=[]) for name in EMPTY_ENTITY_LISTS}
     return IntentCatalog(intents=intents, slot_lists=slot_lists)
 

@@ -106,9 +106,11 @@ def test_clock_is_converted_to_the_assistant_timezone(tmp_path: Path) -> None:
     assert reply(naive, "지금 몇 시야") == "지금은 오후 9시 정각이에요."
 
 
-def test_unknown_timezone_is_an_assistant_error(tmp_path: Path) -> None:
+def test_unknown_timezone_and_bad_provider_are_assistant_errors(tmp_path: Path) -> None:
     with pytest.raises(AssistantError, match="timezone"):
         Assistant(tmp_path / "a.sqlite3", timezone="Mars/Olympus")
+    with pytest.raises(AssistantError, match="weather provider"):
+        Assistant(tmp_path / "a.sqlite3", weather="sunny")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
