@@ -14,6 +14,7 @@ from collections.abc import Callable
 from tts.text import hangul
 from tts.text.readout_counters import read_counted_numbers
 from tts.text.readout_latin import (
+    read_abbreviations,
     read_english_ordinals,
     read_latin_words,
     read_mixed_alphanumerics,
@@ -69,6 +70,7 @@ def map_pauses(text: str) -> str:
 
 RULES: tuple[Rule, ...] = (
     read_web_addresses,
+    read_abbreviations,
     read_dates,
     read_times,
     read_phone_numbers,

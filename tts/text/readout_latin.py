@@ -13,7 +13,7 @@ import unicodedata
 from tts.text.english import english_to_hangul
 from tts.text.numbers import PHONE_ZERO, native_ordinal, read_digits
 from tts.text.readout_numbers import read_number
-from tts.text.tables import ENGLISH_DIGITS, ENGLISH_ORDINALS
+from tts.text.tables import ENGLISH_DIGITS, ENGLISH_ORDINALS, LATIN_ABBREVIATIONS
 
 _TLD = "com|net|org|kr|io|ai|co|dev|me|app|edu|gov|info|biz|tv|jp|cn|uk|de|fr|us"
 _EMAIL = re.compile(
@@ -33,6 +33,11 @@ _ADDRESS_WORDS = {"www": "더블유더블유더블유", "com": "컴", "net": "�
                   "https": ""}  # fmt: skip
 """Address parts said by convention rather than by dictionary (닷컴, 닷넷)."""
 
+_ABBREVIATION = re.compile(
+    r"(?<![A-Za-z.])("
+    + "|".join(re.escape(a) for a in sorted(LATIN_ABBREVIATIONS, key=len, reverse=True))
+    + r")(?:(?<=\.)|(?![A-Za-z]))( ?[0-9]+(?![0-9.,]))?"
+)
 _ORDINAL_SUFFIX = re.compile(r"(?<![A-Za-z0-9.,])([0-9]+)(st|nd|rd|th)(?![A-Za-z])")
 _LETTERS_DIGITS = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]+)([0-9]+)(?![0-9.,]?[0-9])")
 _LETTERS_DECIMAL = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]+)([0-9]+(?:\.[0-9]+)+)(?![0-9])")
@@ -67,6 +72,24 @@ def read_web_addresses(text: str) -> str:
     """sori@example.com → 소리 골뱅이 이그잼플 닷 컴; www.naver.com → 더블유더블유더블유 닷 …."""
     text = _EMAIL.sub(lambda m: _address(m.group(0)), text)
     return _URL.sub(lambda m: _address(m.group(0)), text)
+
+
+def read_abbreviations(text: str) -> str:
+    """Mr. → 미스터, Dr. → 닥터, vs → 대, No.1 → 넘버원 (a number after No. is a code)."""
+
+    def replace(match: re.Match[str]) -> str:
+        word = LATIN_ABBREVIATIONS[match.group(1)]
+        number = (match.group(2) or "").strip()
+        if match.group(1) == "No." and not number:
+            return english_to_hangul("No") + "."
+        if not number:
+            return f" {word} "
+        if match.group(1) == "No.":
+            joiner = "" if len(number) == 1 else " "
+            return f" {word}{joiner}{_code_digits(number)} "
+        return f" {word} {number}"
+
+    return _ABBREVIATION.sub(replace, text)
 
 
 def _code_digits(digits: str) -> str:

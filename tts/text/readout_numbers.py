@@ -41,7 +41,7 @@ def _alternation(words: list[str] | tuple[str, ...]) -> str:
 
 COUNTER_PATTERN = _alternation(list(COUNTERS))
 """Any known counter word, longest first."""
-MAGNITUDE_PATTERN = "(?:[십백천]?[만억조경]|[십백천])"
+MAGNITUDE_PATTERN = "(?:[십백천]?[만억조경]|[십백천])(?!각|화점)"
 """A number word written after digits: 3천, 5만, 2천만, 1억."""
 
 
@@ -225,6 +225,11 @@ _ARITHMETIC = re.compile(
 _ARITHMETIC_TOKEN = re.compile(rf"(?<![0-9])-?(?:{NUM})|[+×x*÷]|(?<= )-(?= )")
 _EQUATION = re.compile(rf"{_NOT_AFTER_NUMBER}(-?(?:{NUM})) ?= ?(-?(?:{NUM}))(?![0-9])")
 _RATIO = re.compile(r"(?<![0-9:])([0-9]+):([0-9]+)(?![0-9:])")
+_SCORE = re.compile(
+    r"(?<![0-9.,])([0-9]{1,3}) ?대 ?([0-9]{1,3})"
+    r"(?=$|[^0-9가-힣,.]|[.,](?![0-9])|(?:로|으로|의|가|이|는|은|를|을|에|에서|까지)(?![가-힣]))"
+)
+"""Scores and match-ups written with 대: 2대 1로 → 이 대 일로, 1대1 → 일 대 일."""
 _FRACTION = re.compile(r"(?<![0-9/.,])([0-9]+)/([0-9]+)(?![0-9/])")
 _DOTTED = re.compile(r"(?<![0-9])([0-9]{1,2})·([0-9]{1,2})(?![0-9])")
 _HYPHEN_RANGE = re.compile(rf"{_NOT_AFTER_NUMBER}({NUM})-({NUM})(?= ?(?:{COUNTER_PATTERN}))")
@@ -260,8 +265,12 @@ def read_arithmetic(text: str) -> str:
 
 
 def read_ratios_and_fractions(text: str) -> str:
-    """3:2 → 삼 대 이, 1/2 → 이 분의 일, 3·1절 → 삼일절, 6·25 → 육이오."""
-    text = _RATIO.sub(lambda m: f"{read_number(m.group(1))} 대 {read_number(m.group(2))}", text)
+    """3:2 → 삼 대 이, 2대 1 → 이 대 일, 1/2 → 이 분의 일, 3·1절 → 삼일절, 6·25 → 육이오."""
+
+    def ratio(match: re.Match[str]) -> str:
+        return f"{read_number(match.group(1))} 대 {read_number(match.group(2))}"
+
+    text = _SCORE.sub(ratio, _RATIO.sub(ratio, text))
     text = _FRACTION.sub(
         lambda m: f"{read_number(m.group(2))} 분의 {read_number(m.group(1))}", text
     )

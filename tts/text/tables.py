@@ -32,7 +32,7 @@ class Reading(Enum):
 _NATIVE_COUNTERS = (
     "시간 개 명 살 마리 잔 권 장 달 그루 병 벌 켤레 곳 가지 채 척 통 송이 자루 군데 사람 배 "
     "줄 판 쌍 알 봉지 상자 그릇 접시 컵 팀 톨 포기 방울 모금 걸음 바퀴 끼 개비 갑 골 곡 칸 "
-    "차례 방 표 글자 문장 마디 살배기 주먹 다발 꾸러미 대접 숟가락 스푼"
+    "차례 방 표 글자 문장 마디 살배기 주먹 다발 꾸러미 대접 숟가락 스푼 조각"
 )
 """Counters that take native numbers (세 개, 열 명, 일곱 살, 두 잔, 다섯 시간)."""
 
@@ -42,7 +42,7 @@ _SINO_COUNTERS = (
     "호실 동 리 킬로 킬로미터 킬로그램 미터 센티 센티미터 그램 리터 톤 평 달러 엔 유로 "
     "위안 파운드 억 만 천 백 조 부 절 권역 기 대대 연대 사단 시즌 시리즈 배럴 와트 볼트 "
     "칼로리 헤르츠 바이트 기가 메가 테라 밀리 마일 피트 인치 야드 광년 라운드 이닝 "
-    "세트 쿼터 홀 타 포인트 퍼센트포인트"
+    "세트 쿼터 홀 타 포인트 퍼센트포인트 반"
 )
 """Counters read with Sino-Korean numbers (삼 분, 십오 초, 천 원, 삼 층, 이십 도)."""
 
@@ -210,3 +210,11 @@ ENGLISH_ORDINALS = {
     10: "텐스",
 }
 """1st .. 10th said in English; higher ones become native ordinals (21st → 스물한 번째)."""
+
+LATIN_ABBREVIATIONS = {
+    "Mr.": "미스터", "Mrs.": "미시즈", "Ms.": "미즈", "Dr.": "닥터", "Prof.": "프로페서",
+    "Jr.": "주니어", "Sr.": "시니어", "St.": "세인트", "Inc.": "인크", "Ltd.": "리미티드",
+    "Co.": "컴퍼니", "vs.": "대", "vs": "대", "etc.": "등", "e.g.": "예를 들어", "i.e.": "즉",
+    "No.": "넘버",
+}  # fmt: skip
+"""Abbreviations said as words, not letters or dictionary guesses (Dr. → 닥터, vs → 대)."""
