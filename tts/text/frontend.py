@@ -19,6 +19,10 @@ _SILENT_SYMBOLS = frozenset({" ", *PUNCTUATION})
 """Symbols that shape prosody but say nothing; a sentence of only these is unspeakable."""
 
 
+DEFAULT_TEXT_CONFIG = TextConfig()
+"""The config `text_to_ids` uses when none is given (g2pk on)."""
+
+
 class FrontendError(ValueError):
     """Text the frontend cannot turn into speech: empty, or nothing speakable left."""
 
@@ -54,14 +58,13 @@ def _describe(dropped: tuple[str, ...]) -> str:
 
 
 def text_to_ids(
-    text: str, config: TextConfig | None = None, table: SymbolTable | None = None
+    text: str, config: TextConfig = DEFAULT_TEXT_CONFIG, table: SymbolTable | None = None
 ) -> FrontendResult:
     """Turn text into symbol ids, keeping every stage; FrontendError when nothing can be spoken.
 
     `table` defaults to the current symbol table; pass a voice's saved table to encode for it. A
     symbol the table lacks is reported in `dropped`, never encoded as something else.
     """
-    config = config or TextConfig()
     table = table or default_symbol_table()
     if not isinstance(text, str):
         raise FrontendError(f"text must be a string, got {type(text).__name__}")
