@@ -132,3 +132,12 @@ def test_korean_like_text_gives_ids_in_table_or_frontend_error(text: str) -> Non
 @given(st.one_of(st.text(max_size=20), _KOREANISH))
 def test_with_g2p_any_text_gives_ids_in_table_or_frontend_error(text: str) -> None:
     _check_any_text(text, TextConfig(use_g2p=True))
+
+
+def test_text_config_round_trips_and_rejects_bad_keys() -> None:
+    config = TextConfig(use_g2p=False)
+    assert TextConfig.from_dict(config.to_dict()) == config
+    with pytest.raises(ValueError, match="unknown TextConfig keys: colour"):
+        TextConfig.from_dict({"use_g2p": True, "colour": 1})
+    with pytest.raises(ValueError, match="use_g2p must be bool"):
+        TextConfig.from_dict({"use_g2p": "yes"})
