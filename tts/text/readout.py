@@ -36,6 +36,7 @@ from tts.text.tables import PAUSES, SYMBOL_WORDS
 
 Rule = Callable[[str], str]
 
+_HANGUL_THEN_DIGIT = re.compile(r"(?<=[가-힣])(?=[0-9])")
 _RANGE_TILDE = re.compile(r"(?<=\S) ?~ ?(?=[^\s~])")
 _SYMBOL = re.compile("|".join(re.escape(symbol) for symbol in sorted(SYMBOL_WORDS, key=len)[::-1]))
 _PUNCTUATION_RUN = re.compile(rf"[{re.escape(PUNCTUATION)}](?: ?[{re.escape(PUNCTUATION)}])*")
@@ -51,6 +52,11 @@ _COMPAT_LETTERS = frozenset(hangul.COMPAT_ONSETS + hangul.COMPAT_NUCLEI + hangul
 
 _PUNCTUATION_STRENGTH = "?!….,"
 """When punctuation piles up (?!, ..., !!), the first of these present in the run is kept."""
+
+
+def separate_numbers(text: str) -> str:
+    """A number glued to the word before it stands apart: 총3개 → 총 3개, 코로나19 → 코로나 19."""
+    return _HANGUL_THEN_DIGIT.sub(" ", text)
 
 
 def read_tildes(text: str) -> str:
@@ -69,6 +75,7 @@ def map_pauses(text: str) -> str:
 
 
 RULES: tuple[Rule, ...] = (
+    separate_numbers,
     read_web_addresses,
     read_abbreviations,
     read_dates,
