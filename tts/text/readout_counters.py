@@ -41,7 +41,7 @@ _PARTICLE_WORDS = (
     "이다 다 이고 고 동안 간 째 마다 보다 밖에 께 정도 가량 이상 이하 이내 전 후 뒤 입니다 "
     "이에요 예요 이었다 였다 이라 라"
 )
-_PARTICLES = frozenset(_PARTICLE_WORDS.split())
+_PARTICLES = tuple(_PARTICLE_WORDS.split())
 """Words that may follow a counter written apart from its number (3 명이 → 세 명이)."""
 
 _JJAE_SMALL = {1: "첫", 2: "둘", 3: "셋", 4: "넷"}
@@ -67,7 +67,7 @@ def _standalone_counter(text: str, end: int) -> bool:
     """Whether a counter written apart from its number is a word of its own (3 명이, not 3 시민)."""
     run = _HANGUL_RUN.match(text, end)
     rest = run.group(0) if run else ""
-    return not rest or rest in _PARTICLES
+    return not rest or rest.startswith(_PARTICLES)
 
 
 def _kind(counter: str, value: int, text: str, start: int, end: int) -> Reading:
