@@ -25,3 +25,11 @@ def tiny_tacotron_config(n_symbols: int = 20, reduction_factor: int = 2, **overr
 def tiny_config() -> TacotronConfig:
     """A tiny Tacotron configuration with r = 2."""
     return tiny_tacotron_config()
+
+
+@pytest.fixture(scope="session")
+def test_voice_dir(tmp_path_factory: pytest.TempPathFactory):
+    """A tiny random-weight voice directory shared by the session (see tests/voice_factory.py)."""
+    from tests.voice_factory import make_test_voice
+
+    return make_test_voice(tmp_path_factory.mktemp("voices") / "test-tiny")

@@ -1,0 +1,36 @@
+# Sori: the two commands a newcomer needs are `make serve` and `make test`; both install first.
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.sori-installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install serve test bench lint clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/install_system.sh
+	bash scripts/install_system.sh
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip setuptools wheel
+	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m tts.text.cmudict_data
+	touch $(STAMP)
+
+serve: install
+	$(VENV)/bin/sori serve --host $(HOST) --port $(PORT)
+
+test: install
+	bash scripts/install_system.sh
+	$(PY) -m pytest -q
+
+bench: install
+	$(PY) -m bench
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy tts assistant server sori
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

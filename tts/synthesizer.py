@@ -1,0 +1,230 @@
+"""Text to speech with a loaded voice: frontend -> Tacotron (batched) -> batched Griffin-Lim.
+
+A `Synthesizer` holds a voice's configuration and weights and nothing that changes between calls,
+so one instance serves many threads. Long text is split into sentences; every sentence's attention
+is checked, and a failed one is reported in the result rather than passed off as speech.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from tts.alignment import AttentionHealth, attention_health
+from tts.audio import griffin_lim
+from tts.model import Tacotron
+from tts.text import FrontendError, FrontendResult, text_to_ids
+from tts.text.sentences import split_sentences
+from tts.voice import VoiceConfig, load_voice
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SynthesisOptions:
+    """Per-request options, apart from the voice's own hyperparameters."""
+
+    speed: float = 1.0
+    """Speaking-rate factor in [0.25, 4.0]: the spectrogram is stretched in time before Griffin-Lim."""
+    griffin_lim_iters: int | None = None
+    """Griffin-Lim iterations; None uses the voice's audio config."""
+    max_sentence_chars: int = 100
+    """Sentences longer than this are cut at a comma or space."""
+    sentence_pause_seconds: float = 0.25
+    """Silence inserted between sentences."""
+    max_frames_per_symbol: float = 12.0
+    """Step limit per sentence: this many frames per input symbol, plus a margin."""
+
+    def __post_init__(self) -> None:
+        if not 0.25 <= self.speed <= 4.0:
+            raise ValueError(f"speed must be between 0.25 and 4.0, got {self.speed}")
+        if self.griffin_lim_iters is not None and not 1 <= self.griffin_lim_iters <= 500:
+            raise ValueError(f"griffin_lim_iters must be between 1 and 500, got {self.griffin_lim_iters}")
+        if self.sentence_pause_seconds < 0:
+            raise ValueError("sentence_pause_seconds must not be negative")
+
+
+@dataclass(frozen=True)
+class SentenceSynthesis:
+    """One sentence's intermediate results."""
+
+    text: str
+    frontend: FrontendResult
+    labels: tuple[str, ...]  # [T_text] the symbol of each input id, EOS included
+    alignment: np.ndarray  # [T_steps, T_text]
+    mel: np.ndarray  # [T_frames, n_mels]
+    health: AttentionHealth
+
+
+@dataclass(frozen=True)
+class SynthesisResult:
+    """Speech for one input text, with everything needed to judge it."""
+
+    waveform: torch.Tensor  # [T] float32 on the CPU, in [-1, 1]
+    sample_rate: int
+    sentences: tuple[SentenceSynthesis, ...]
+
+    @property
+    def alignments(self) -> list[np.ndarray]:
+        """Per sentence [T_steps, T_text]."""
+        return [sentence.alignment for sentence in self.sentences]
+
+    @property
+    def mel(self) -> np.ndarray:
+        """All sentences' mel frames, concatenated. [T_frames, n_mels]."""
+        return np.concatenate([sentence.mel for sentence in self.sentences], axis=0)
+
+    @property
+    def health_ok(self) -> bool:
+        """Every sentence's attention reached the end, moved forward and stopped by itself."""
+        return all(sentence.health.ok for sentence in self.sentences)
+
+    @property
+    def failed_sentences(self) -> list[str]:
+        """Texts of sentences whose attention failed."""
+        return [sentence.text for sentence in self.sentences if not sentence.health.ok]
+
+    @property
+    def dropped(self) -> tuple[str, ...]:
+        """Characters the frontend could not speak, over all sentences."""
+        return tuple(ch for sentence in self.sentences for ch in sentence.frontend.dropped)
+
+    @property
+    def duration_seconds(self) -> float:
+        """Length of the waveform in seconds."""
+        return self.waveform.numel() / self.sample_rate
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """'auto' -> CUDA when available, else CPU; 'cuda' without a GPU is a clear error."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    resolved = torch.device(device)
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was requested but no CUDA GPU is available")
+    return resolved
+
+
+def sentence_seed(ids: Sequence[int]) -> int:
+    """Stable per-sentence seed for the pre-net dropout masks: same text, same audio."""
+    return zlib.crc32(np.asarray(ids, dtype=np.int32).tobytes()) & 0x7FFFFFFF
+
+
+class Synthesizer:
+    """A loaded voice that turns Korean text into speech."""
+
+    def __init__(self, config: VoiceConfig, model: Tacotron, device: torch.device, max_batch_size: int = 64) -> None:
+        self.config = config
+        self.model = model.to(device).eval()
+        self.device = device
+        self.max_batch_size = max_batch_size
+
+    @classmethod
+    def load(cls, voice_dir: str | Path, device: str | torch.device = "auto", max_batch_size: int = 64) -> Synthesizer:
+        """Load a voice directory onto a device ('auto', 'cpu', 'cuda', 'cuda:1', ...)."""
+        resolved = resolve_device(device)
+        config, model = load_voice(Path(voice_dir), resolved)
+        return cls(config, model, resolved, max_batch_size)
+
+    @property
+    def sample_rate(self) -> int:
+        """Output sample rate in Hz."""
+        return self.config.audio.sample_rate
+
+    def analyze(self, text: str, options: SynthesisOptions | None = None) -> list[tuple[str, FrontendResult]]:
+        """Split into sentences and run the frontend; raises FrontendError if nothing is speakable."""
+        options = options or SynthesisOptions()
+        results: list[tuple[str, FrontendResult]] = []
+        for sentence in split_sentences(text, options.max_sentence_chars):
+            try:
+                results.append((sentence, text_to_ids(sentence, self.config.text, self.config.symbols)))
+            except FrontendError:
+                logger.debug("skipping unspeakable sentence %r", sentence)
+        if not results:
+            # Run the whole text once more so the error names what could not be spoken.
+            text_to_ids(text, self.config.text, self.config.symbols)
+            raise FrontendError(f"nothing speakable in {text!r}")
+        return results
+
+    def synthesize(self, text: str, options: SynthesisOptions | None = None) -> SynthesisResult:
+        """Speak one text (any length)."""
+        return self.synthesize_many([text], options)[0]
+
+    def synthesize_many(self, texts: Sequence[str], options: SynthesisOptions | None = None) -> list[SynthesisResult]:
+        """Speak several texts, decoding all their sentences in shared batches."""
+        options = options or SynthesisOptions()
+        analyzed = [self.analyze(text, options) for text in texts]
+        flat = [item for sentences in analyzed for item in sentences]
+        spoken: list[tuple[SentenceSynthesis, torch.Tensor]] = []
+        for start in range(0, len(flat), self.max_batch_size):
+            spoken.extend(self._decode_batch(flat[start : start + self.max_batch_size], options))
+        pause = torch.zeros(int(round(options.sentence_pause_seconds * self.sample_rate)))
+        results, cursor = [], 0
+        for sentences in analyzed:
+            chunk = spoken[cursor : cursor + len(sentences)]
+            cursor += len(sentences)
+            pieces: list[torch.Tensor] = []
+            for index, (_, wave) in enumerate(chunk):
+                if index:
+                    pieces.append(pause)
+                pieces.append(wave)
+            waveform = torch.cat(pieces).clamp(-1.0, 1.0)
+            result = SynthesisResult(waveform, self.sample_rate, tuple(s for s, _ in chunk))
+            if not result.health_ok:
+                logger.warning("attention failed for: %s", " | ".join(result.failed_sentences))
+            results.append(result)
+        return results
+
+    def _decode_batch(
+        self, batch: Sequence[tuple[str, FrontendResult]], options: SynthesisOptions
+    ) -> list[tuple[SentenceSynthesis, torch.Tensor]]:
+        """Tacotron + Griffin-Lim for up to max_batch_size sentences at once."""
+        model_config = self.config.model
+        r = model_config.reduction_factor
+        lengths = [len(frontend.ids) for _, frontend in batch]
+        ids = torch.full((len(batch), max(lengths)), model_config.pad_id, dtype=torch.long)
+        for row, (_, frontend) in enumerate(batch):
+            ids[row, : lengths[row]] = torch.tensor(frontend.ids)
+        max_steps = torch.tensor(
+            [int(np.ceil((n * options.max_frames_per_symbol + 40) / r)) for n in lengths]
+        )
+        seeds = torch.tensor([sentence_seed(frontend.ids) for _, frontend in batch])
+        output = self.model.infer(
+            ids.to(self.device), torch.tensor(lengths, device=self.device),
+            max_steps=max_steps.to(self.device), seeds=seeds.to(self.device),
+        )
+        frame_lengths = output.frame_lengths
+        linear = output.linear.transpose(1, 2).float()  # [B, n_freq, T_frames]
+        if options.speed != 1.0:
+            stretched = max(1, int(round(linear.size(2) / options.speed)))
+            linear = F.interpolate(linear, size=stretched, mode="linear", align_corners=False)
+            frame_lengths = (frame_lengths.float() / options.speed).round().clamp(min=1).long()
+        audio = self.config.audio
+        if options.griffin_lim_iters is not None:
+            audio = replace(audio, griffin_lim_iters=options.griffin_lim_iters)
+        waves = griffin_lim(linear, frame_lengths.cpu(), audio)
+
+        steps = output.step_lengths.cpu().tolist()
+        hit_limit = output.hit_limit.cpu().tolist()
+        alignments = output.alignments.float().cpu().numpy()
+        mels = output.mel.float().cpu().numpy()
+        results = []
+        for row, (text, frontend) in enumerate(batch):
+            alignment = alignments[row, : steps[row], : lengths[row]]
+            sentence = SentenceSynthesis(
+                text=text,
+                frontend=frontend,
+                labels=tuple(self.config.symbols.decode(frontend.ids)),
+                alignment=alignment,
+                mel=mels[row, : steps[row] * r],
+                health=attention_health(alignment, stopped_by_token=not hit_limit[row]),
+            )
+            results.append((sentence, waves[row].float().cpu()))
+        return results

@@ -1,0 +1,177 @@
+"""The voice directory: `config.json` (every hyperparameter, the symbol table, a format version,
+provenance) and `model.safetensors` (weights). One module reads and writes it, and loading names
+exactly what is wrong with a broken voice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save
+
+from tts.atomic import write_bytes_atomic
+from tts.audio import AudioConfig
+from tts.model import Tacotron, TacotronConfig
+from tts.text import SymbolTable, TextConfig
+
+logger = logging.getLogger(__name__)
+
+VOICE_FORMAT_VERSION = 1
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+
+
+class VoiceError(ValueError):
+    """A voice directory is missing, incomplete or inconsistent; the message says which part."""
+
+
+@dataclass(frozen=True)
+class VoiceConfig:
+    """Everything needed to rebuild a voice's frontend, model and audio stage."""
+
+    name: str
+    text: TextConfig
+    audio: AudioConfig
+    model: TacotronConfig
+    symbols: SymbolTable
+    metadata: dict[str, Any] = field(default_factory=dict)
+    """Provenance: corpus, training steps and time, hardware, licence (free-form, JSON-ready)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict, format version first."""
+        return {
+            "format_version": VOICE_FORMAT_VERSION,
+            "name": self.name,
+            "text": self.text.to_dict(),
+            "audio": self.audio.to_dict(),
+            "model": self.model.to_dict(),
+            "symbols": self.symbols.to_dict(),
+            "metadata": self.metadata,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> VoiceConfig:
+        """Validate and rebuild; raises VoiceError naming the offending section."""
+        if not isinstance(data, dict):
+            raise VoiceError(f"{CONFIG_FILE} must hold a JSON object")
+        version = data.get("format_version")
+        if version != VOICE_FORMAT_VERSION:
+            raise VoiceError(
+                f"{CONFIG_FILE} has format_version {version!r}; this Sori reads version "
+                f"{VOICE_FORMAT_VERSION}"
+            )
+        missing = [key for key in ("name", "text", "audio", "model", "symbols") if key not in data]
+        if missing:
+            raise VoiceError(f"{CONFIG_FILE} lacks the section(s): {', '.join(missing)}")
+        try:
+            text = TextConfig.from_dict(data["text"])
+        except (TypeError, ValueError) as error:
+            raise VoiceError(f"{CONFIG_FILE} section 'text': {error}") from error
+        try:
+            audio = AudioConfig.from_dict(data["audio"])
+        except (TypeError, ValueError) as error:
+            raise VoiceError(f"{CONFIG_FILE} section 'audio': {error}") from error
+        try:
+            model = TacotronConfig.from_dict(data["model"])
+        except (TypeError, ValueError) as error:
+            raise VoiceError(f"{CONFIG_FILE} section 'model': {error}") from error
+        try:
+            symbols = SymbolTable.from_dict(data["symbols"])
+        except (TypeError, ValueError) as error:
+            raise VoiceError(f"{CONFIG_FILE} section 'symbols': {error}") from error
+        config = cls(str(data["name"]), text, audio, model, symbols, dict(data.get("metadata") or {}))
+        config.check_consistency()
+        return config
+
+    def check_consistency(self) -> None:
+        """The sections must agree with each other (symbol table vs model, audio vs model)."""
+        if len(self.symbols) != self.model.n_symbols:
+            raise VoiceError(
+                f"symbol table mismatch: the table has {len(self.symbols)} symbols but the model "
+                f"was built for n_symbols={self.model.n_symbols}"
+            )
+        if self.symbols.pad_id != self.model.pad_id:
+            raise VoiceError(
+                f"symbol table mismatch: PAD is id {self.symbols.pad_id} in the table but "
+                f"{self.model.pad_id} in the model"
+            )
+        if self.audio.n_mels != self.model.n_mels or self.audio.n_freq != self.model.n_freq:
+            raise VoiceError(
+                f"audio/model mismatch: audio gives {self.audio.n_mels} mels and {self.audio.n_freq} "
+                f"bins, the model predicts {self.model.n_mels} and {self.model.n_freq}"
+            )
+
+
+def read_voice_config(voice_dir: Path) -> VoiceConfig:
+    """Read and validate `config.json` of a voice directory."""
+    voice_dir = Path(voice_dir)
+    if not voice_dir.is_dir():
+        raise VoiceError(f"voice directory not found: {voice_dir}")
+    path = voice_dir / CONFIG_FILE
+    if not path.is_file():
+        raise VoiceError(f"voice {voice_dir} has no {CONFIG_FILE}")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise VoiceError(f"{path} is not readable JSON: {error}") from error
+    return VoiceConfig.from_dict(data)
+
+
+def load_voice(voice_dir: Path, device: torch.device | str = "cpu") -> tuple[VoiceConfig, Tacotron]:
+    """Load a voice's config and weights (as float32, eval mode) onto `device`."""
+    voice_dir = Path(voice_dir)
+    config = read_voice_config(voice_dir)
+    weights_path = voice_dir / WEIGHTS_FILE
+    if not weights_path.is_file():
+        raise VoiceError(f"voice {voice_dir} has no {WEIGHTS_FILE}")
+    try:
+        state = load_file(str(weights_path))
+    except (SafetensorError, OSError, ValueError) as error:
+        raise VoiceError(f"{weights_path} is not a readable safetensors file: {error}") from error
+    model = Tacotron(config.model)
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong_shape = sorted(
+        f"{name} {tuple(state[name].shape)} != {tuple(tensor.shape)}"
+        for name, tensor in expected.items()
+        if name in state and state[name].shape != tensor.shape
+    )
+    if missing or unexpected or wrong_shape:
+        parts = []
+        if wrong_shape:
+            parts.append("shape mismatch: " + "; ".join(wrong_shape[:5]))
+        if missing:
+            parts.append("missing tensors: " + ", ".join(missing[:5]))
+        if unexpected:
+            parts.append("unexpected tensors: " + ", ".join(unexpected[:5]))
+        raise VoiceError(f"{weights_path} does not fit config.json's model: " + " | ".join(parts))
+    model.load_state_dict({name: tensor.float() for name, tensor in state.items()})
+    return config, model.to(device).eval()
+
+
+def save_voice(voice_dir: Path, config: VoiceConfig, model: Tacotron, fp16: bool = False) -> Path:
+    """Write a voice directory atomically file by file (weights first, config last)."""
+    config.check_consistency()
+    if model.config != config.model:
+        raise VoiceError("the model's configuration differs from the voice config's model section")
+    voice_dir = Path(voice_dir)
+    voice_dir.mkdir(parents=True, exist_ok=True)
+    dtype = torch.float16 if fp16 else torch.float32
+    state = {
+        name: (tensor.detach().to("cpu", dtype) if tensor.is_floating_point() else tensor.detach().cpu())
+        .contiguous()
+        for name, tensor in model.state_dict().items()
+    }
+    weights = save(state, metadata={"format_version": str(VOICE_FORMAT_VERSION)})
+    write_bytes_atomic(voice_dir / WEIGHTS_FILE, weights)
+    payload = json.dumps(config.to_dict(), ensure_ascii=False, indent=2) + "\n"
+    write_bytes_atomic(voice_dir / CONFIG_FILE, payload.encode("utf-8"))
+    logger.info("saved voice %s to %s (%s)", config.name, voice_dir, "fp16" if fp16 else "fp32")
+    return voice_dir
