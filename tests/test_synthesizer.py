@@ -1,0 +1,139 @@
+"""Synthesizer: text in, speech and its diagnostics out, batched like one-by-one, deterministic."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from tts import FrontendError, SynthesisOptions, Synthesizer
+from tts.text.sentences import split_sentences
+
+
+@pytest.fixture(scope="module")
+def synthesizer(test_voice_dir: Path) -> Synthesizer:
+    return Synthesizer.load(test_voice_dir, device="cpu")
+
+
+def test_result_carries_audio_alignments_and_health(synthesizer: Synthesizer) -> None:
+    result = synthesizer.synthesize("안녕하세요. 지금은 3시예요!")
+    assert result.sample_rate == 22050
+    assert result.waveform.dtype == torch.float32 and result.waveform.dim() == 1
+    assert float(result.waveform.abs().max()) <= 1.0
+    assert [s.text for s in result.sentences] == ["안녕하세요.", "지금은 3시예요!"]
+    r = synthesizer.config.model.reduction_factor
+    hop = synthesizer.config.audio.hop_length
+    pause = round(0.25 * 22050)
+    frames = sum(s.mel.shape[0] for s in result.sentences)
+    assert result.waveform.numel() == frames * hop + pause
+    for sentence in result.sentences:
+        steps, symbols = sentence.alignment.shape
+        assert symbols == len(sentence.frontend.ids) == len(sentence.labels)
+        assert sentence.labels[-1] == "<eos>"
+        assert sentence.mel.shape == (steps * r, synthesizer.config.audio.n_mels)
+        assert np.allclose(sentence.alignment.sum(axis=1), 1.0, atol=1e-4)
+    assert "세 시" in result.sentences[1].frontend.normalized
+    # A random-weight voice cannot align: the result must say so rather than pass it off.
+    assert result.health_ok is False and result.failed_sentences
+
+
+def test_step_limit_scales_with_input_length(synthesizer: Synthesizer) -> None:
+    short, long = synthesizer.synthesize_many(["네.", "오늘은 날씨가 정말 좋아서 산책을 가고 싶어요."])
+    assert short.sentences[0].alignment.shape[0] < long.sentences[0].alignment.shape[0]
+    for result in (short, long):
+        sentence = result.sentences[0]
+        model = synthesizer.config.model
+        scaled = math.ceil((len(sentence.frontend.ids) * 12.0 + 40) / model.reduction_factor)
+        limit = min(scaled, model.max_decoder_steps)
+        assert sentence.alignment.shape[0] <= limit
+        if not sentence.health.stopped_by_token:
+            assert sentence.alignment.shape[0] == limit
+
+
+def test_same_text_gives_identical_audio(synthesizer: Synthesizer) -> None:
+    first = synthesizer.synthesize("반갑습니다.")
+    again = synthesizer.synthesize("반갑습니다.")
+    assert torch.equal(first.waveform, again.waveform)
+
+
+def test_batch_gives_each_text_what_it_gets_alone(synthesizer: Synthesizer) -> None:
+    texts = ["하나 둘 셋.", "고양이가 좋아요. 강아지도요!", "네."]
+    batched = synthesizer.synthesize_many(texts)
+    for text, together in zip(texts, batched, strict=True):
+        alone = synthesizer.synthesize(text)
+        assert len(alone.sentences) == len(together.sentences)
+        for a, b in zip(alone.sentences, together.sentences, strict=True):
+            assert a.mel.shape == b.mel.shape
+            assert np.allclose(a.mel, b.mel, atol=1e-4)
+            assert np.allclose(a.alignment, b.alignment, atol=1e-4)
+        assert alone.waveform.shape == together.waveform.shape
+
+
+def test_speed_stretches_duration(synthesizer: Synthesizer) -> None:
+    normal = synthesizer.synthesize("천천히 말해 주세요.")
+    fast = synthesizer.synthesize("천천히 말해 주세요.", SynthesisOptions(speed=2.0))
+    assert fast.waveform.numel() == pytest.approx(normal.waveform.numel() / 2, rel=0.05)
+    with pytest.raises(ValueError, match="speed"):
+        SynthesisOptions(speed=9.0)
+
+
+def test_unspeakable_text_is_a_frontend_error(synthesizer: Synthesizer) -> None:
+    with pytest.raises(FrontendError):
+        synthesizer.synthesize("😀😀")
+    with pytest.raises(FrontendError):
+        synthesizer.synthesize("   ")
+    result = synthesizer.synthesize("😀. 좋아요.")
+    assert [s.text for s in result.sentences] == ["좋아요."]
+
+
+def test_max_batch_size_chunks_give_the_same_mels(test_voice_dir: Path, synthesizer: Synthesizer) -> None:
+    small = Synthesizer.load(test_voice_dir, device="cpu", max_batch_size=1)
+    texts = ["사과.", "바나나 우유."]
+    for a, b in zip(small.synthesize_many(texts), synthesizer.synthesize_many(texts), strict=True):
+        assert np.allclose(a.mel, b.mel, atol=1e-4)
+
+
+def test_sentence_splitting() -> None:
+    assert split_sentences("안녕하세요. 반가워요! 뭐 해요? 좋아요…") == ["안녕하세요.", "반가워요!", "뭐 해요?", "좋아요…"]
+    assert split_sentences("  ") == []
+    long = "가나다 " * 50
+    parts = split_sentences(long, max_chars=40)
+    assert all(len(part) <= 40 for part in parts)
+    assert " ".join(parts).split() == long.split()
+    commas = "첫째로 이것, 둘째로 저것, 셋째로 그것까지 모두 준비해야 하는 아주 긴 문장입니다"
+    assert split_sentences(commas, max_chars=30)[0].endswith(",")
+
+
+def test_cli_speak_writes_wav_and_png(tmp_path: Path, test_voice_dir: Path) -> None:
+    wav, png = tmp_path / "out.wav", tmp_path / "align.png"
+    done = subprocess.run(
+        [sys.executable, "-m", "sori", "speak", "안녕하세요. 소리입니다.", "-o", str(wav),
+         "--voice", str(test_voice_dir), "--alignment", str(png), "--device", "cpu"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    data, rate = sf.read(wav)
+    info = sf.info(wav)
+    assert rate == 22050 and info.subtype == "PCM_16" and info.channels == 1 and len(data) > 0
+    assert png.read_bytes().startswith(b"\x89PNG")
+    assert "attention failed" in done.stderr  # the random voice is reported, not hidden
+
+
+def test_cli_speak_reports_bad_input(tmp_path: Path, test_voice_dir: Path) -> None:
+    missing = subprocess.run(
+        [sys.executable, "-m", "sori", "speak", "안녕", "-o", str(tmp_path / "x.wav"), "--voice", str(tmp_path / "none")],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert missing.returncode == 2 and "voice directory not found" in missing.stderr
+    empty = subprocess.run(
+        [sys.executable, "-m", "sori", "speak", "🙂", "-o", str(tmp_path / "x.wav"), "--voice", str(test_voice_dir)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert empty.returncode == 2 and "sori speak:" in empty.stderr
+    assert not (tmp_path / "x.wav").exists()
