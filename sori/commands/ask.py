@@ -40,15 +40,11 @@ def register(subparsers: Any) -> None:
 
 def _speak(text: str, output: Path, voice: Path | None, device: str) -> int:
     """Synthesise `text` into `output`; returns the exit status."""
-    try:
-        from tts import Synthesizer, default_voice_dir
-    except ImportError:
-        print("sori ask: no voice available yet (tts.Synthesizer is not built)", file=sys.stderr)
-        return EXIT_NO_VOICE
+    from tts import Synthesizer, default_voice_dir
     from tts.audio import save_wav
 
-    voice_dir = voice if voice is not None else default_voice_dir()
     try:
+        voice_dir = voice if voice is not None else default_voice_dir()
         synthesizer = Synthesizer.load(voice_dir, device=device)
         result = synthesizer.synthesize(text)
         save_wav(output, result.waveform, result.sample_rate)
