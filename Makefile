@@ -22,7 +22,6 @@ serve: install
 	$(VENV)/bin/sori serve --host $(HOST) --port $(PORT)
 
 test: install
-	bash scripts/install_system.sh
 	$(PY) -m pytest -q
 
 bench: install
