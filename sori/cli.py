@@ -7,11 +7,12 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from sori.commands import ask, g2p, speak
+from sori.commands import ask, g2p, prepare, speak
 
 COMMANDS = (
     ask,
     g2p,
+    prepare,
     speak,
 )
 

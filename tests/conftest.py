@@ -33,3 +33,22 @@ def test_voice_dir(tmp_path_factory: pytest.TempPathFactory):
     from tests.voice_factory import make_test_voice
 
     return make_test_voice(tmp_path_factory.mktemp("voices") / "test-tiny")
+
+
+@pytest.fixture(scope="session")
+def bootstrap_corpus(tmp_path_factory: pytest.TempPathFactory):
+    """A tiny KSS-layout corpus (24 clips spoken by espeak-ng at 44.1 kHz); read-only, copy to modify."""
+    from tests.corpus_factory import make_corpus
+
+    return make_corpus(tmp_path_factory.mktemp("bootstrap_corpus"))
+
+
+@pytest.fixture(scope="session")
+def prepared_features(bootstrap_corpus, tmp_path_factory: pytest.TempPathFactory):
+    """`bootstrap_corpus` prepared with default settings and a larger validation share; read-only."""
+    from tts.training.config import PrepareConfig
+    from tts.training.prepare import prepare_corpus
+
+    out = tmp_path_factory.mktemp("features")
+    prepare_corpus(bootstrap_corpus, out, PrepareConfig(val_fraction=0.15, test_fraction=0.05), jobs=1)
+    return out
