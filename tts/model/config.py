@@ -100,6 +100,7 @@ class TacotronConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"unknown TacotronConfig keys: {', '.join(unknown)}")
-        values = {key: tuple(value) if isinstance(value, list) else value
-                  for key, value in data.items()}
+        values: dict[str, Any] = {
+            key: tuple(value) if isinstance(value, list) else value for key, value in data.items()
+        }
         return cls(**values)

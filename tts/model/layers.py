@@ -37,7 +37,7 @@ class Prenet(nn.Module):
     @property
     def widths(self) -> list[int]:
         """Output width of each layer (for building dropout masks)."""
-        return [layer.out_features for layer in self.layers]
+        return [int(layer.weight.shape[0]) for layer in self.layers]
 
     def forward(
         self, x: torch.Tensor, masks: Sequence[torch.Tensor | None] | None = None
@@ -51,8 +51,10 @@ class Prenet(nn.Module):
             x = F.relu(layer(x))
             if masks is None:
                 x = F.dropout(x, self.dropout, training=self.training)
-            elif masks[index] is not None:
-                x = x * masks[index]
+            else:
+                mask = masks[index]
+                if mask is not None:
+                    x = x * mask
         return x
 
 
