@@ -1,16 +1,11 @@
-"""A tiny KSS-layout corpus spoken by espeak-ng, so preparation and training tests need no download."""
+"""A tiny KSS-layout corpus written by the bootstrap recipe (recipes/espeak_ko) from our own sentences."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
-import soundfile
-import torch
-import torchaudio.functional as AF
-
+from recipes.espeak_ko.corpus import plan_corpus, write_corpus
+from recipes.espeak_ko.sentences import Sentence
 from tts.text import normalize_text
 from tts.training.kss import TRANSCRIPT_FILE
 
@@ -42,35 +37,16 @@ SENTENCES = (
 )
 """Sentences written for these tests (none from the evaluation set)."""
 
-SAMPLE_RATE = 44100
-"""KSS's rate; preparation must resample it."""
-
-
-def speak(text: str, path: Path, sample_rate: int = SAMPLE_RATE) -> None:
-    """Write espeak-ng's Korean rendering of `text` as a 16-bit mono WAV at `sample_rate`."""
-    espeak = shutil.which("espeak-ng")
-    if espeak is None:
-        raise RuntimeError("espeak-ng is not installed (scripts/install_system.sh installs it)")
-    with tempfile.TemporaryDirectory() as scratch:
-        raw = Path(scratch) / "raw.wav"
-        subprocess.run([espeak, "-v", "ko", "-w", str(raw), text], check=True, capture_output=True)
-        data, rate = soundfile.read(str(raw), dtype="float32")
-    wave = torch.from_numpy(data)
-    if rate != sample_rate:
-        wave = AF.resample(wave, rate, sample_rate)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    soundfile.write(str(path), wave.numpy(), sample_rate, subtype="PCM_16")
-
-
 def make_corpus(root: Path, sentences: tuple[str, ...] = SENTENCES) -> Path:
-    """Write a KSS-layout corpus (transcript + WAVs under 1/ and 2/) speaking our own readings."""
-    lines = []
-    for index, sentence in enumerate(sentences):
-        reading, _ = normalize_text(sentence)
-        folder = 1 + index % 2
-        audio = f"{folder}/{folder}_{index:04d}.wav"
-        speak(reading, root / audio)
-        duration = soundfile.info(str(root / audio)).duration
-        lines.append(f"{audio}|{sentence}|{reading}|{reading}|{duration:.1f}|sentence {index}")
-    (root / TRANSCRIPT_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    """Write a KSS-layout corpus of `sentences` with the bootstrap recipe's writer (espeak-ng, 44.1 kHz)."""
+    utterances = plan_corpus(
+        [Sentence(text, normalize_text(text)[0], "tests") for text in sentences], seed=0
+    )
+    write_corpus(root, utterances, workers=2, enforce_coverage=False, pronounced_coverage=False)
     return root
+
+
+def corpus_ids(root: Path) -> list[str]:
+    """Utterance ids of a corpus, in transcript order."""
+    lines = (root / TRANSCRIPT_FILE).read_text(encoding="utf-8").splitlines()
+    return [Path(line.split("|")[0]).stem for line in lines if line]

@@ -14,6 +14,7 @@ import torch
 import torchaudio.functional as AF
 
 from sori.cli import main
+from tests.corpus_factory import corpus_ids
 from tts.audio import AudioConfig
 from tts.text import TextConfig, text_to_ids
 from tts.training.config import PrepareConfig
@@ -90,14 +91,14 @@ def test_every_planted_fault_is_reported_with_its_reason(faulty: tuple[Path, Pat
 
 
 def test_good_clips_are_prepared_including_stereo_and_48k(faulty: tuple[Path, Path, dict]) -> None:
-    _, out, report = faulty
+    corpus, out, report = faulty
     assert report["prepared"] == 26
     assert report["stereo_mixed_to_mono"] == 1
     assert report["source_sample_rates"] == {"44100": 25, "48000": 1}
     assert sum(report["splits"].values()) == 26
     assert sum(item["count"] for item in report["duration_histogram"]) == 26
     assert report["hours"] > 0
-    original = read_features(out, "1_0000")
+    original = read_features(out, corpus_ids(corpus)[0])
     stereo = read_features(out, "stereo")
     np.testing.assert_allclose(stereo.mel.astype(np.float32), original.mel.astype(np.float32), atol=2e-3)
     resampled = read_features(out, "rate48k")
@@ -142,19 +143,20 @@ def test_rerun_is_a_no_op(faulty: tuple[Path, Path, dict]) -> None:
 def test_an_interrupted_run_resumes(bootstrap_corpus: Path, tmp_path: Path) -> None:
     out = tmp_path / "features"
     complete = prepare_corpus(bootstrap_corpus, out, jobs=1)
-    reference = read_features(out, "2_0005")
+    ids = corpus_ids(bootstrap_corpus)
+    reference = read_features(out, ids[5])
     # A kill leaves some rows without outputs, one with features but no record, and temp files.
-    for utterance_id in ("1_0000", "2_0001", "1_0002"):
+    for utterance_id in ids[:3]:
         features_path(out, utterance_id).unlink()
         record_path(out, utterance_id).unlink()
-    record_path(out, "2_0005").unlink()
-    (out / "utterances" / ".1_0004.safetensors.abc.tmp").write_bytes(b"half a file")
+    record_path(out, ids[5]).unlink()
+    (out / "utterances" / f".{ids[4]}.safetensors.abc.tmp").write_bytes(b"half a file")
     (out / "train.jsonl").unlink()
     resumed = prepare_corpus(bootstrap_corpus, out, jobs=2)
     assert resumed["processed_this_run"] == 4
     assert resumed["prepared"] == complete["prepared"] == 24
     assert not list((out / "utterances").glob(".*.tmp"))
-    np.testing.assert_array_equal(read_features(out, "2_0005").mel, reference.mel)
+    np.testing.assert_array_equal(read_features(out, ids[5]).mel, reference.mel)
     assert read_manifest(out, "train")
 
 
@@ -168,10 +170,11 @@ def test_a_changed_row_is_prepared_again(bootstrap_corpus: Path, tmp_path: Path)
     columns = lines[3].split("|")
     columns[1] = "커피 두 잔 마실래요?"
     lines[3] = "|".join(columns)
+    changed_id = Path(columns[0]).stem
     transcript.write_text("\n".join(lines) + "\n", encoding="utf-8")
     again = prepare_corpus(corpus, out, jobs=1)
     assert again["processed_this_run"] == 1
-    entry = {e.id: e for split in SPLITS for e in read_manifest(out, split)}[columns[0][2:-4]]
+    entry = {e.id: e for split in SPLITS for e in read_manifest(out, split)}[changed_id]
     assert entry.text == "커피 두 잔 마실래요?"
     assert again["frontend_vs_expanded"]["equal"] == 23
     assert again["frontend_vs_expanded"]["disagreements"][0]["ours"].startswith("커피 두 잔")
