@@ -1,0 +1,126 @@
+"""`create_app(settings)`: the FastAPI app; its lifespan loads the voice and assistant and runs the worker.
+
+Nothing happens at import. Errors are JSON `{"detail": ...}` everywhere; unexpected exceptions are
+logged and answered with a plain message, never their text.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+
+from assistant import Assistant
+from server.cache import SingleFlightCache
+from server.errors import ServiceError
+from server.metrics import Metrics
+from server.middleware import BodySizeLimitMiddleware, MetricsMiddleware
+from server.routes import assistant, meta, openai, page, speak
+from server.settings import Settings
+from server.speech import Speech, SpeechService
+from server.voices import VoiceRegistry
+from server.worker import InferenceWorker
+
+logger = logging.getLogger(__name__)
+
+WARMUP_TEXT = "안녕하세요."
+
+
+def _warm_up(registry: VoiceRegistry, settings: Settings) -> None:
+    """Load the default voice, then run the frontend and one short synthesis once."""
+    voice = registry.load(registry.default_name)
+    if settings.warmup:
+        voice.synthesizer.synthesize(WARMUP_TEXT)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Load voices and the assistant, start the worker; on shutdown stop it."""
+    settings: Settings = app.state.settings
+    metrics: Metrics = app.state.metrics
+    registry = await run_in_threadpool(VoiceRegistry.from_settings, settings)
+    await run_in_threadpool(_warm_up, registry, settings)
+    assistant_ = await run_in_threadpool(
+        lambda: Assistant(store_path=settings.assistant_store_path, timezone=settings.timezone)
+    )
+    device = str(registry.load(registry.default_name).synthesizer.device)
+    worker = InferenceWorker(
+        queue_size=settings.queue_size,
+        max_batch_size=settings.max_batch_size,
+        batch_wait_s=settings.batch_wait_s,
+        metrics=metrics,
+        name=device,
+    )
+    cache: SingleFlightCache[Speech] = SingleFlightCache(
+        settings.cache_size, settings.cache_max_bytes, lambda speech: speech.nbytes
+    )
+    worker.start()
+    metrics.track_queue(lambda: worker.depth)
+    app.state.voices = registry
+    app.state.assistant = assistant_
+    app.state.speech = SpeechService(
+        worker, cache, metrics, settings.request_timeout_s, settings.griffin_lim_iters
+    )
+    logger.info("serving voice %s on %s", registry.default_name, device)
+    try:
+        yield
+    finally:
+        app.state.speech = None
+        await run_in_threadpool(worker.stop)
+
+
+async def _service_error(request: Request, error: Exception) -> JSONResponse:
+    """A ServiceError's status, detail and headers."""
+    if not isinstance(error, ServiceError):  # registered for ServiceError only
+        raise error
+    return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=error.headers)
+
+
+async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
+    """Log the exception; the client gets a plain message without its text."""
+    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    return JSONResponse({"detail": "internal server error"}, status_code=500)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The Sori HTTP app for these settings (voices load when its lifespan starts)."""
+    app = FastAPI(
+        title="Sori",
+        summary="Korean Tacotron text-to-speech and voice assistant",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = Metrics()
+    app.state.voices = None
+    app.state.speech = None
+    app.state.assistant = None
+
+    routers = (speak.router, assistant.router, openai.router, meta.public, meta.protected, page.router)
+    for router in routers:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=page.static_dir()), name="static")
+    app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+
+    routes = [route.path for router in routers for route in router.routes if isinstance(route, APIRoute)]
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics, routes=routes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+            expose_headers=["Retry-After", "X-Sori-Voice", "X-Sori-Sample-Rate", "X-Sori-Audio-Seconds",
+                            "X-Sori-Sentences", "X-Sori-Attention-OK", "X-Sori-Attention-Failed-Sentences",
+                            "X-Sori-Cache", "X-Sori-Audio-Status"],
+        )
+    return app

@@ -1,0 +1,72 @@
+"""Request dependencies (`Annotated[..., Depends(...)]`) that tests can override, and the API key check."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from assistant import Assistant
+from server.errors import NotReadyError
+from server.metrics import Metrics
+from server.settings import Settings
+from server.speech import SpeechService
+from server.voices import VoiceRegistry
+
+
+def get_settings(request: Request) -> Settings:
+    """The app's settings."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_metrics(request: Request) -> Metrics:
+    """The app's metrics."""
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
+def get_voices(request: Request) -> VoiceRegistry:
+    """The voice registry (503 until the lifespan has loaded it)."""
+    voices: VoiceRegistry | None = getattr(request.app.state, "voices", None)
+    if voices is None:
+        raise NotReadyError("voices are not loaded yet")
+    return voices
+
+
+def get_speech(request: Request) -> SpeechService:
+    """The speech service (503 until the lifespan has started it)."""
+    speech: SpeechService | None = getattr(request.app.state, "speech", None)
+    if speech is None:
+        raise NotReadyError("the speech service is not running")
+    return speech
+
+
+def get_assistant(request: Request) -> Assistant:
+    """The assistant (503 until the lifespan has loaded it)."""
+    assistant: Assistant | None = getattr(request.app.state, "assistant", None)
+    if assistant is None:
+        raise NotReadyError("the assistant is not loaded yet")
+    return assistant
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+VoicesDep = Annotated[VoiceRegistry, Depends(get_voices)]
+SpeechDep = Annotated[SpeechService, Depends(get_speech)]
+AssistantDep = Annotated[Assistant, Depends(get_assistant)]
+
+
+def require_api_key(request: Request, settings: SettingsDep) -> None:
+    """When an API key is configured, demand `Authorization: Bearer <key>` (constant-time compare)."""
+    if settings.api_key is None:
+        return
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    expected = settings.api_key.get_secret_value().encode()
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected):
+        raise HTTPException(
+            status_code=401,
+            detail="missing or wrong API key: send 'Authorization: Bearer <key>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )

@@ -1,0 +1,72 @@
+"""The server's own errors: each carries its HTTP status and a message safe to show a client."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """A request that cannot be served; `detail` goes to the client as `{"detail": ...}`."""
+
+    status_code = 500
+    default_detail = "the request could not be served"
+
+    def __init__(self, detail: str | None = None, headers: dict[str, str] | None = None) -> None:
+        self.detail = detail or self.default_detail
+        self.headers = dict(headers or {})
+        super().__init__(self.detail)
+
+
+class InvalidInputError(ServiceError):
+    """Input the request schema accepts but the service cannot use (422)."""
+
+    status_code = 422
+    default_detail = "invalid input"
+
+
+class UnspeakableTextError(InvalidInputError):
+    """Empty, whitespace-only or otherwise unspeakable text (422)."""
+
+    default_detail = "there is nothing speakable in the text"
+
+
+class TextTooLongError(ServiceError):
+    """Text over the endpoint's character limit (413)."""
+
+    status_code = 413
+    default_detail = "the text is too long"
+
+
+class UnknownVoiceError(InvalidInputError):
+    """A voice name that is not in the registry (422)."""
+
+    default_detail = "unknown voice"
+
+
+class QueueFullError(ServiceError):
+    """The inference queue is full (503 with Retry-After)."""
+
+    status_code = 503
+    default_detail = "the server is busy: the synthesis queue is full, try again shortly"
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(headers={"Retry-After": str(max(1, int(retry_after_s)))})
+
+
+class NotReadyError(ServiceError):
+    """The service is starting up or shutting down (503)."""
+
+    status_code = 503
+    default_detail = "the speech service is not ready"
+
+
+class RequestTimeoutError(ServiceError):
+    """The request did not finish within the per-request timeout (504)."""
+
+    status_code = 504
+    default_detail = "synthesis did not finish in time"
+
+
+class SynthesisFailedError(ServiceError):
+    """The batch holding this request failed inside the model (500, details only in the log)."""
+
+    status_code = 500
+    default_detail = "synthesis failed; the error has been logged"

@@ -1,0 +1,57 @@
+"""POST /assistant: recognise the intent, run its skill, and speak the Korean reply."""
+
+from __future__ import annotations
+
+import base64
+import logging
+
+from fastapi import APIRouter, Depends, Response
+from starlette.concurrency import run_in_threadpool
+
+from assistant import AssistantError
+from server.deps import AssistantDep, SettingsDep, SpeechDep, VoicesDep, require_api_key
+from server.errors import InvalidInputError, QueueFullError, ServiceError
+from server.routes.common import check_length, voice_for
+from server.schemas import AssistantRequest, AssistantResponse
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(tags=["assistant"], dependencies=[Depends(require_api_key)])
+
+
+@router.post("/assistant", response_model=AssistantResponse)
+async def ask(
+    body: AssistantRequest,
+    response: Response,
+    settings: SettingsDep,
+    voices: VoicesDep,
+    speech: SpeechDep,
+    assistant: AssistantDep,
+) -> AssistantResponse:
+    """Answer an utterance; `audio` is the spoken reply as base64 WAV, or null with nothing to say.
+
+    Skills have effects (timers, the shopping list), so once one has run the answer is 200 even
+    if the reply could not be spoken; X-Sori-Audio-Status then says why audio is null.
+    """
+    check_length(body.text, settings.max_text_chars_assistant)
+    if not speech.has_capacity():
+        # Refuse before the skill runs, so a client's retry does not repeat its effect.
+        raise QueueFullError(speech.worker.retry_after_s())
+    try:
+        answer = await run_in_threadpool(assistant.ask, body.text)
+    except AssistantError as error:
+        raise InvalidInputError(str(error)) from None
+    audio: str | None = None
+    status = "none"
+    if answer.reply is not None:
+        try:
+            voice = await voice_for(voices, None)
+            spoken, lookup = await speech.synthesize(voice, answer.reply, speech.options())
+            audio = base64.b64encode(await speech.encode(spoken, "wav")).decode("ascii")
+            status = "ok"
+            response.headers.update(spoken.headers(lookup))
+        except ServiceError as error:
+            logger.warning("assistant reply %r not spoken: %s", answer.reply, error.detail)
+            status = f"failed ({error.status_code})"
+    response.headers["X-Sori-Audio-Status"] = status
+    return AssistantResponse(intent=answer.intent, slots=answer.slots, reply=answer.reply, audio=audio)

@@ -1,0 +1,57 @@
+"""GET /voices, /healthz (liveness), /readyz (readiness) and /metrics (Prometheus)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from server.deps import MetricsDep, VoicesDep, require_api_key
+from server.schemas import VoiceInfo, VoicesResponse
+from server.speech import SpeechService
+from server.voices import VoiceRegistry
+
+public = APIRouter(tags=["health"])
+protected = APIRouter(tags=["meta"], dependencies=[Depends(require_api_key)])
+
+
+@public.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """Liveness: the process answers HTTP."""
+    return {"status": "ok"}
+
+
+@public.get("/readyz", response_model=None)
+async def readyz(request: Request) -> dict[str, Any] | JSONResponse:
+    """Readiness: the default voice is loaded and the inference worker runs; else 503."""
+    state = request.app.state
+    voices: VoiceRegistry | None = getattr(state, "voices", None)
+    speech: SpeechService | None = getattr(state, "speech", None)
+    problems = []
+    if voices is None or not voices.is_loaded(voices.default_name):
+        problems.append("the default voice is not loaded")
+    if speech is None or not speech.worker.alive:
+        problems.append("the inference worker is not running")
+    if voices is None or speech is None or problems:
+        return JSONResponse({"detail": "not ready: " + "; ".join(problems)}, status_code=503)
+    return {
+        "status": "ready",
+        "voice": voices.default_name,
+        "device": str(speech.worker.name),
+        "queue_depth": speech.worker.depth,
+    }
+
+
+@protected.get("/voices", response_model=VoicesResponse)
+async def list_voices(voices: VoicesDep) -> VoicesResponse:
+    """The voices this server offers, by registry name."""
+    described = await run_in_threadpool(voices.describe)
+    return VoicesResponse(default=voices.default_name, voices=[VoiceInfo(**entry) for entry in described])
+
+
+@protected.get("/metrics", response_class=Response)
+async def metrics(metrics: MetricsDep) -> Response:
+    """Prometheus text exposition of this app's registry."""
+    return Response(metrics.render(), media_type=metrics.content_type)

@@ -1,0 +1,86 @@
+"""Request and response bodies with their limits (wrong types and out-of-range values: 422).
+
+Text length limits are per endpoint and configurable, so routes check them (413), not the schemas.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+MIN_SPEED = 0.25
+MAX_SPEED = 4.0
+MAX_NAME_CHARS = 200
+AUDIO_FORMATS = ("wav", "pcm", "flac")
+
+
+class SpeakRequest(BaseModel):
+    """Body of POST /speak and POST /speak/alignment."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(description="Korean text to speak (any number of sentences).")
+    voice: str | None = Field(None, max_length=MAX_NAME_CHARS, description="Registry voice name.")
+    speed: float = Field(1.0, ge=MIN_SPEED, le=MAX_SPEED, description="Speaking-rate factor.")
+
+
+class AssistantRequest(BaseModel):
+    """Body of POST /assistant."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(description="The utterance, e.g. '지금 몇 시야?'.")
+
+
+class AssistantResponse(BaseModel):
+    """Reply of POST /assistant; audio is a base64 WAV, null when there is nothing to say."""
+
+    intent: str | None
+    slots: dict[str, Any]
+    reply: str | None
+    audio: str | None
+
+
+class OpenAISpeechRequest(BaseModel):
+    """Body of POST /v1/audio/speech, as OpenAI defines it; unknown extra fields are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    model: str = Field("sori", max_length=MAX_NAME_CHARS, description="Accepted and ignored.")
+    input: str = Field(description="Text to speak.")
+    voice: str | None = Field(
+        None, max_length=MAX_NAME_CHARS,
+        description="A registry voice name; OpenAI names such as 'alloy' mean the default voice.",
+    )
+    response_format: str = Field("wav", description="wav, pcm (s16le mono) or flac.")
+    speed: float = Field(1.0, ge=MIN_SPEED, le=MAX_SPEED)
+
+    @field_validator("response_format")
+    @classmethod
+    def _supported_format(cls, value: str) -> str:
+        """Only the formats Sori encodes; a clear message for mp3, opus, aac."""
+        if value not in AUDIO_FORMATS:
+            shown = value if len(value) <= 20 else value[:20] + "…"
+            raise ValueError(
+                f"response_format {shown!r} is not supported; use one of {', '.join(AUDIO_FORMATS)}"
+            )
+        return value
+
+
+class VoiceInfo(BaseModel):
+    """One entry of GET /voices."""
+
+    name: str
+    default: bool
+    loaded: bool
+    sample_rate: int | None = None
+    description: str | None = None
+    error: str | None = None
+
+
+class VoicesResponse(BaseModel):
+    """Body of GET /voices."""
+
+    default: str
+    voices: list[VoiceInfo]

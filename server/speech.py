@@ -1,0 +1,152 @@
+"""The speech service: validate text off the loop, share identical work, queue the rest, wait.
+
+Routes call `SpeechService.synthesize` and get a `Speech` (what the cache keeps), then encode it
+as audio or plot its alignment, both in the thread pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+from starlette.concurrency import run_in_threadpool
+
+from server.cache import Lookup, SingleFlightCache
+from server.errors import RequestTimeoutError, UnspeakableTextError
+from server.metrics import Metrics
+from server.voices import Voice
+from server.worker import InferenceWorker
+from tts import FrontendError, SynthesisOptions, SynthesisResult
+from tts.audio import AudioFormat, encode_audio
+from tts.plot import plot_alignment
+
+logger = logging.getLogger(__name__)
+
+MAX_DETAIL_CHARS = 300
+"""Frontend messages quote the text; keep what goes back to the client short."""
+
+
+@dataclass(frozen=True)
+class Speech:
+    """A finished synthesis as served and cached: audio plus what the alignment plot needs."""
+
+    voice: str
+    waveform: np.ndarray  # [T] float32 in [-1, 1]
+    sample_rate: int
+    sentence_texts: tuple[str, ...]
+    labels: tuple[tuple[str, ...], ...]  # per sentence [T_text] symbol labels
+    alignments: tuple[np.ndarray, ...]  # per sentence [T_steps, T_text]
+    failed_sentences: int
+    """Sentences whose attention failed (did not reach the end, went backwards or never stopped)."""
+
+    @classmethod
+    def from_result(cls, voice: str, result: SynthesisResult) -> Speech:
+        """Keep what serving needs from a SynthesisResult (the mel spectrograms are dropped)."""
+        return cls(
+            voice=voice,
+            waveform=result.waveform.numpy().astype(np.float32, copy=False),
+            sample_rate=result.sample_rate,
+            sentence_texts=tuple(s.text for s in result.sentences),
+            labels=tuple(tuple(s.labels) for s in result.sentences),
+            alignments=tuple(s.alignment for s in result.sentences),
+            failed_sentences=len(result.failed_sentences),
+        )
+
+    @property
+    def attention_ok(self) -> bool:
+        """Every sentence's attention was healthy."""
+        return self.failed_sentences == 0
+
+    @property
+    def duration_seconds(self) -> float:
+        """Length of the audio."""
+        return self.waveform.size / self.sample_rate
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the arrays (for the cache bound)."""
+        return self.waveform.nbytes + sum(a.nbytes for a in self.alignments)
+
+    def headers(self, lookup: Lookup) -> dict[str, str]:
+        """Response headers describing this speech (ASCII only)."""
+        return {
+            "X-Sori-Voice": self.voice.encode("ascii", "replace").decode(),
+            "X-Sori-Sample-Rate": str(self.sample_rate),
+            "X-Sori-Audio-Seconds": f"{self.duration_seconds:.3f}",
+            "X-Sori-Sentences": str(len(self.sentence_texts)),
+            "X-Sori-Attention-OK": "true" if self.attention_ok else "false",
+            "X-Sori-Attention-Failed-Sentences": str(self.failed_sentences),
+            "X-Sori-Cache": lookup,
+        }
+
+
+class SpeechService:
+    """Text -> Speech through the cache and the inference worker, with the per-request timeout."""
+
+    def __init__(
+        self,
+        worker: InferenceWorker,
+        cache: SingleFlightCache[Speech],
+        metrics: Metrics,
+        request_timeout_s: float,
+        griffin_lim_iters: int | None = None,
+    ) -> None:
+        self.worker = worker
+        self.cache = cache
+        self.metrics = metrics
+        self.request_timeout_s = request_timeout_s
+        self.griffin_lim_iters = griffin_lim_iters
+        self._plot_lock = threading.Lock()
+
+    def options(self, speed: float = 1.0) -> SynthesisOptions:
+        """Synthesis options for a request: its speed plus the server's Griffin-Lim override."""
+        return SynthesisOptions(speed=speed, griffin_lim_iters=self.griffin_lim_iters)
+
+    async def synthesize(self, voice: Voice, text: str, options: SynthesisOptions) -> tuple[Speech, Lookup]:
+        """Speech for text; raises UnspeakableTextError, QueueFullError, RequestTimeoutError, ..."""
+        key = (voice.name, text, options)
+        future, lookup = self.cache.fetch(key, lambda: self._compute(voice, text, options))
+        self.metrics.cache.labels(result=lookup).inc()
+        try:
+            speech = await asyncio.wait_for(asyncio.shield(future), self.request_timeout_s)
+        except TimeoutError:
+            self.metrics.timeouts.inc()
+            raise RequestTimeoutError(
+                f"synthesis did not finish within {self.request_timeout_s:g} s"
+            ) from None
+        return speech, lookup
+
+    async def _compute(self, voice: Voice, text: str, options: SynthesisOptions) -> Speech:
+        """Validate with the frontend (thread pool), queue, await the worker's result."""
+        try:
+            await run_in_threadpool(voice.synthesizer.analyze, text, options)
+        except FrontendError as error:
+            message = str(error)
+            if len(message) > MAX_DETAIL_CHARS:
+                message = message[:MAX_DETAIL_CHARS] + "…"
+            raise UnspeakableTextError(message) from None
+        future = self.worker.submit(voice.synthesizer, text, options, self.request_timeout_s)
+        result = await future
+        if not result.health_ok:
+            self.metrics.attention_failures.inc()
+        return Speech.from_result(voice.name, result)
+
+    def has_capacity(self) -> bool:
+        """Whether the queue can take another request right now."""
+        return not self.worker.full
+
+    async def encode(self, speech: Speech, fmt: AudioFormat) -> bytes:
+        """The audio as wav, pcm (s16le) or flac bytes, encoded in the thread pool."""
+        return await run_in_threadpool(encode_audio, speech.waveform, speech.sample_rate, fmt)
+
+    async def alignment_png(self, speech: Speech) -> bytes:
+        """PNG of the attention alignment, one panel per sentence, rendered in the thread pool."""
+        return await run_in_threadpool(self._plot, speech)
+
+    def _plot(self, speech: Speech) -> bytes:
+        """Render under a lock: matplotlib's font and text caches are shared between threads."""
+        with self._plot_lock:
+            return plot_alignment(list(speech.alignments), list(speech.labels), list(speech.sentence_texts))

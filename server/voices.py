@@ -1,0 +1,170 @@
+"""The voices a server offers: names from the registry (never client paths), loaded on first use.
+
+The default voice is loaded at start-up; others load the first time a request names them. All
+load onto the settings' device and share its inference worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from server.errors import UnknownVoiceError
+from server.settings import Settings
+from tts import (
+    DEFAULT_VOICE_NAME,
+    Synthesizer,
+    VoiceConfig,
+    VoiceError,
+    default_voice_dir,
+    find_voices,
+    read_voice_config,
+)
+
+logger = logging.getLogger(__name__)
+
+OPENAI_VOICE_NAMES = frozenset(
+    {"alloy", "ash", "ballad", "coral", "echo", "fable", "nova", "onyx", "sage", "shimmer",
+     "verse", "marin", "cedar"}
+)
+"""OpenAI's voice names: accepted by /v1/audio/speech and served by the default voice, so OpenAI
+clients work unchanged (unless a registry voice has that very name, which then wins)."""
+
+
+@dataclass(frozen=True)
+class Voice:
+    """A loaded voice and the registry name requests use for it."""
+
+    name: str
+    synthesizer: Synthesizer
+
+
+def resolve_default_voice(settings: Settings, voices: Mapping[str, Path]) -> tuple[str, Path]:
+    """The default voice's name and directory; VoiceError naming the problem if there is none."""
+    if settings.voice is None:
+        path = default_voice_dir()
+        return DEFAULT_VOICE_NAME, path
+    if settings.voice in voices:
+        return settings.voice, voices[settings.voice]
+    path = Path(settings.voice).expanduser()
+    if path.is_dir():
+        read_voice_config(path)  # raises VoiceError naming what is wrong
+        return path.name, path
+    known = ", ".join(sorted(voices)) or "none"
+    raise VoiceError(
+        f"voice {settings.voice!r} is neither a voice directory nor a known voice name "
+        f"(known voices: {known})"
+    )
+
+
+class VoiceRegistry:
+    """Name -> voice directory, with lazily loaded synthesizers; safe to share between threads."""
+
+    def __init__(
+        self,
+        paths: Mapping[str, Path],
+        default_name: str,
+        *,
+        device: str = "auto",
+        max_batch_size: int = 64,
+        loaded: Mapping[str, Synthesizer] | None = None,
+    ) -> None:
+        names = set(paths) | set(loaded or {})
+        if default_name not in names:
+            raise VoiceError(f"default voice {default_name!r} is not among the voices")
+        self._paths = dict(paths)
+        self.default_name = default_name
+        self._device = device
+        self._max_batch_size = max_batch_size
+        self._loaded: dict[str, Synthesizer] = dict(loaded or {})
+        self._configs: dict[str, VoiceConfig] = {n: s.config for n, s in self._loaded.items()}
+        self._lock = threading.Lock()  # guards _configs
+        self._load_lock = threading.Lock()  # one voice loads at a time; _loaded is read lock-free
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> VoiceRegistry:
+        """Search the bundled voices and settings.voices_dir; the default voice must exist."""
+        paths = find_voices([settings.voices_dir] if settings.voices_dir is not None else [])
+        default_name, default_path = resolve_default_voice(settings, paths)
+        paths[default_name] = default_path
+        return cls(paths, default_name, device=settings.device, max_batch_size=settings.max_batch_size)
+
+    @classmethod
+    def from_synthesizers(cls, synthesizers: Mapping[str, Synthesizer], default_name: str) -> VoiceRegistry:
+        """A registry of voices already loaded (for embedding and tests)."""
+        return cls({}, default_name, loaded=synthesizers)
+
+    @property
+    def names(self) -> list[str]:
+        """Every voice name, sorted."""
+        return sorted(set(self._paths) | set(self._loaded))
+
+    def is_loaded(self, name: str) -> bool:
+        """Whether the voice's model is in memory (never blocks: safe on the event loop)."""
+        return name in self._loaded
+
+    def loaded(self, name: str) -> Voice | None:
+        """The voice if it is already in memory, else None (never blocks: safe on the event loop)."""
+        synthesizer = self._loaded.get(name)
+        return None if synthesizer is None else Voice(name, synthesizer)
+
+    def resolve(self, requested: str | None, *, openai_names: bool = False) -> str:
+        """A registry name for a requested voice: None is the default; unknown is UnknownVoiceError."""
+        if requested is None or requested in self._paths or requested in self._loaded:
+            return requested or self.default_name
+        if openai_names and requested.lower() in OPENAI_VOICE_NAMES:
+            return self.default_name
+        shown = requested if len(requested) <= 64 else requested[:64] + "…"
+        raise UnknownVoiceError(f"unknown voice {shown!r}; available: {', '.join(self.names)}")
+
+    def load(self, name: str) -> Voice:
+        """The voice by registry name, loading it if needed (blocking: call off the event loop)."""
+        with self._load_lock:
+            synthesizer = self._loaded.get(name)
+            if synthesizer is None:
+                if name not in self._paths:
+                    raise UnknownVoiceError(f"unknown voice {name!r}")
+                logger.info("loading voice %s from %s", name, self._paths[name])
+                synthesizer = Synthesizer.load(
+                    self._paths[name], device=self._device, max_batch_size=self._max_batch_size
+                )
+                with self._lock:
+                    self._configs[name] = synthesizer.config
+                # Published last, in one assignment, so lock-free readers see a complete voice.
+                self._loaded[name] = synthesizer
+            return Voice(name, synthesizer)
+
+    def describe(self) -> list[dict[str, Any]]:
+        """Name, default flag, loaded flag and facts from each voice's config (blocking: reads files)."""
+        described = []
+        for name in self.names:
+            entry: dict[str, Any] = {
+                "name": name, "default": name == self.default_name, "loaded": self.is_loaded(name)
+            }
+            config = self._config(name)
+            if config is None:
+                entry["error"] = "the voice's config.json could not be read"
+            else:
+                entry["sample_rate"] = config.audio.sample_rate
+                entry["description"] = str(config.metadata.get("description", ""))
+            described.append(entry)
+        return described
+
+    def _config(self, name: str) -> VoiceConfig | None:
+        """The voice's config, read once; None (logged) when it is broken."""
+        with self._lock:
+            config = self._configs.get(name)
+        if config is not None:
+            return config
+        try:
+            config = read_voice_config(self._paths[name])
+        except VoiceError as error:
+            logger.warning("voice %s: %s", name, error)
+            return None
+        with self._lock:
+            self._configs[name] = config
+        return config

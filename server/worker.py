@@ -1,0 +1,221 @@
+"""The inference worker: one thread per device turning queued requests into batched syntheses.
+
+Requests arrive on a bounded queue from the event loop. The worker takes the first, waits up to
+`batch_wait_s` for more (up to `max_batch_size`), groups them by voice and options, and calls
+`synthesize_many` once per group. Results go back to each request's asyncio future through
+`loop.call_soon_threadsafe`, so the event loop never runs model code. A group that raises fails
+only its own requests; the worker carries on with the next batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import queue
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from server.errors import (
+    NotReadyError,
+    QueueFullError,
+    RequestTimeoutError,
+    ServiceError,
+    SynthesisFailedError,
+)
+from server.metrics import Metrics
+from tts import SynthesisOptions, SynthesisResult, Synthesizer
+
+logger = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.1
+"""How often an idle worker checks whether it should stop."""
+
+
+@dataclass(eq=False)
+class Job:
+    """One request waiting for synthesis."""
+
+    synthesizer: Synthesizer
+    text: str
+    options: SynthesisOptions
+    future: asyncio.Future[SynthesisResult]
+    loop: asyncio.AbstractEventLoop
+    deadline: float
+    """time.monotonic() after which nobody waits for the result any more."""
+
+
+class InferenceWorker:
+    """A bounded queue and the thread that drains it in batches."""
+
+    def __init__(
+        self,
+        *,
+        queue_size: int,
+        max_batch_size: int,
+        batch_wait_s: float,
+        metrics: Metrics | None = None,
+        name: str = "cpu",
+    ) -> None:
+        if queue_size < 1 or max_batch_size < 1 or batch_wait_s < 0:
+            raise ValueError("queue_size and max_batch_size must be >= 1, batch_wait_s >= 0")
+        self.max_batch_size = max_batch_size
+        self.batch_wait_s = batch_wait_s
+        self.metrics = metrics
+        self.name = name
+        self._queue: queue.Queue[Job] = queue.Queue(maxsize=queue_size)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"sori-worker-{name}", daemon=True)
+        self._batch_seconds = 1.0  # running estimate, for Retry-After
+        self.batches_served = 0
+        """synthesize_many calls made (successful or not); written only by the worker thread."""
+        self.requests_served = 0
+        """Requests answered with audio; written only by the worker thread."""
+
+    def start(self) -> None:
+        """Start the worker thread."""
+        self._thread.start()
+        logger.info("inference worker %s started", self.name)
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Stop after the current batch; requests still queued get 503."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout_s)
+        while True:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            self._deliver_error(job, NotReadyError("the server is shutting down"))
+        logger.info("inference worker %s stopped", self.name)
+
+    @property
+    def alive(self) -> bool:
+        """The thread runs and has not been asked to stop."""
+        return self._thread.is_alive() and not self._stop.is_set()
+
+    @property
+    def depth(self) -> int:
+        """Requests waiting in the queue."""
+        return self._queue.qsize()
+
+    @property
+    def full(self) -> bool:
+        """No room for another request right now."""
+        return self._queue.full()
+
+    def retry_after_s(self) -> int:
+        """A client's sensible wait when the queue is full: about one batch's time."""
+        return max(1, math.ceil(self._batch_seconds))
+
+    def submit(
+        self, synthesizer: Synthesizer, text: str, options: SynthesisOptions, timeout_s: float
+    ) -> asyncio.Future[SynthesisResult]:
+        """Queue one request (call from the event loop); QueueFullError when there is no room."""
+        if not self.alive:
+            raise NotReadyError("the inference worker is not running")
+        loop = asyncio.get_running_loop()
+        job = Job(synthesizer, text, options, loop.create_future(), loop, time.monotonic() + timeout_s)
+        try:
+            self._queue.put_nowait(job)
+        except queue.Full:
+            if self.metrics is not None:
+                self.metrics.rejected.inc()
+            raise QueueFullError(self.retry_after_s()) from None
+        return job.future
+
+    def _run(self) -> None:
+        """Thread body: take a batch, serve it, repeat until stopped."""
+        while not self._stop.is_set():
+            try:
+                first = self._queue.get(timeout=POLL_SECONDS)
+            except queue.Empty:
+                continue
+            batch = self._gather(first)
+            try:
+                self._serve(batch)
+            except Exception:  # a bug here must not kill the worker
+                logger.exception("inference worker %s: unexpected error", self.name)
+                for job in batch:
+                    self._deliver_error(job, SynthesisFailedError())
+
+    def _gather(self, first: Job) -> list[Job]:
+        """The first job plus whatever arrives within batch_wait_s, up to max_batch_size."""
+        batch = [first]
+        deadline = time.monotonic() + self.batch_wait_s
+        while len(batch) < self.max_batch_size:
+            remaining = deadline - time.monotonic()
+            try:
+                job = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
+            except queue.Empty:
+                break
+            batch.append(job)
+        return batch
+
+    def _serve(self, batch: list[Job]) -> None:
+        """Drop expired jobs, then one synthesize_many per (voice, options) group."""
+        now = time.monotonic()
+        groups: dict[tuple[Synthesizer, SynthesisOptions], list[Job]] = defaultdict(list)
+        for job in batch:
+            if job.deadline <= now:
+                self._deliver_error(job, RequestTimeoutError())
+            else:
+                groups[(job.synthesizer, job.options)].append(job)
+        for (synthesizer, options), jobs in groups.items():
+            self._synthesize_group(synthesizer, options, jobs)
+
+    def _synthesize_group(
+        self, synthesizer: Synthesizer, options: SynthesisOptions, jobs: list[Job]
+    ) -> None:
+        """Synthesise one group; a failure fails only these jobs."""
+        started = time.perf_counter()
+        try:
+            results = synthesizer.synthesize_many([job.text for job in jobs], options)
+        except Exception:
+            logger.exception("batch of %d request(s) failed", len(jobs))
+            self.batches_served += 1
+            if self.metrics is not None:
+                self.metrics.failed_batches.inc()
+            for job in jobs:
+                self._deliver_error(job, SynthesisFailedError())
+            return
+        elapsed = time.perf_counter() - started
+        self.batches_served += 1
+        self.requests_served += len(jobs)
+        self._batch_seconds = 0.8 * self._batch_seconds + 0.2 * elapsed
+        if self.metrics is not None:
+            self.metrics.observe_batch(len(jobs), elapsed, sum(r.duration_seconds for r in results))
+        for job, result in zip(jobs, results, strict=True):
+            self._deliver(job, result)
+
+    @staticmethod
+    def _deliver(job: Job, result: SynthesisResult) -> None:
+        """Resolve the job's future on its own loop (unless it was cancelled meanwhile)."""
+
+        def settle() -> None:
+            if not job.future.done():
+                job.future.set_result(result)
+
+        InferenceWorker._call_soon(job, settle)
+
+    @staticmethod
+    def _deliver_error(job: Job, error: ServiceError) -> None:
+        """Fail the job's future with a ServiceError on its own loop."""
+
+        def settle() -> None:
+            if not job.future.done():
+                job.future.set_exception(error)
+
+        InferenceWorker._call_soon(job, settle)
+
+    @staticmethod
+    def _call_soon(job: Job, callback: Callable[[], None]) -> None:
+        """Schedule on the job's loop; a closed loop means nobody is waiting any more."""
+        try:
+            job.loop.call_soon_threadsafe(callback)
+        except RuntimeError:
+            logger.debug("event loop closed before a result could be delivered")

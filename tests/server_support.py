@@ -1,0 +1,117 @@
+"""Helpers for the server tests: settings for the tiny test voice, a live app client, a uvicorn
+thread, real Synthesizer subclasses that block or fail, and Prometheus text parsing."""
+
+from __future__ import annotations
+
+import io
+import socket
+import threading
+import time
+import wave
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from fastapi import FastAPI
+from prometheus_client.parser import text_string_to_metric_families
+
+from server import Settings
+from tts import SynthesisOptions, SynthesisResult, Synthesizer
+
+BASE_URL = "http://sori.test"
+
+
+def make_settings(voice_dir: Path, data_dir: Path, **overrides: Any) -> Settings:
+    """Settings for the test voice on the CPU, no warm-up, data under a temporary directory."""
+    values: dict[str, Any] = dict(
+        voice=str(voice_dir), device="cpu", data_dir=data_dir, warmup=False, batch_wait_ms=5.0
+    )
+    values.update(overrides)
+    return Settings(**values)
+
+
+@asynccontextmanager
+async def live_client(app: FastAPI, raise_app_exceptions: bool = True) -> AsyncIterator[httpx.AsyncClient]:
+    """Run the app's lifespan and yield an HTTP client talking to it in-process."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=raise_app_exceptions)
+        async with httpx.AsyncClient(transport=transport, base_url=BASE_URL, timeout=120) as client:
+            yield client
+
+
+@contextmanager
+def uvicorn_server(app: FastAPI) -> Iterator[str]:
+    """Serve the app with a real uvicorn on 127.0.0.1 (a free port) in a thread; yields its URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 120
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(30)
+        sock.close()
+
+
+def read_wav(data: bytes) -> tuple[int, int, int, int]:
+    """(channels, sample width in bytes, sample rate, frames) of a WAV file in memory."""
+    assert data[:4] == b"RIFF" and data[8:12] == b"WAVE", "not a RIFF/WAVE file"
+    with wave.open(io.BytesIO(data)) as reader:
+        return reader.getnchannels(), reader.getsampwidth(), reader.getframerate(), reader.getnframes()
+
+
+def metric(text: str, sample_name: str, **labels: str) -> float:
+    """Sum of the samples named sample_name whose labels include `labels`, from exposition text."""
+    total = 0.0
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == sample_name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                total += sample.value
+    return total
+
+
+class BlockingSynthesizer(Synthesizer):
+    """The test voice, but every synthesize_many call first waits until `release` is set."""
+
+    def __init__(self, base: Synthesizer) -> None:
+        super().__init__(base.config, base.model, base.device, base.max_batch_size)
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def synthesize_many(
+        self, texts: Sequence[str], options: SynthesisOptions | None = None
+    ) -> list[SynthesisResult]:
+        """Signal that a batch started, wait for the release, then synthesise for real."""
+        self.started.set()
+        if not self.release.wait(timeout=60):
+            raise RuntimeError("the test never released the blocking synthesizer")
+        return super().synthesize_many(texts, options)
+
+
+class FailingOnceSynthesizer(Synthesizer):
+    """The test voice, but its first synthesize_many call raises (as a CUDA error would)."""
+
+    def __init__(self, base: Synthesizer) -> None:
+        super().__init__(base.config, base.model, base.device, base.max_batch_size)
+        self.calls = 0
+
+    def synthesize_many(
+        self, texts: Sequence[str], options: SynthesisOptions | None = None
+    ) -> list[SynthesisResult]:
+        """Raise with a secret-looking message on the first call, synthesise afterwards."""
+        self.calls += 1
+        if self.calls == 1:
+            raise RuntimeError("CUDA error: device-side assert at /secret/path.cu:42")
+        return super().synthesize_many(texts, options)
