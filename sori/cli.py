@@ -7,12 +7,14 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from sori.commands import ask, g2p, prepare, speak
+from sori.commands import ask, eval, g2p, prepare, serve, speak
 
 COMMANDS = (
     ask,
+    eval,
     g2p,
     prepare,
+    serve,
     speak,
 )
 

@@ -1,0 +1,55 @@
+"""`sori eval --voice DIR --sentences FILE --out DIR`: measure a voice against its teacher."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    """Add the `eval` subcommand."""
+    parser = subparsers.add_parser(
+        "eval", help="measure a voice: attention health, duration and teacher match",
+        description="Synthesise every line of FILE and write report.json, report.md and alignment PNGs.",
+    )
+    parser.add_argument("--voice", type=Path, default=None, help="voice directory (default: the bundled voice)")
+    parser.add_argument("--sentences", type=Path, required=True, help="UTF-8 file, one sentence per line")
+    parser.add_argument("--out", type=Path, required=True, help="directory for the report")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Evaluate and print the summary; exit 2 naming the problem on bad input."""
+    from tts import FrontendError, Synthesizer, VoiceError, default_voice_dir
+    from tts.evaluation import EvaluationError, evaluate_voice
+
+    try:
+        lines = args.sentences.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        print(f"sori eval: cannot read {args.sentences}: {error}", file=sys.stderr)
+        return 2
+    sentences = [line.strip() for line in lines if line.strip()]
+    if not sentences:
+        print(f"sori eval: {args.sentences} holds no sentences", file=sys.stderr)
+        return 2
+    try:
+        voice_dir = args.voice if args.voice is not None else default_voice_dir()
+        synthesizer = Synthesizer.load(voice_dir, device=args.device)
+        command = "sori eval " + " ".join(shlex.quote(a) for a in sys.argv[2:])
+        report = evaluate_voice(synthesizer, sentences, args.out, command=command)
+    except (FrontendError, VoiceError, EvaluationError, ValueError) as error:
+        print(f"sori eval: {error}", file=sys.stderr)
+        return 2
+    summary = report.summary
+    print(f"{summary['sentences']} sentences; retrieval {summary['retrieval_accuracy']:.0%}; "
+          f"duration in band {summary['duration_ratio_in_band']:.0%}; "
+          f"end reached {summary['end_reached']}, monotonic {summary['monotonic']}, "
+          f"stopped by token {summary['stopped_by_token']}")
+    for bar, met in summary["bars"].items():
+        print(f"  {'met    ' if met else 'NOT met'}  {bar}")
+    print(f"report: {args.out / 'report.md'}")
+    return 0
