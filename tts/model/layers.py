@@ -33,11 +33,12 @@ class Prenet(nn.Module):
         sizes = [in_dim, *dims]
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=True))
         self.dropout = dropout
+        self._widths = [int(size) for size in dims]
 
     @property
     def widths(self) -> list[int]:
         """Output width of each layer (for building dropout masks)."""
-        return [int(layer.weight.shape[0]) for layer in self.layers]
+        return list(self._widths)
 
     def forward(
         self, x: torch.Tensor, masks: Sequence[torch.Tensor | None] | None = None
