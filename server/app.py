@@ -34,8 +34,13 @@ WARMUP_TEXT = "안녕하세요."
 
 
 def _warm_up(registry: VoiceRegistry, settings: Settings) -> None:
-    """Load the default voice, then run the frontend and one short synthesis once."""
+    """Load the default voice and start the frontend; with settings.warmup also synthesise once.
+
+    The frontend always starts here, before any request: g2pk loads MeCab and the CMU dictionary
+    on first use, which takes seconds and must not happen in several request threads at once.
+    """
     voice = registry.load(registry.default_name)
+    voice.synthesizer.analyze(WARMUP_TEXT)
     if settings.warmup:
         voice.synthesizer.synthesize(WARMUP_TEXT)
 
