@@ -1,0 +1,91 @@
+"""The server over real sockets: `sori serve` as a subprocess with uvicorn on 127.0.0.1, and the
+CLI's clear refusal when there is no voice to serve."""
+
+from __future__ import annotations
+
+import base64
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from sori.cli import main
+from tests.server_support import read_wav
+
+
+def free_port() -> int:
+    """A port that was free a moment ago on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def served(test_voice_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`sori serve --voice <test voice>` on a free port; yields its base URL once ready."""
+    port = free_port()
+    env = dict(os.environ, SORI_DATA_DIR=str(tmp_path_factory.mktemp("data")), SORI_WARMUP="false")
+    command = [sys.executable, "-m", "sori", "serve", "--voice", str(test_voice_dir),
+               "--device", "cpu", "--host", "127.0.0.1", "--port", str(port)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"sori serve exited early:\n{process.stdout.read() if process.stdout else ''}")
+            try:
+                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("sori serve did not become ready within 120 s")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def test_sori_serve_answers_every_endpoint_over_tcp(served: str) -> None:
+    with httpx.Client(base_url=served, timeout=120) as http:
+        assert http.get("/healthz").json() == {"status": "ok"}
+        speech = http.post("/speak", json={"text": "안녕하세요"})
+        assert speech.status_code == 200 and speech.headers["content-type"] == "audio/wav"
+        assert read_wav(speech.content)[:3] == (1, 2, 22050)
+        image = http.post("/speak/alignment", json={"text": "안녕하세요"})
+        assert image.status_code == 200 and image.content.startswith(b"\x89PNG")
+        answer = http.post("/assistant", json={"text": "오늘 며칠이야?"}).json()
+        assert answer["intent"] == "HassGetCurrentDate" and read_wav(base64.b64decode(answer["audio"]))[3] > 0
+        openai = http.post("/v1/audio/speech", json={"model": "tts-1", "input": "네", "voice": "alloy",
+                                                      "response_format": "flac"})
+        assert openai.status_code == 200 and openai.content.startswith(b"fLaC")
+        assert http.get("/voices").json()["default"] == "test-tiny"
+        assert "sori_http_requests_total" in http.get("/metrics").text
+        assert "<html" in http.get("/").text
+        bad = http.post("/speak", json={"text": "😀"})
+        assert bad.status_code == 422 and "detail" in bad.json()
+        huge = http.post("/speak", content=b"x" * 200_000, headers={"content-type": "application/json"})
+        assert huge.status_code == 413 and "detail" in huge.json()
+
+
+def test_sori_serve_without_a_voice_says_so_and_fails(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("tts.voices.bundled_voices_dir", lambda: tmp_path)  # no bundled voice
+    assert main(["serve"]) != 0
+    assert "bundled voice" in capsys.readouterr().err
+    assert main(["serve", "--voice", str(tmp_path / "missing")]) != 0
+    assert "missing" in capsys.readouterr().err
