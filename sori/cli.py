@@ -7,15 +7,17 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from sori.commands import ask, eval, g2p, prepare, serve, speak
+from sori.commands import ask, eval, export, g2p, prepare, serve, speak, train
 
 COMMANDS = (
     ask,
     eval,
+    export,
     g2p,
     prepare,
     serve,
     speak,
+    train,
 )
 
 

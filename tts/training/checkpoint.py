@@ -1,0 +1,269 @@
+"""Training checkpoints: the one module that writes and reads them.
+
+    RUN_DIR/checkpoints/step_00001000/
+      model.safetensors     weights (loaded with safetensors: no code runs on load)
+      training_state.pt     optimiser, gradient scaler, loop progress, RNG states of every rank
+                            (loaded with torch.load(weights_only=True))
+      checkpoint.json       format version, step, configs, symbol table, git commit, evaluation
+    RUN_DIR/checkpoints/best.json   which checkpoint had the lowest validation loss
+
+A checkpoint is written into a temporary directory and renamed into place, so a kill at any moment
+leaves either the whole checkpoint or none of it. The last `keep_last_k` and the best are kept.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import re
+import shutil
+import subprocess
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from tts.atomic import write_bytes_atomic
+from tts.paths import repo_root
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINT_FORMAT_VERSION = 1
+CHECKPOINT_DIR = "checkpoints"
+WEIGHTS_FILE = "model.safetensors"
+STATE_FILE = "training_state.pt"
+META_FILE = "checkpoint.json"
+BEST_FILE = "best.json"
+_NAME = re.compile(r"^step_(\d{8,})$")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is missing, incomplete or of another format; the message names the file."""
+
+
+@dataclass
+class Progress:
+    """Where the training loop stands; saved in every checkpoint and restored on resume."""
+
+    step: int = 0
+    """Steps taken (batches consumed, skipped ones included)."""
+    epoch: int = 0
+    batch_in_epoch: int = 0
+    """Batches of `epoch` already consumed by this rank."""
+    skipped_steps: int = 0
+    """Steps skipped for a non-finite or exploding loss or gradient."""
+    bad_streak: int = 0
+    """Consecutive skipped steps just before now."""
+    loss_ema: float | None = None
+    """Running mean of good training losses (the reference for 'exploding')."""
+    train_seconds: float = 0.0
+    """Wall-clock seconds spent training, over all resumptions."""
+    best_val_loss: float | None = None
+    last_eval: dict[str, float] = field(default_factory=dict)
+    """The latest evaluation's measures (validation losses, focus rate, diagonal score, ...)."""
+
+
+class LoadedCheckpoint(NamedTuple):
+    """Everything read back from a checkpoint directory."""
+
+    path: Path
+    meta: dict[str, Any]
+    model_state: dict[str, torch.Tensor]
+    training_state: dict[str, Any]
+
+    @property
+    def progress(self) -> Progress:
+        """The loop progress saved with the checkpoint."""
+        return Progress(**self.training_state["progress"])
+
+
+def capture_rng_state() -> dict[str, Any]:
+    """This process's RNG states (python, numpy, torch, CUDA) as weights_only-loadable values."""
+    kind, keys, position, has_gauss, cached = np.random.get_state(legacy=True)  # type: ignore[misc]
+    return {
+        "python": random.getstate(),
+        "numpy": (kind, torch.from_numpy(np.asarray(keys, dtype=np.int64)), position, has_gauss, cached),
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else [],
+    }
+
+
+def restore_rng_state(state: dict[str, Any]) -> None:
+    """Put back what `capture_rng_state` returned."""
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    kind, keys, position, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), position, has_gauss, cached))
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def git_commit() -> str | None:
+    """The source commit (with '-dirty' for uncommitted changes), or None outside a checkout."""
+    root = repo_root()
+    if root is None:
+        return None
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                              text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{head}-dirty" if dirty else head
+
+
+def checkpoint_dir(run_dir: Path) -> Path:
+    """Where a run's checkpoints live."""
+    return Path(run_dir) / CHECKPOINT_DIR
+
+
+def list_checkpoints(run_dir: Path) -> list[tuple[int, Path]]:
+    """Complete checkpoints of a run as (step, path), oldest first."""
+    root = checkpoint_dir(run_dir)
+    if not root.is_dir():
+        return []
+    found = []
+    for path in root.iterdir():
+        match = _NAME.match(path.name)
+        if match and (path / META_FILE).is_file():
+            found.append((int(match.group(1)), path))
+    return sorted(found)
+
+
+def _fsync_dir(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def save_checkpoint(
+    run_dir: Path,
+    *,
+    model_state: dict[str, torch.Tensor],
+    optimizer_state: dict[str, Any],
+    scaler_state: dict[str, Any],
+    progress: Progress,
+    rng_states: list[dict[str, Any]],
+    meta: dict[str, Any],
+) -> Path:
+    """Write one checkpoint atomically (temporary directory, then rename); returns its path."""
+    root = checkpoint_dir(run_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    name = f"step_{progress.step:08d}"
+    final = root / name
+    temporary = root / f".tmp-{name}-{os.getpid()}"
+    shutil.rmtree(temporary, ignore_errors=True)
+    temporary.mkdir()
+    try:
+        weights = {key: value.detach().to("cpu").contiguous() for key, value in model_state.items()}
+        save_file(weights, str(temporary / WEIGHTS_FILE),
+                  metadata={"format_version": str(CHECKPOINT_FORMAT_VERSION)})
+        torch.save({"optimizer": optimizer_state, "scaler": scaler_state,
+                    "progress": asdict(progress), "rng": rng_states}, temporary / STATE_FILE)
+        document = {"format_version": CHECKPOINT_FORMAT_VERSION, "step": progress.step,
+                    "created": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "evaluation": progress.last_eval, **meta}
+        payload = json.dumps(document, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+        (temporary / META_FILE).write_bytes(payload.encode("utf-8"))
+        for path in temporary.iterdir():
+            with path.open("rb") as stream:
+                os.fsync(stream.fileno())
+        if final.exists():  # the same step saved again (e.g. a stop right after a checkpoint)
+            shutil.rmtree(final)
+        os.rename(temporary, final)
+        _fsync_dir(root)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    return final
+
+
+def remove_incomplete(run_dir: Path) -> None:
+    """Delete temporary directories left by a run killed while writing a checkpoint."""
+    root = checkpoint_dir(run_dir)
+    if root.is_dir():
+        for path in root.glob(".tmp-step_*"):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def load_checkpoint(path: Path) -> LoadedCheckpoint:
+    """Read a checkpoint directory: JSON metadata, safetensors weights, weights-only state."""
+    path = Path(path)
+    meta_path = path / META_FILE
+    if not meta_path.is_file():
+        raise CheckpointError(f"{path} is not a checkpoint (no {META_FILE})")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise CheckpointError(f"{meta_path} is not readable JSON: {error}") from error
+    if meta.get("format_version") != CHECKPOINT_FORMAT_VERSION:
+        raise CheckpointError(
+            f"{meta_path} has format_version {meta.get('format_version')!r}; this Sori reads "
+            f"{CHECKPOINT_FORMAT_VERSION}"
+        )
+    try:
+        model_state = load_file(str(path / WEIGHTS_FILE))
+    except (OSError, SafetensorError) as error:
+        raise CheckpointError(f"cannot read {path / WEIGHTS_FILE}: {error}") from error
+    try:
+        training_state = torch.load(path / STATE_FILE, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError, ValueError) as error:
+        raise CheckpointError(f"cannot read {path / STATE_FILE}: {error}") from error
+    return LoadedCheckpoint(path, meta, model_state, training_state)
+
+
+def read_best(run_dir: Path) -> dict[str, Any] | None:
+    """The best-checkpoint record, or None when no evaluation has chosen one yet."""
+    path = checkpoint_dir(run_dir) / BEST_FILE
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def mark_best(run_dir: Path, checkpoint: Path, step: int, val_loss: float) -> None:
+    """Record `checkpoint` as the best so far (atomically)."""
+    record = {"checkpoint": checkpoint.name, "step": step, "val_loss": val_loss}
+    write_bytes_atomic(checkpoint_dir(run_dir) / BEST_FILE, (json.dumps(record) + "\n").encode())
+
+
+def prune_checkpoints(run_dir: Path, keep_last_k: int) -> list[Path]:
+    """Delete all but the newest `keep_last_k` checkpoints and the best one; returns what went."""
+    best = read_best(run_dir)
+    keep_best = best["checkpoint"] if best else None
+    checkpoints = list_checkpoints(run_dir)
+    removed = []
+    for _, path in checkpoints[: max(0, len(checkpoints) - keep_last_k)]:
+        if path.name != keep_best:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def resolve_checkpoint(run_dir: Path, which: str = "last") -> Path:
+    """'last', 'best' (falls back to last before any evaluation) or a checkpoint directory path."""
+    if which not in ("last", "best"):
+        path = Path(which)
+        if not (path / META_FILE).is_file():
+            raise CheckpointError(f"{path} is not a checkpoint directory (no {META_FILE})")
+        return path
+    checkpoints = list_checkpoints(run_dir)
+    if not checkpoints:
+        raise CheckpointError(f"{run_dir} has no checkpoints yet")
+    if which == "best":
+        best = read_best(run_dir)
+        if best and (checkpoint_dir(run_dir) / best["checkpoint"] / META_FILE).is_file():
+            return checkpoint_dir(run_dir) / best["checkpoint"]
+        logger.warning("no best checkpoint recorded in %s; using the last one", run_dir)
+    return checkpoints[-1][1]
