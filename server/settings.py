@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """Origins allowed by CORS (comma-separated in the env var); empty turns CORS off."""
     api_key: SecretStr | None = None
-    """When set, every endpoint but /healthz, /readyz and the page itself needs `Bearer <key>`."""
+    """When set, every endpoint but /healthz, /readyz and the page (/, /static) needs `Bearer <key>`."""
 
     data_dir: Path = Field(default_factory=_default_data_dir)
     """Where the assistant keeps its SQLite store (timers, shopping list)."""
