@@ -52,3 +52,28 @@ def prepared_features(bootstrap_corpus, tmp_path_factory: pytest.TempPathFactory
     out = tmp_path_factory.mktemp("features")
     prepare_corpus(bootstrap_corpus, out, PrepareConfig(val_fraction=0.15, test_fraction=0.05), jobs=1)
     return out
+
+
+def tiny_train_config(**overrides: object):
+    """A TrainConfig that trains the tiny Tacotron in well under a second per step on one CPU thread."""
+    from tts.training.config import DERIVED_MODEL_FIELDS, TrainConfig
+
+    model = {key: value for key, value in tiny_tacotron_config().to_dict().items()
+             if key not in DERIVED_MODEL_FIELDS}
+    values: dict[str, object] = dict(
+        model=model, batch_size=4, bucket_batches=2, threads=1, max_steps=4, log_interval=1,
+        eval_interval=2, checkpoint_interval=2, keep_last_k=2, eval_batches=1, eval_sentences=1,
+        eval_griffin_lim_iters=2, warmup_steps=2, learning_rate=2e-3,
+    )
+    values.update(overrides)
+    return TrainConfig(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def tiny_run(prepared_features, tmp_path_factory: pytest.TempPathFactory):
+    """A finished 4-step tiny training run on `prepared_features` (read-only): its run directory."""
+    from tts.training.loop import train
+
+    run_dir = tmp_path_factory.mktemp("runs") / "tiny"
+    train(prepared_features, run_dir, tiny_train_config())
+    return run_dir

@@ -146,6 +146,9 @@ class TrainConfig:
     """Loss weights (`--loss.stop_weight=2`); guided_attention_weight is the schedule's start."""
 
     def __post_init__(self) -> None:
+        # One spelling for sequences (JSON brings lists, the dataclasses use tuples).
+        object.__setattr__(self, "model", {key: tuple(value) if isinstance(value, list) else value
+                                           for key, value in self.model.items()})
         problems = []
         positive = ("batch_size", "bucket_batches", "max_steps", "log_interval", "eval_interval",
                     "checkpoint_interval", "keep_last_k", "guided_attention_half_life",
@@ -182,9 +185,7 @@ class TrainConfig:
         """The network's configuration: defaults, then `model` overrides, then the features' sizes."""
         try:
             return TacotronConfig(
-                n_symbols=n_symbols, pad_id=pad_id, n_mels=n_mels, n_freq=n_freq,
-                **{key: tuple(value) if isinstance(value, list) else value
-                   for key, value in self.model.items()},
+                n_symbols=n_symbols, pad_id=pad_id, n_mels=n_mels, n_freq=n_freq, **self.model
             )
         except (TypeError, ValueError) as error:
             raise ConfigError(f"invalid model overrides {self.model}: {error}") from error
