@@ -14,7 +14,7 @@ from torch import nn
 
 from tts.model.attention import LocationSensitiveAttention
 from tts.model.config import TacotronConfig
-from tts.model.dropout import dropout_mask
+from tts.model.fast_decode import fast_decode
 from tts.model.layers import Prenet
 
 
@@ -131,16 +131,6 @@ class Decoder(nn.Module):
         mel = torch.stack(frames, dim=1).reshape(batch, total_frames, self.n_mels)
         return DecoderOutput(mel, torch.stack(stops, dim=1), torch.stack(weights, dim=1))
 
-    def _inference_prenet(self, frame: torch.Tensor, seeds: torch.Tensor, step: int) -> torch.Tensor:
-        """Pre-net at inference, with per-item hashed dropout masks (or none). [B, n_mels] -> [B, prenet_dim]."""
-        if not self.prenet_dropout_at_inference or self.prenet_dropout == 0.0:
-            return self.prenet(frame, masks=[None] * len(self.prenet.widths))
-        masks: list[torch.Tensor | None] = [
-            dropout_mask(seeds, step, layer, width, self.prenet_dropout, frame.dtype)
-            for layer, width in enumerate(self.prenet.widths)
-        ]
-        return self.prenet(frame, masks=masks)
-
     def infer(
         self,
         memory: torch.Tensor,
@@ -154,33 +144,13 @@ class Decoder(nn.Module):
 
         memory [B, T_text, encoder_dim], text_mask [B, T_text], max_steps [B], seeds [B]
         -> (DecoderOutput over the longest item, steps [B] decoded per item, hit_limit [B] bool).
-        The finished check syncs with the host only every `check_every` steps.
+        Each step feeds back the last of its r frames and draws the pre-net dropout masks from
+        (seed, step); the stop token is checked (one host sync) every `check_every` steps, so the
+        output may run up to check_every - 1 steps past the last item's end.
+        Computes what repeated `step` would, regrouped for speed (see `tts.model.fast_decode`).
         """
-        batch = memory.size(0)
-        device = memory.device
-        processed_memory = self.attention.process_memory(memory)
-        state = self.initial_state(memory)
-        frame = memory.new_zeros(batch, self.n_mels)
-        max_steps = max_steps.to(device)
-        limit = int(max_steps.max())
-        steps = max_steps.clone()
-        finished = torch.zeros(batch, dtype=torch.bool, device=device)
-        stopped_by_token = torch.zeros(batch, dtype=torch.bool, device=device)
-        frames, stops, weights = [], [], []
-        for step in range(limit):
-            prenet_out = self._inference_prenet(frame, seeds, step)
-            out, stop, state = self.step(prenet_out, state, memory, processed_memory, text_mask)
-            frames.append(out)
-            stops.append(stop)
-            weights.append(state.attention_weights)
-            frame = out[:, -self.n_mels:]
-            stopped = (torch.sigmoid(stop) > stop_threshold) & ~finished
-            steps = torch.where(stopped, torch.full_like(steps, step + 1), steps)
-            stopped_by_token = stopped_by_token | stopped
-            finished = finished | stopped | (max_steps <= step + 1)
-            if (step + 1) % check_every == 0 and bool(finished.all()):
-                break
-        hit_limit = ~stopped_by_token
-        mel = torch.stack(frames, dim=1).reshape(batch, -1, self.n_mels)
-        output = DecoderOutput(mel, torch.stack(stops, dim=1), torch.stack(weights, dim=1))
-        return output, steps, hit_limit
+        outputs, alignments, steps, hit_limit = fast_decode(
+            self, memory, text_mask, max_steps, seeds, stop_threshold, check_every
+        )
+        mel = outputs[:, :, :-1].reshape(memory.size(0), -1, self.n_mels)
+        return DecoderOutput(mel, outputs[:, :, -1], alignments), steps, hit_limit

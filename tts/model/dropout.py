@@ -27,10 +27,21 @@ def hashed_uniform(seeds: torch.Tensor, step: int, layer: int, width: int) -> to
 
     seeds: [B] int64 -> [B, width] float32 on the seeds' device.
     """
+    return hashed_uniform_steps(seeds, torch.tensor([step]), layer, width)[:, 0]
+
+
+def hashed_uniform_steps(
+    seeds: torch.Tensor, steps: torch.Tensor, layer: int, width: int
+) -> torch.Tensor:
+    """`hashed_uniform` for several steps at once (one kernel launch per op, not per step).
+
+    seeds: [B] int64, steps: [n_steps] int64 -> [B, n_steps, width] float32 on the seeds' device.
+    """
     units = torch.arange(width, device=seeds.device, dtype=torch.int64)
     key = (seeds.to(torch.int64) & _MASK32).unsqueeze(1) * 0x01000193 + units.unsqueeze(0)
-    key = _mix(key & _MASK32)
-    key = _mix((key + (step * 0x3C6EF372 + layer * 0x1E3779B9)) & _MASK32)
+    key = _mix(key & _MASK32)  # [B, width]
+    offsets = steps.to(seeds.device, torch.int64) * 0x3C6EF372 + layer * 0x1E3779B9  # [n_steps]
+    key = _mix((key.unsqueeze(1) + offsets.view(1, -1, 1)) & _MASK32)
     return key.to(torch.float32) / float(1 << 32)
 
 
@@ -38,5 +49,17 @@ def dropout_mask(
     seeds: torch.Tensor, step: int, layer: int, width: int, probability: float, dtype: torch.dtype
 ) -> torch.Tensor:
     """Inverted-dropout multiplier: 0 where dropped, 1 / (1 - p) where kept. [B] -> [B, width]."""
-    keep = hashed_uniform(seeds, step, layer, width) >= probability
+    return dropout_masks(seeds, torch.tensor([step]), layer, width, probability, dtype)[:, 0]
+
+
+def dropout_masks(
+    seeds: torch.Tensor,
+    steps: torch.Tensor,
+    layer: int,
+    width: int,
+    probability: float,
+    dtype: torch.dtype,
+) -> torch.Tensor:
+    """`dropout_mask` for several steps at once. seeds [B], steps [n_steps] -> [B, n_steps, width]."""
+    keep = hashed_uniform_steps(seeds, steps, layer, width) >= probability
     return keep.to(dtype) / (1.0 - probability)
