@@ -24,8 +24,16 @@ serve: install
 test: install
 	$(PY) -m pytest -q
 
-bench: install
-	$(PY) -m bench
+BENCH_VENV ?= .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.sori-bench-installed
+
+# Benchmarks run in their own environment (Sori + Coqui TTS + librosa), never in .venv.
+bench: $(BENCH_STAMP)
+	$(BENCH_VENV)/bin/python -m bench
+
+$(BENCH_STAMP): pyproject.toml bench/install.sh
+	PYTHON=$(PYTHON) bash bench/install.sh $(BENCH_VENV)
+	touch $(BENCH_STAMP)
 
 lint: install
 	$(VENV)/bin/ruff check .
