@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -34,7 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed", type=int, default=0, help="seeds sentence sampling and order (default 0)"
     )
     parser.add_argument(
-        "--jobs", type=int, default=1, help="espeak-ng worker processes (default 1)"
+        "--jobs",
+        type=int,
+        default=None,
+        help="espeak-ng worker processes (default: one per CPU core)",
     )
     parser.add_argument(
         "--exclude",
@@ -83,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         summary = write_corpus(
             args.out_dir,
             utterances,
-            workers=args.jobs,
+            workers=args.jobs if args.jobs is not None else os.cpu_count() or 1,
             enforce_coverage=args.limit is None,
             min_count=args.min_count,
             pronounced_coverage=args.pronounced_coverage,

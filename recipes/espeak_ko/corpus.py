@@ -217,6 +217,8 @@ def write_corpus(
     binary = find_espeak()
     check_korean_voice(binary)
     out_dir.mkdir(parents=True, exist_ok=True)
+    # The transcript is the mark of a finished corpus: gone while WAVs may change, rewritten last.
+    (out_dir / TRANSCRIPT).unlink(missing_ok=True)
     done = _reuse_plan(out_dir, utterances)
     jobs = [
         _Job(
