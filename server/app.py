@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
@@ -88,6 +89,17 @@ async def _service_error(request: Request, error: Exception) -> JSONResponse:
     return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=error.headers)
 
 
+async def _validation_error(request: Request, error: Exception) -> JSONResponse:
+    """422 with each problem's location and message; the offending input is not echoed back
+    (it may be huge, or bytes that are not valid UTF-8 and cannot be encoded as JSON)."""
+    problems = error.errors() if isinstance(error, RequestValidationError) else []
+    detail = [
+        {"type": str(p.get("type", "")), "loc": [str(part) for part in p.get("loc", ())], "msg": str(p.get("msg", ""))}
+        for p in problems
+    ]
+    return JSONResponse({"detail": detail or "invalid request"}, status_code=422)
+
+
 async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
     """Log the exception; the client gets a plain message without its text."""
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -113,6 +125,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=page.static_dir()), name="static")
     app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected_error)
 
     routes = [route.path for router in routers for route in router.routes if isinstance(route, APIRoute)]

@@ -136,9 +136,19 @@ async def test_bad_format_message_names_the_supported_ones(client: httpx.AsyncCl
     assert "mp3" in detail and "wav, pcm, flac" in detail
 
 
-async def test_malformed_json_is_422(client: httpx.AsyncClient) -> None:
-    response = await client.post("/speak", content=b'{"text": ', headers={"content-type": "application/json"})
-    assert_json_error(response, 422)
+@pytest.mark.parametrize(
+    "body",
+    [b'{"text": ', b"[]", b"null", b'\xff\xfe{"text": "\xea"}', b'{"input": "\xed\xa0\x80"}', b"text=hi"],
+)
+@pytest.mark.parametrize("content_type", ["application/json", "text/plain"])
+@pytest.mark.parametrize("path", ["/speak", "/assistant", "/v1/audio/speech"])
+async def test_malformed_bodies_are_json_4xx(
+    client: httpx.AsyncClient, path: str, body: bytes, content_type: str
+) -> None:
+    response = await client.post(path, content=body, headers={"content-type": content_type})
+    # Bytes that are not UTF-8 under a JSON content type are FastAPI's 400 "error parsing the body".
+    not_utf8 = body.startswith(b"\xff") and content_type == "application/json"
+    assert_json_error(response, 400 if not_utf8 else 422)
 
 
 async def test_oversized_body_is_413_by_content_length_and_by_actual_size(
