@@ -23,16 +23,26 @@ pytestmark = pytest.mark.anyio
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def anyio_backend() -> str:
-    """Run the async tests on asyncio (the loop uvicorn uses)."""
+    """Run the async tests on asyncio (the loop uvicorn uses), one loop per module."""
     return "asyncio"
 
 
 @pytest.fixture
 async def client(test_voice_dir: Path, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    """A running app with default limits."""
+    """A fresh running app with default limits (for tests that count metrics)."""
     async with live_client(create_app(make_settings(test_voice_dir, tmp_path))) as http:
+        yield http
+
+
+@pytest.fixture(scope="module")
+async def shared_client(
+    test_voice_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[httpx.AsyncClient]:
+    """One running app shared by the many bad-input cases (they change no state)."""
+    app = create_app(make_settings(test_voice_dir, tmp_path_factory.mktemp("data")))
+    async with live_client(app) as http:
         yield http
 
 
@@ -125,13 +135,13 @@ async def test_assistant_not_understood_still_speaks_the_fallback(client: httpx.
     ],
 )
 async def test_bad_input_gets_the_right_4xx_as_json(
-    client: httpx.AsyncClient, path: str, body: dict[str, object], status: int
+    shared_client: httpx.AsyncClient, path: str, body: dict[str, object], status: int
 ) -> None:
-    assert_json_error(await client.post(path, json=body), status)
+    assert_json_error(await shared_client.post(path, json=body), status)
 
 
-async def test_bad_format_message_names_the_supported_ones(client: httpx.AsyncClient) -> None:
-    response = await client.post("/v1/audio/speech", json={"input": "가", "response_format": "mp3"})
+async def test_bad_format_message_names_the_supported_ones(shared_client: httpx.AsyncClient) -> None:
+    response = await shared_client.post("/v1/audio/speech", json={"input": "가", "response_format": "mp3"})
     detail = assert_json_error(response, 422)
     assert "mp3" in detail and "wav, pcm, flac" in detail
 
@@ -143,9 +153,9 @@ async def test_bad_format_message_names_the_supported_ones(client: httpx.AsyncCl
 @pytest.mark.parametrize("content_type", ["application/json", "text/plain"])
 @pytest.mark.parametrize("path", ["/speak", "/assistant", "/v1/audio/speech"])
 async def test_malformed_bodies_are_json_4xx(
-    client: httpx.AsyncClient, path: str, body: bytes, content_type: str
+    shared_client: httpx.AsyncClient, path: str, body: bytes, content_type: str
 ) -> None:
-    response = await client.post(path, content=body, headers={"content-type": content_type})
+    response = await shared_client.post(path, content=body, headers={"content-type": content_type})
     # Bytes that are not UTF-8 under a JSON content type are FastAPI's 400 "error parsing the body".
     not_utf8 = body.startswith(b"\xff") and content_type == "application/json"
     assert_json_error(response, 400 if not_utf8 else 422)
