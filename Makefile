@@ -13,7 +13,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml scripts/install_system.sh
 	bash scripts/install_system.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip setuptools wheel
+	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
 	$(PY) -m tts.text.cmudict_data
 	touch $(STAMP)

@@ -45,9 +45,19 @@ _SPEAKABLE = re.compile(
 """Runs that g2pk may see: syllables, jamo, whitespace and prosody punctuation."""
 
 
-@cache
+_BUILD_LOCK = threading.Lock()
+"""Serialises the first build: concurrent first imports of NLTK's corpus reader are not safe."""
+
+
 def _converter() -> _Converter:
     """The g2pk converter, built once per process (it loads MeCab and the CMU dictionary)."""
+    with _BUILD_LOCK:
+        return _build_converter()
+
+
+@cache
+def _build_converter() -> _Converter:
+    """Build the converter; call only through `_converter`, which holds the lock."""
     nltk_dir = ensure_nltk_cmudict()
     import nltk
 
