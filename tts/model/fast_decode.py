@@ -18,6 +18,8 @@ Shape legend: B batch, T_text encoder steps, T_steps decoder steps, r frames per
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, NamedTuple
 
 import torch
@@ -27,6 +29,11 @@ from tts.model.dropout import dropout_masks
 
 if TYPE_CHECKING:
     from tts.model.decoder import Decoder
+
+SINGLE_THREAD_MAX_BATCH = 16
+"""On the CPU, batches up to this size decode on one intra-op thread: their kernels are too small
+to split across cores (splitting costs more than it saves, and far more on a busy machine), and
+the other cores stay free for concurrent requests and for the encoder, post-net and Griffin-Lim."""
 
 
 class GRUWeights(NamedTuple):
@@ -78,25 +85,25 @@ def fuse(decoder: Decoder) -> FusedDecoder:
         "af,fck->ack", attention.location_layer.weight, attention.location_conv.weight
     )
     return FusedDecoder(
-        prenet=[(layer.weight.t(), layer.bias) for layer in decoder.prenet.layers],
-        attention_input=attention_weight[:, :prenet_dim].t(),
+        prenet=[(layer.weight.t().contiguous(), layer.bias) for layer in decoder.prenet.layers],
+        attention_input=attention_weight[:, :prenet_dim].t().contiguous(),
         attention_rnn=_gru_weights(decoder.attention_rnn),
-        query=attention.query_layer.weight.t(),
+        query=attention.query_layer.weight.t().contiguous(),
         location=location,
         score=attention.score.weight.view(1, 1, attention_dim),
         context=context_weight.t(),
         context_bias=context_bias,
-        input_hidden=projection_weight[:, :attention_rnn_dim].t(),
-        rnn_1_input=(decoder.rnn_1.weight_ih.t(), decoder.rnn_1.bias_ih),
+        input_hidden=projection_weight[:, :attention_rnn_dim].t().contiguous(),
+        rnn_1_input=(decoder.rnn_1.weight_ih.t().contiguous(), decoder.rnn_1.bias_ih),
         rnn_1=_gru_weights(decoder.rnn_1),
-        rnn_2_input=(decoder.rnn_2.weight_ih.t(), decoder.rnn_2.bias_ih),
+        rnn_2_input=(decoder.rnn_2.weight_ih.t().contiguous(), decoder.rnn_2.bias_ih),
         rnn_2=_gru_weights(decoder.rnn_2),
-        output=output_weight[:, :rnn_dim].t(),
+        output=output_weight[:, :rnn_dim].t().contiguous(),
     )
 
 
 def _gru_weights(cell: torch.nn.GRUCell) -> GRUWeights:
-    return GRUWeights(cell.weight_hh.t(), cell.bias_hh)
+    return GRUWeights(cell.weight_hh.t().contiguous(), cell.bias_hh)
 
 
 def gru_update(input_gates: torch.Tensor, hidden: torch.Tensor, weights: GRUWeights) -> torch.Tensor:
@@ -117,8 +124,8 @@ def gru_update(input_gates: torch.Tensor, hidden: torch.Tensor, weights: GRUWeig
 class _Utterance(NamedTuple):
     """Per-call constants: the encoder side of attention, prepared once."""
 
-    memory: torch.Tensor  # [B, T_text, encoder_dim]
     processed_memory: torch.Tensor  # [B, attention_dim, T_text] (channels first, like the conv)
+    projected_memory: torch.Tensor  # [B, T_text, context_width]: memory @ FusedDecoder.context
     mask_bias: torch.Tensor  # [B, 1, T_text]: 0 at real symbols, the lowest float at padding
     score: torch.Tensor  # [B, 1, attention_dim]
 
@@ -141,9 +148,12 @@ def fast_decode(
     weights = fuse(decoder)
     batch, length, _ = memory.shape
     device, dtype = memory.device, memory.dtype
+    # The context only ever enters linear layers, so each step's projections of it are the
+    # attention-weighted sum of the projected memory: one (T_text x width) product per step
+    # instead of reading the whole (encoder_dim x width) weight.
     utterance = _Utterance(
-        memory=memory,
         processed_memory=decoder.attention.process_memory(memory).transpose(1, 2).contiguous(),
+        projected_memory=torch.matmul(memory, weights.context),
         mask_bias=torch.zeros(batch, 1, length, dtype=dtype, device=device).masked_fill_(
             ~text_mask.unsqueeze(1), torch.finfo(dtype).min
         ),
@@ -158,9 +168,10 @@ def fast_decode(
     attention_hidden = memory.new_zeros(batch, decoder.attention_rnn.hidden_size)
     hidden_1 = memory.new_zeros(batch, decoder.rnn_1.hidden_size)
     hidden_2 = memory.new_zeros(batch, decoder.rnn_2.hidden_size)
-    attention_gates = weights.context_bias[: 3 * attention_hidden.size(1)].expand(batch, -1)
+    widths = [3 * attention_hidden.size(1), hidden_1.size(1), weights.output.size(1)]
+    attention_gates = weights.context_bias[: widths[0]].expand(batch, -1)  # the context starts at 0
     frame = memory.new_zeros(batch, decoder.n_mels)
-    first_mel = (decoder.reduction_factor - 1) * decoder.n_mels
+    last_frame = (decoder.reduction_factor - 1) * decoder.n_mels
 
     max_steps = max_steps.to(device)
     limit = int(max_steps.max())
@@ -169,43 +180,45 @@ def fast_decode(
     stopped_by_token = torch.zeros(batch, dtype=torch.bool, device=device)
     outputs: list[torch.Tensor] = []
     alignments: list[torch.Tensor] = []
-    for start in range(0, limit, check_every):
-        chunk = torch.arange(start, min(start + check_every, limit), device=device)
-        masks = _prenet_masks(decoder, seeds, chunk, dtype)
-        for offset in range(chunk.numel()):
-            x = frame
-            for (weight, bias), mask in zip(weights.prenet, masks, strict=True):
-                x = torch.addmm(bias, x, weight).relu_()
-                if mask is not None:
-                    x = x.mul_(mask[:, offset])
-            attention_hidden = gru_update(
-                torch.addmm(attention_gates, x, weights.attention_input),
-                attention_hidden, weights.attention_rnn,
+    with _intra_op_threads(1 if device.type == "cpu" and batch <= SINGLE_THREAD_MAX_BATCH else None):
+        for start in range(0, limit, check_every):
+            chunk = torch.arange(start, min(start + check_every, limit), device=device)
+            masks = _prenet_masks(decoder, seeds, chunk, dtype)
+            for offset in range(chunk.numel()):
+                x = frame
+                for (weight, bias), mask in zip(weights.prenet, masks, strict=True):
+                    x = torch.addmm(bias, x, weight).relu_()
+                    if mask is not None:
+                        x = x.mul_(mask[:, offset])
+                attention_hidden = gru_update(
+                    torch.addmm(attention_gates, x, weights.attention_input),
+                    attention_hidden, weights.attention_rnn,
+                )
+                alignment = _attend(attention_hidden, location, weights, utterance)  # [B, 1, T_text]
+                flat = alignment.squeeze(1)
+                previous_weights.copy_(flat)
+                cumulative_weights.add_(flat)
+                fanned = torch.baddbmm(weights.context_bias, alignment, utterance.projected_memory)
+                attention_gates, input_part, output_part = fanned.squeeze(1).split(widths, dim=1)
+                x = torch.addmm(input_part, attention_hidden, weights.input_hidden)
+                hidden_1 = gru_update(
+                    torch.addmm(weights.rnn_1_input[1], x, weights.rnn_1_input[0]), hidden_1, weights.rnn_1
+                )
+                x = x.add_(hidden_1)
+                hidden_2 = gru_update(
+                    torch.addmm(weights.rnn_2_input[1], x, weights.rnn_2_input[0]), hidden_2, weights.rnn_2
+                )
+                x = x.add_(hidden_2)
+                output = torch.addmm(output_part, x, weights.output)  # [B, r * n_mels + 1]
+                outputs.append(output)
+                alignments.append(alignment)
+                frame = output[:, last_frame : last_frame + decoder.n_mels]
+            stop_logits = torch.stack(outputs[-chunk.numel() :], dim=1)[:, :, -1]  # [B, n_steps]
+            steps, finished, stopped_by_token = _check_stops(
+                stop_logits, chunk, max_steps, stop_threshold, steps, finished, stopped_by_token
             )
-            context, attention_weights = _attend(attention_hidden, location, weights, utterance)
-            previous_weights.copy_(attention_weights.squeeze(1))
-            cumulative_weights.add_(attention_weights.squeeze(1))
-            fanned = torch.addmm(weights.context_bias, context, weights.context)
-            attention_gates = fanned[:, : 3 * attention_hidden.size(1)]
-            input_part = fanned[:, attention_gates.size(1) : attention_gates.size(1) + hidden_1.size(1)]
-            output_part = fanned[:, attention_gates.size(1) + hidden_1.size(1) :]
-            x = torch.addmm(input_part, attention_hidden, weights.input_hidden)
-            hidden_1 = gru_update(torch.addmm(weights.rnn_1_input[1], x, weights.rnn_1_input[0]),
-                                  hidden_1, weights.rnn_1)
-            x = x.add_(hidden_1)
-            hidden_2 = gru_update(torch.addmm(weights.rnn_2_input[1], x, weights.rnn_2_input[0]),
-                                  hidden_2, weights.rnn_2)
-            x = x.add_(hidden_2)
-            output = torch.addmm(output_part, x, weights.output)  # [B, r * n_mels + 1]
-            outputs.append(output)
-            alignments.append(attention_weights)
-            frame = output[:, first_mel : first_mel + decoder.n_mels]
-        stop_logits = torch.stack(outputs[-chunk.numel() :], dim=1)[:, :, -1]  # [B, n_steps]
-        steps, finished, stopped_by_token = _check_stops(
-            stop_logits, chunk, max_steps, stop_threshold, steps, finished, stopped_by_token
-        )
-        if bool(finished.all()):
-            break
+            if bool(finished.all()):
+                break
     return torch.stack(outputs, dim=1), torch.cat(alignments, dim=1), steps, ~stopped_by_token
 
 
@@ -214,17 +227,32 @@ def _attend(
     location: torch.Tensor,
     weights: FusedDecoder,
     utterance: _Utterance,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Location-sensitive attention. query_state [B, attention_rnn_dim], location [B, 2, T_text + kernel - 1]
-    -> (context [B, encoder_dim], attention weights [B, 1, T_text]).
-    """
+) -> torch.Tensor:
+    """Location-sensitive attention weights. query_state [B, attention_rnn_dim],
+    location [B, 2, T_text + kernel - 1] -> [B, 1, T_text]."""
     query = torch.mm(query_state, weights.query).unsqueeze(2)  # [B, attention_dim, 1]
     features = F.conv1d(location, weights.location)  # [B, attention_dim, T_text]
     hidden = features.add_(utterance.processed_memory).add_(query).tanh_()
     energies = torch.baddbmm(utterance.mask_bias, utterance.score, hidden)  # [B, 1, T_text]
-    attention_weights = torch.softmax(energies, dim=2)
-    context = torch.bmm(attention_weights, utterance.memory).squeeze(1)
-    return context, attention_weights
+    return torch.softmax(energies, dim=2)
+
+
+@contextmanager
+def _intra_op_threads(count: int | None) -> Iterator[None]:
+    """Run the block on `count` intra-op threads (None: leave as is), then restore the setting.
+
+    torch's setting is per calling thread (OpenMP and MKL keep it per thread), so concurrent
+    requests on other threads are unaffected.
+    """
+    previous = torch.get_num_threads()
+    if count is None or count == previous:
+        yield
+        return
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def _prenet_masks(
