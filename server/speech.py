@@ -122,13 +122,13 @@ class SpeechService:
     async def _compute(self, voice: Voice, text: str, options: SynthesisOptions) -> Speech:
         """Validate with the frontend (thread pool), queue, await the worker's result."""
         try:
-            await run_in_threadpool(voice.synthesizer.analyze, text, options)
+            sentences = await run_in_threadpool(voice.synthesizer.analyze, text, options)
         except FrontendError as error:
             message = str(error)
             if len(message) > MAX_DETAIL_CHARS:
                 message = message[:MAX_DETAIL_CHARS] + "…"
             raise UnspeakableTextError(message) from None
-        future = self.worker.submit(voice.synthesizer, text, options, self.request_timeout_s)
+        future = self.worker.submit(voice.synthesizer, sentences, options, self.request_timeout_s)
         result = await future
         if not result.health_ok:
             self.metrics.attention_failures.inc()

@@ -16,7 +16,7 @@ import queue
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from server.errors import (
@@ -27,7 +27,10 @@ from server.errors import (
     SynthesisFailedError,
 )
 from server.metrics import Metrics
-from tts import SynthesisOptions, SynthesisResult, Synthesizer
+from tts import FrontendResult, SynthesisOptions, SynthesisResult, Synthesizer
+
+Analyzed = Sequence[tuple[str, FrontendResult]]
+"""A text split into sentences and read by the frontend (what `Synthesizer.analyze` returns)."""
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +43,8 @@ class Job:
     """One request waiting for synthesis."""
 
     synthesizer: Synthesizer
-    text: str
+    sentences: Analyzed
+    """The request's text as `Synthesizer.analyze` split and read it (validated before queueing)."""
     options: SynthesisOptions
     future: asyncio.Future[SynthesisResult]
     loop: asyncio.AbstractEventLoop
@@ -113,13 +117,13 @@ class InferenceWorker:
         return max(1, math.ceil(self._batch_seconds))
 
     def submit(
-        self, synthesizer: Synthesizer, text: str, options: SynthesisOptions, timeout_s: float
+        self, synthesizer: Synthesizer, sentences: Analyzed, options: SynthesisOptions, timeout_s: float
     ) -> asyncio.Future[SynthesisResult]:
         """Queue one request (call from the event loop); QueueFullError when there is no room."""
         if not self.alive:
             raise NotReadyError("the inference worker is not running")
         loop = asyncio.get_running_loop()
-        job = Job(synthesizer, text, options, loop.create_future(), loop, time.monotonic() + timeout_s)
+        job = Job(synthesizer, sentences, options, loop.create_future(), loop, time.monotonic() + timeout_s)
         try:
             self._queue.put_nowait(job)
         except queue.Full:
@@ -174,7 +178,7 @@ class InferenceWorker:
         """Synthesise one group; a failure fails only these jobs."""
         started = time.perf_counter()
         try:
-            results = synthesizer.synthesize_many([job.text for job in jobs], options)
+            results = synthesizer.synthesize_analyzed([job.sentences for job in jobs], options)
         except Exception:
             logger.exception("batch of %d request(s) failed", len(jobs))
             self.batches_served += 1

@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 
 from server import Settings
-from tts import SynthesisOptions, SynthesisResult, Synthesizer
+from tts import FrontendResult, SynthesisOptions, SynthesisResult, Synthesizer
 
 BASE_URL = "http://sori.test"
 
@@ -83,35 +83,35 @@ def metric(text: str, sample_name: str, **labels: str) -> float:
 
 
 class BlockingSynthesizer(Synthesizer):
-    """The test voice, but every synthesize_many call first waits until `release` is set."""
+    """The test voice, but every synthesize_analyzed call first waits until `release` is set."""
 
     def __init__(self, base: Synthesizer) -> None:
         super().__init__(base.config, base.model, base.device, base.max_batch_size)
         self.started = threading.Event()
         self.release = threading.Event()
 
-    def synthesize_many(
-        self, texts: Sequence[str], options: SynthesisOptions | None = None
+    def synthesize_analyzed(
+        self, analyzed: Sequence[Sequence[tuple[str, FrontendResult]]], options: SynthesisOptions | None = None
     ) -> list[SynthesisResult]:
         """Signal that a batch started, wait for the release, then synthesise for real."""
         self.started.set()
         if not self.release.wait(timeout=60):
             raise RuntimeError("the test never released the blocking synthesizer")
-        return super().synthesize_many(texts, options)
+        return super().synthesize_analyzed(analyzed, options)
 
 
 class FailingOnceSynthesizer(Synthesizer):
-    """The test voice, but its first synthesize_many call raises (as a CUDA error would)."""
+    """The test voice, but its first synthesize_analyzed call raises (as a CUDA error would)."""
 
     def __init__(self, base: Synthesizer) -> None:
         super().__init__(base.config, base.model, base.device, base.max_batch_size)
         self.calls = 0
 
-    def synthesize_many(
-        self, texts: Sequence[str], options: SynthesisOptions | None = None
+    def synthesize_analyzed(
+        self, analyzed: Sequence[Sequence[tuple[str, FrontendResult]]], options: SynthesisOptions | None = None
     ) -> list[SynthesisResult]:
         """Raise with a secret-looking message on the first call, synthesise afterwards."""
         self.calls += 1
         if self.calls == 1:
             raise RuntimeError("CUDA error: device-side assert at /secret/path.cu:42")
-        return super().synthesize_many(texts, options)
+        return super().synthesize_analyzed(analyzed, options)

@@ -156,9 +156,9 @@ async def test_worker_stop_fails_queued_requests_with_not_ready(base_synthesizer
     worker = InferenceWorker(queue_size=4, max_batch_size=1, batch_wait_s=0.0)
     worker.start()
     options = SynthesisOptions()
-    running = worker.submit(blocking, "가", options, timeout_s=30)
+    running = worker.submit(blocking, blocking.analyze("가"), options, timeout_s=30)
     await wait_until(blocking.started.is_set)
-    queued = worker.submit(blocking, "나", options, timeout_s=30)
+    queued = worker.submit(blocking, blocking.analyze("나"), options, timeout_s=30)
     blocking.release.set()
     await anyio.to_thread.run_sync(worker.stop)
     assert (await running).waveform.numel() > 0
@@ -166,7 +166,7 @@ async def test_worker_stop_fails_queued_requests_with_not_ready(base_synthesizer
         await queued
     assert not worker.alive
     with pytest.raises(NotReadyError):
-        worker.submit(blocking, "다", options, timeout_s=30)
+        worker.submit(blocking, blocking.analyze("다"), options, timeout_s=30)
 
 
 async def test_worker_refuses_when_its_queue_is_full(base_synthesizer: Synthesizer) -> None:
@@ -174,11 +174,11 @@ async def test_worker_refuses_when_its_queue_is_full(base_synthesizer: Synthesiz
     worker = InferenceWorker(queue_size=1, max_batch_size=1, batch_wait_s=0.0)
     worker.start()
     try:
-        first = worker.submit(blocking, "가", SynthesisOptions(), timeout_s=30)
+        first = worker.submit(blocking, blocking.analyze("가"), SynthesisOptions(), timeout_s=30)
         await wait_until(blocking.started.is_set)
-        second = worker.submit(blocking, "나", SynthesisOptions(), timeout_s=30)
+        second = worker.submit(blocking, blocking.analyze("나"), SynthesisOptions(), timeout_s=30)
         with pytest.raises(QueueFullError) as refused:
-            worker.submit(blocking, "다", SynthesisOptions(), timeout_s=30)
+            worker.submit(blocking, blocking.analyze("다"), SynthesisOptions(), timeout_s=30)
         assert refused.value.status_code == 503 and "Retry-After" in refused.value.headers
         blocking.release.set()
         await first

@@ -160,7 +160,13 @@ class Synthesizer:
     def synthesize_many(self, texts: Sequence[str], options: SynthesisOptions | None = None) -> list[SynthesisResult]:
         """Speak several texts, decoding all their sentences in shared batches."""
         options = options or SynthesisOptions()
-        analyzed = [self.analyze(text, options) for text in texts]
+        return self.synthesize_analyzed([self.analyze(text, options) for text in texts], options)
+
+    def synthesize_analyzed(
+        self, analyzed: Sequence[Sequence[tuple[str, FrontendResult]]], options: SynthesisOptions | None = None
+    ) -> list[SynthesisResult]:
+        """Speak texts already run through `analyze` (a server validates first, then batches)."""
+        options = options or SynthesisOptions()
         flat = [item for sentences in analyzed for item in sentences]
         spoken: list[tuple[SentenceSynthesis, torch.Tensor]] = []
         for start in range(0, len(flat), self.max_batch_size):
