@@ -210,6 +210,8 @@ def read_units(text: str) -> str:
         reading = ("마이너스 " if minus else "") + read_number(low)
         if high:
             reading += "에서 " + ("마이너스 " if high_minus else "") + read_number(high)
+        if before and match.string[: match.start()].rstrip().endswith(before):
+            before = ""  # 시속 80km/h: the text already says 시속
         return " ".join(part for part in (before, reading, word) if part)
 
     return _UNIT.sub(replace, text)
