@@ -113,12 +113,11 @@ def gru_update(input_gates: torch.Tensor, hidden: torch.Tensor, weights: GRUWeig
     """
     size = hidden.size(1)
     hidden_gates = torch.addmm(weights.hidden_bias, hidden, weights.hidden_weight)  # [B, 3H]
-    reset_update = input_gates[:, : 2 * size].add_(hidden_gates[:, : 2 * size]).sigmoid_()
-    candidate = input_gates[:, 2 * size :].addcmul_(
-        reset_update[:, :size], hidden_gates[:, 2 * size :]
-    ).tanh_()
-    # (1 - z) * n + z * h
-    return torch.lerp(candidate, hidden, reset_update[:, size:])
+    input_reset_update, input_candidate = input_gates.split((2 * size, size), dim=1)
+    hidden_reset_update, hidden_candidate = hidden_gates.split((2 * size, size), dim=1)
+    reset, update = input_reset_update.add_(hidden_reset_update).sigmoid_().chunk(2, dim=1)
+    candidate = input_candidate.addcmul_(reset, hidden_candidate).tanh_()
+    return torch.lerp(candidate, hidden, update)  # (1 - z) * n + z * h
 
 
 class _Utterance(NamedTuple):
@@ -163,8 +162,8 @@ def fast_decode(
     pad = (kernel - 1) // 2
     # Rows 0 and 1: previous and cumulative attention weights, zero-padded for the convolution.
     location = memory.new_zeros(batch, 2, length + kernel - 1)
-    previous_weights = location[:, 0, pad : pad + length]  # [B, T_text] views into the buffer
-    cumulative_weights = location[:, 1, pad : pad + length]
+    previous_weights = location[:, 0:1, pad : pad + length]  # [B, 1, T_text] views into the buffer
+    cumulative_weights = location[:, 1:2, pad : pad + length]
     attention_hidden = memory.new_zeros(batch, decoder.attention_rnn.hidden_size)
     hidden_1 = memory.new_zeros(batch, decoder.rnn_1.hidden_size)
     hidden_2 = memory.new_zeros(batch, decoder.rnn_2.hidden_size)
@@ -183,21 +182,19 @@ def fast_decode(
     with _intra_op_threads(1 if device.type == "cpu" and batch <= SINGLE_THREAD_MAX_BATCH else None):
         for start in range(0, limit, check_every):
             chunk = torch.arange(start, min(start + check_every, limit), device=device)
-            masks = _prenet_masks(decoder, seeds, chunk, dtype)
-            for offset in range(chunk.numel()):
+            for masks in _prenet_masks(decoder, seeds, chunk, dtype):
                 x = frame
                 for (weight, bias), mask in zip(weights.prenet, masks, strict=True):
                     x = torch.addmm(bias, x, weight).relu_()
                     if mask is not None:
-                        x = x.mul_(mask[:, offset])
+                        x = x.mul_(mask)
                 attention_hidden = gru_update(
                     torch.addmm(attention_gates, x, weights.attention_input),
                     attention_hidden, weights.attention_rnn,
                 )
                 alignment = _attend(attention_hidden, location, weights, utterance)  # [B, 1, T_text]
-                flat = alignment.squeeze(1)
-                previous_weights.copy_(flat)
-                cumulative_weights.add_(flat)
+                previous_weights.copy_(alignment)
+                cumulative_weights.add_(alignment)
                 fanned = torch.baddbmm(weights.context_bias, alignment, utterance.projected_memory)
                 attention_gates, input_part, output_part = fanned.squeeze(1).split(widths, dim=1)
                 x = torch.addmm(input_part, attention_hidden, weights.input_hidden)
@@ -257,14 +254,16 @@ def _intra_op_threads(count: int | None) -> Iterator[None]:
 
 def _prenet_masks(
     decoder: Decoder, seeds: torch.Tensor, chunk: torch.Tensor, dtype: torch.dtype
-) -> list[torch.Tensor | None]:
-    """Dropout multipliers of each pre-net layer for the steps in `chunk`: [B, n_steps, width] or None."""
+) -> list[tuple[torch.Tensor | None, ...]]:
+    """Per step of `chunk`, the dropout multiplier of each pre-net layer ([B, width], or None)."""
+    n_layers = len(decoder.prenet.widths)
     if not decoder.prenet_dropout_at_inference or decoder.prenet_dropout == 0.0:
-        return [None] * len(decoder.prenet.widths)
-    return [
-        dropout_masks(seeds, chunk, layer, width, decoder.prenet_dropout, dtype)
+        return [(None,) * n_layers] * chunk.numel()
+    per_layer = [
+        dropout_masks(seeds, chunk, layer, width, decoder.prenet_dropout, dtype).unbind(1)
         for layer, width in enumerate(decoder.prenet.widths)
-    ]
+    ]  # per layer, n_steps masks [B, width]
+    return list(zip(*per_layer, strict=True))
 
 
 def _check_stops(
