@@ -40,7 +40,10 @@ def register(subparsers: Any) -> None:
                     "field as --field=value (e.g. --batch_size=16 --max_steps=50000), model fields as "
                     "--model.field=value (e.g. --model.reduction_factor=3), loss weights as "
                     "--loss.field=value. Under torchrun every process runs this command.",
-        epilog="Interrupt with Ctrl-C (or SIGTERM) to stop with a checkpoint; --resume continues.",
+        epilog="Every setting is documented where it is declared: TrainConfig in "
+               "tts/training/config.py, TacotronConfig in tts/model/config.py, LossConfig in "
+               "tts/model/loss.py. Interrupt with Ctrl-C (or SIGTERM) to stop with a checkpoint; "
+               "--resume continues.",
     )
     parser.__class__ = _OverrideParser
     parser.add_argument("--features", type=Path, required=True, help="features directory from sori prepare")

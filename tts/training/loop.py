@@ -14,18 +14,12 @@ import contextlib
 import json
 import logging
 import math
-import os
-import random
-import signal
 import statistics
-import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
@@ -44,24 +38,23 @@ from tts.training.distributed import (
     wrap_model,
 )
 from tts.training.evaluate import evaluate, validation_batches
-from tts.training.features import REPORT_FILE, FeatureSettings, read_settings
-from tts.training.overrides import apply_overrides
+from tts.training.features import FeatureSettings, read_settings
+from tts.training.runtime import (
+    TRAIN_CONFIG_FILE,
+    StopFlag,
+    TrainError,
+    corpus_name,
+    cpu_threads,
+    device_name,
+    resolve_config,
+    seed_everything,
+    stop_on_signals,
+)
 from tts.training.schedule import guided_attention_weight, learning_rate
 
 logger = logging.getLogger(__name__)
 
-TRAIN_CONFIG_FILE = "train_config.json"
 METRICS_FILE = "metrics.jsonl"
-RESUMABLE_FIELDS = frozenset({
-    "max_steps", "log_interval", "eval_interval", "checkpoint_interval", "keep_last_k",
-    "eval_batches", "eval_sentences", "eval_griffin_lim_iters", "num_workers", "threads", "device",
-    "max_bad_steps", "loss_spike_factor",
-})
-"""Settings a resumed run may change without breaking its continuity."""
-
-
-class TrainError(ValueError):
-    """A run cannot start: bad run directory, config, or features."""
 
 
 class TrainingDiverged(RuntimeError):
@@ -83,80 +76,6 @@ class TrainResult:
     last_eval: dict[str, float]
 
 
-def resolve_config(run_dir: Path, config: TrainConfig, overrides: dict[str, Any], resume: bool) -> TrainConfig:
-    """The run's TrainConfig: the saved one when resuming (only RESUMABLE_FIELDS may change)."""
-    saved = run_dir / TRAIN_CONFIG_FILE
-    if not resume:
-        if ckpt.list_checkpoints(run_dir):
-            raise TrainError(f"{run_dir} already holds checkpoints: pass --resume, or choose a new --run-dir")
-        return apply_overrides(config, overrides)
-    if not saved.is_file():
-        raise TrainError(f"nothing to resume in {run_dir}: it has no {TRAIN_CONFIG_FILE}")
-    base = TrainConfig.from_dict(json.loads(saved.read_text(encoding="utf-8")))
-    frozen = sorted(key for key in overrides if key.split(".")[0] not in RESUMABLE_FIELDS)
-    if frozen:
-        raise TrainError(f"cannot change {', '.join(frozen)} when resuming (the run would not continue "
-                         f"exactly); only {', '.join(sorted(RESUMABLE_FIELDS))} may change")
-    return apply_overrides(base, overrides)
-
-
-class _StopFlag:
-    """Set by SIGINT/SIGTERM: finish the step, write a checkpoint, return."""
-
-    def __init__(self) -> None:
-        self.requested = False
-
-
-@contextlib.contextmanager
-def _stop_on_signals() -> Iterator[_StopFlag]:
-    flag = _StopFlag()
-    if threading.current_thread() is not threading.main_thread():
-        yield flag
-        return
-
-    def handler(signum: int, _frame: object) -> None:
-        if flag.requested:  # a second signal means: stop now
-            raise KeyboardInterrupt
-        flag.requested = True
-        logger.warning("%s: stopping after this step with a checkpoint", signal.Signals(signum).name)
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield flag
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
-def _cpu_threads(config: TrainConfig, context: DistributedContext) -> int:
-    if config.threads:
-        return config.threads
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:
-        cores = os.cpu_count() or 1
-    return max(1, cores // context.local_world_size)
-
-
-def _seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-def _corpus_name(features_dir: Path) -> str | None:
-    try:
-        return json.loads((features_dir / REPORT_FILE).read_text(encoding="utf-8")).get("corpus")
-    except (OSError, ValueError):
-        return None
-
-
-def _device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"cpu ({torch.get_num_threads()} threads)"
-
-
 def train(
     features_dir: Path,
     run_dir: Path,
@@ -171,7 +90,7 @@ def train(
     config = resolve_config(run_dir, config or TrainConfig(), overrides or {}, resume)
     context = setup_distributed(config.device)
     try:
-        with _stop_on_signals() as stop:
+        with stop_on_signals() as stop:
             return _run(features_dir, run_dir, settings, config, context, resume, stop)
     finally:
         teardown(context)
@@ -179,11 +98,11 @@ def train(
 
 def _run(
     features_dir: Path, run_dir: Path, settings: FeatureSettings, config: TrainConfig,
-    context: DistributedContext, resume: bool, stop: _StopFlag,
+    context: DistributedContext, resume: bool, stop: StopFlag,
 ) -> TrainResult:
     device, main = context.device, context.is_main
     if device.type == "cpu":
-        torch.set_num_threads(_cpu_threads(config, context))
+        torch.set_num_threads(cpu_threads(config, context))
     symbols, audio = settings.symbols, settings.audio
     model_config = config.model_config(len(symbols), symbols.pad_id, audio.n_mels, audio.n_freq)
     if main:
@@ -193,9 +112,9 @@ def _run(
         write_bytes_atomic(run_dir / TRAIN_CONFIG_FILE, payload.encode("utf-8"))
     barrier(context)
 
-    _seed_everything(config.seed)  # identical initial weights on every rank
+    seed_everything(config.seed)  # identical initial weights on every rank
     model = Tacotron(model_config).to(device)
-    _seed_everything(config.seed + 1 + context.rank)  # distinct dropout per rank
+    seed_everything(config.seed + 1 + context.rank)  # distinct dropout per rank
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.learning_rate, betas=(config.adam_beta1, config.adam_beta2),
         eps=config.adam_eps, weight_decay=config.weight_decay, fused=device.type == "cuda",
@@ -221,8 +140,13 @@ def _run(
     if resume:
         latest = ckpt.resolve_checkpoint(run_dir, "last")
         loaded = ckpt.load_checkpoint(latest)
-        if loaded.meta.get("model_config") != model_config.to_dict():
-            raise TrainError(f"{latest} was trained with another model config than {features_dir} gives")
+        trained_on = {key: loaded.meta.get(key) for key in ("model_config", "audio", "text", "symbols")}
+        now = {"model_config": model_config.to_dict(), "audio": audio.to_dict(),
+               "text": settings.text.to_dict(), "symbols": symbols.to_dict()}
+        changed = sorted(key for key in now if trained_on[key] != now[key])
+        if changed:
+            raise TrainError(f"{latest} was trained with other {', '.join(changed)} settings than "
+                             f"{features_dir} and this config give; resume with the same features")
         model.load_state_dict(loaded.model_state)
         optimizer.load_state_dict(loaded.training_state["optimizer"])
         if loaded.training_state["scaler"]:
@@ -232,9 +156,10 @@ def _run(
         if len(rng_states) == context.world_size:
             ckpt.restore_rng_state(rng_states[context.rank])
         else:
-            logger.warning("resuming %d processes from a %d-process run: RNG streams reseeded",
+            logger.warning("resuming %d processes from a %d-process run: RNG streams reseeded and "
+                           "the epoch's batch order re-sharded, so the run continues but not exactly",
                            context.world_size, len(rng_states))
-            _seed_everything(config.seed + 1 + context.rank + progress.step)
+            seed_everything(config.seed + 1 + context.rank + progress.step)
         logger.info("resumed from %s at step %d (epoch %d, batch %d)",
                     latest, progress.step, progress.epoch, progress.batch_in_epoch)
     ddp_model = wrap_model(model, context)
@@ -252,8 +177,8 @@ def _run(
         "train_config": config.to_dict(), "model_config": model_config.to_dict(),
         "audio": audio.to_dict(), "text": settings.text.to_dict(), "symbols": symbols.to_dict(),
         "prepare": settings.prepare.to_dict(), "features_dir": str(features_dir),
-        "corpus": _corpus_name(features_dir), "git_commit": ckpt.git_commit() if main else None,
-        "world_size": context.world_size, "device": _device_name(device), "torch": torch.__version__,
+        "corpus": corpus_name(features_dir), "git_commit": ckpt.git_commit() if main else None,
+        "world_size": context.world_size, "device": device_name(device), "torch": torch.__version__,
         "precision": config.precision if use_amp else "fp32",
     }
     autocast = (lambda: torch.autocast("cuda", dtype=amp_dtype)) if use_amp else contextlib.nullcontext
