@@ -30,7 +30,7 @@ SENTENCES = (
 
 def sentence(index: int) -> str:
     """A distinct sentence per index (so no cache or in-flight sharing can serve it twice)."""
-    return f"{SENTENCES[index % len(SENTENCES)]} {index + 1}번."
+    return f"{index + 1}번, {SENTENCES[index % len(SENTENCES)]}"
 
 
 def bench_voice(workdir: Path) -> tuple[Path, str]:

@@ -69,14 +69,15 @@ class BatchNormConv1d(nn.Module):
         self.norm = nn.BatchNorm1d(out_channels)
         self.relu = relu
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """[B, C_in, T] with mask [B, 1, T] -> [B, C_out, T], zero at padded positions."""
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        """[B, C_in, T] with mask [B, 1, T] (None: no padding) -> [B, C_out, T], zero at padding."""
         left = (self.kernel_size - 1) // 2
         right = self.kernel_size - 1 - left
-        x = self.conv(F.pad(x * mask, (left, right)))
+        x = self.conv(F.pad(x if mask is None else x * mask, (left, right)))
         if self.relu:
             x = F.relu(x)
-        return self.norm(x) * mask
+        x = self.norm(x)
+        return x if mask is None else x * mask
 
 
 class Highway(nn.Module):
@@ -129,17 +130,24 @@ class CBHG(nn.Module):
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """[B, T, in_dim] with lengths [B] -> [B, T, 2 * gru_dim], zero at padded positions."""
         total = x.size(1)
-        mask = lengths_to_mask(lengths, total).unsqueeze(1).to(x.dtype)  # [B, 1, T]
+        host_lengths = lengths.cpu()
+        # Without padding (a single item, or equal lengths) masking and packing change nothing.
+        padded = bool((host_lengths < total).any())
+        mask = lengths_to_mask(lengths, total).unsqueeze(1).to(x.dtype) if padded else None  # [B, 1, T]
         channels_first = x.transpose(1, 2)  # [B, in_dim, T]
         bank = torch.cat([conv(channels_first, mask) for conv in self.bank], dim=1)
         # Causal max over (t-1, t) keeps length; bank outputs are >= 0 so zeroed padding is inert.
-        pooled = F.max_pool1d(bank, kernel_size=2, stride=1, padding=1)[:, :, :total] * mask
+        pooled = F.max_pool1d(bank, kernel_size=2, stride=1, padding=1)[:, :, :total]
+        if mask is not None:
+            pooled = pooled * mask
         projected = self.projections[1](self.projections[0](pooled, mask), mask)
         y = projected.transpose(1, 2) + self.residual(x)  # [B, T, projection_dims[1]]
         y = self.pre_highway(y)
         for highway in self.highways:
             y = highway(y)
-        packed = pack_padded_sequence(y, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        if not padded:
+            return self.gru(y)[0]
+        packed = pack_padded_sequence(y, host_lengths, batch_first=True, enforce_sorted=False)
         outputs, _ = self.gru(packed)
         outputs, _ = pad_packed_sequence(outputs, batch_first=True, total_length=total)
         return outputs
