@@ -86,7 +86,7 @@ class LoadedCheckpoint(NamedTuple):
 
 def capture_rng_state() -> dict[str, Any]:
     """This process's RNG states (python, numpy, torch, CUDA) as weights_only-loadable values."""
-    kind, keys, position, has_gauss, cached = np.random.get_state(legacy=True)  # type: ignore[misc]
+    kind, keys, position, has_gauss, cached = np.random.get_state(legacy=True)
     return {
         "python": random.getstate(),
         "numpy": (kind, torch.from_numpy(np.asarray(keys, dtype=np.int64)), position, has_gauss, cached),

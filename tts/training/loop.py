@@ -204,7 +204,7 @@ def _run(
     def run_eval() -> None:
         """Rank 0 evaluates (without touching any RNG stream); the others wait."""
         if main:
-            with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
                 metrics = evaluate(model, loss_fn, val_batches, samples, step=progress.step,
                                    guided_weight=guided_attention_weight(progress.step, config),
                                    symbols=symbols, audio=audio,
