@@ -103,13 +103,17 @@ def fast_griffin_lim(
                      magnitude.dtype, magnitude.device)
     target = magnitude.transpose(1, 2).contiguous()  # [B, T_frames, n_freq]
     spectrum = target.to(torch.promote_types(target.dtype, torch.complex64))  # zero phase
+    # The magnitude once per real and imaginary part: multiplying the complex spectrum's real view
+    # by it avoids converting a real tensor to complex at every iteration.
+    target_pairs = target.unsqueeze(-1).expand(*target.shape, 2).contiguous()  # [B, T, n_freq, 2]
     carry = momentum / (1 + momentum)
     previous: torch.Tensor | None = None
     for _ in range(n_iter):
         rebuilt = frames.stft(frames.istft(spectrum))
         # Momentum extrapolates away from the previous estimate; keep only the phase of the result.
         angles = rebuilt.clone() if previous is None else torch.sub(rebuilt, previous, alpha=carry)
-        spectrum = angles.sgn_().mul_(target)
+        spectrum = angles.sgn_()
+        torch.view_as_real(spectrum).mul_(target_pairs)
         previous = rebuilt
     return frames.istft(spectrum)
 
