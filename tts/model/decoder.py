@@ -121,10 +121,10 @@ class Decoder(nn.Module):
         processed_memory = self.attention.process_memory(memory)
         state = self.initial_state(memory)
         frames, stops, weights = [], [], []
-        for step in range(inputs.size(1)):
-            frame, stop, state = self.step(
-                prenet_out[:, step], state, memory, processed_memory, text_mask
-            )
+        # unbind, not prenet_out[:, step]: each indexing would cost a full-size zero gradient
+        # in the backward pass, quadratic in the number of steps.
+        for step_input in prenet_out.unbind(1):
+            frame, stop, state = self.step(step_input, state, memory, processed_memory, text_mask)
             frames.append(frame)
             stops.append(stop)
             weights.append(state.attention_weights)
