@@ -40,8 +40,8 @@ class AssistantReply:
 
 def default_store_path() -> Path:
     """Where timers and the shopping list live unless told otherwise: data_dir()/assistant.sqlite3."""
-    # Imported here: importing the `tts` package may pull in torch, which the assistant never needs.
-    from tts.paths import data_dir
+    # Imported here, so that importing the assistant alone does not import `tts` (and torch).
+    from tts import data_dir
 
 
     return data_dir() / STORE_FILENAME

@@ -9,10 +9,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from tts import AUDIO_FORMATS
+
 MIN_SPEED = 0.25
 MAX_SPEED = 4.0
 MAX_NAME_CHARS = 200
-AUDIO_FORMATS = ("wav", "pcm", "flac")
 
 
 class SpeakRequest(BaseModel):

@@ -11,8 +11,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 def _default_data_dir() -> Path:
-    """Sori's data directory (tts.paths.data_dir), imported lazily so settings stay light."""
-    from tts.paths import data_dir
+    """Sori's data directory (`tts.data_dir`), imported when first needed, not with the settings."""
+    from tts import data_dir
 
     return data_dir()
 

@@ -19,9 +19,14 @@ from server.errors import RequestTimeoutError, UnspeakableTextError
 from server.metrics import Metrics
 from server.voices import Voice
 from server.worker import InferenceWorker
-from tts import FrontendError, SynthesisOptions, SynthesisResult
-from tts.audio import AudioFormat, encode_audio
-from tts.plot import plot_alignment
+from tts import (
+    AudioFormat,
+    FrontendError,
+    SynthesisOptions,
+    SynthesisResult,
+    encode_audio,
+    plot_alignment,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Response
 from server.deps import SettingsDep, SpeechDep, VoicesDep, require_api_key
 from server.routes.common import check_length, voice_for
 from server.schemas import OpenAISpeechRequest
-from tts.audio import AudioFormat
+from tts import AudioFormat
 
 router = APIRouter(tags=["openai"], dependencies=[Depends(require_api_key)])
 

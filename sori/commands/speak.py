@@ -28,9 +28,15 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Synthesise and write the files; exit 2 naming the problem on bad input or a broken voice."""
-    from tts import FrontendError, SynthesisOptions, Synthesizer, VoiceError, default_voice_dir
+    from tts import (
+        FrontendError,
+        SynthesisOptions,
+        Synthesizer,
+        VoiceError,
+        default_voice_dir,
+        plot_alignment,
+    )
     from tts.audio import save_wav
-    from tts.plot import plot_alignment
 
     try:
         options = SynthesisOptions(speed=args.speed)
