@@ -65,6 +65,7 @@ class CorpusSummary:
 
     @property
     def hours(self) -> float:
+        """Total audio duration in hours."""
         return self.seconds / 3600
 
 

@@ -1,0 +1,1 @@
+"""The `sori` subcommands, one module each, exposing `register(subparsers)` and `run(args)`."""

@@ -66,6 +66,10 @@ class StopFlag:
 
 @contextlib.contextmanager
 def stop_on_signals() -> Iterator[StopFlag]:
+    """A StopFlag set by SIGINT/SIGTERM while the block runs (a second signal interrupts at once).
+
+    Outside the main thread signal handlers cannot be installed, so the flag then never sets.
+    """
     flag = StopFlag()
     if threading.current_thread() is not threading.main_thread():
         yield flag
@@ -86,6 +90,7 @@ def stop_on_signals() -> Iterator[StopFlag]:
 
 
 def cpu_threads(config: TrainConfig, context: DistributedContext) -> int:
+    """Intra-op threads for this process: config.threads, else the usable cores split among local ranks."""
     if config.threads:
         return config.threads
     try:
@@ -96,12 +101,14 @@ def cpu_threads(config: TrainConfig, context: DistributedContext) -> int:
 
 
 def seed_everything(seed: int) -> None:
+    """Seed Python's, NumPy's and torch's generators, so a run repeats exactly."""
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
 
 
 def corpus_name(features_dir: Path) -> str | None:
+    """The corpus named in the prepare report of features_dir, or None when it cannot be read."""
     try:
         return json.loads((features_dir / REPORT_FILE).read_text(encoding="utf-8")).get("corpus")
     except (OSError, ValueError):
@@ -109,6 +116,7 @@ def corpus_name(features_dir: Path) -> str | None:
 
 
 def device_name(device: torch.device) -> str:
+    """A human-readable name of the training device, for logs and run metadata."""
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     return f"cpu ({torch.get_num_threads()} threads)"
