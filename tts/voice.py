@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from safetensors import SafetensorError
@@ -26,9 +27,19 @@ VOICE_FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 
+_Section = TypeVar("_Section")
+
 
 class VoiceError(ValueError):
     """A voice directory is missing, incomplete or inconsistent; the message says which part."""
+
+
+def _section(data: dict[str, Any], key: str, parse: Callable[[Any], _Section]) -> _Section:
+    """One section of config.json parsed by its own config class; VoiceError naming the section."""
+    try:
+        return parse(data[key])
+    except (TypeError, ValueError) as error:
+        raise VoiceError(f"{CONFIG_FILE} section {key!r}: {error}") from error
 
 
 @dataclass(frozen=True)
@@ -69,22 +80,10 @@ class VoiceConfig:
         missing = [key for key in ("name", "text", "audio", "model", "symbols") if key not in data]
         if missing:
             raise VoiceError(f"{CONFIG_FILE} lacks the section(s): {', '.join(missing)}")
-        try:
-            text = TextConfig.from_dict(data["text"])
-        except (TypeError, ValueError) as error:
-            raise VoiceError(f"{CONFIG_FILE} section 'text': {error}") from error
-        try:
-            audio = AudioConfig.from_dict(data["audio"])
-        except (TypeError, ValueError) as error:
-            raise VoiceError(f"{CONFIG_FILE} section 'audio': {error}") from error
-        try:
-            model = TacotronConfig.from_dict(data["model"])
-        except (TypeError, ValueError) as error:
-            raise VoiceError(f"{CONFIG_FILE} section 'model': {error}") from error
-        try:
-            symbols = SymbolTable.from_dict(data["symbols"])
-        except (TypeError, ValueError) as error:
-            raise VoiceError(f"{CONFIG_FILE} section 'symbols': {error}") from error
+        text = _section(data, "text", TextConfig.from_dict)
+        audio = _section(data, "audio", AudioConfig.from_dict)
+        model = _section(data, "model", TacotronConfig.from_dict)
+        symbols = _section(data, "symbols", SymbolTable.from_dict)
         config = cls(str(data["name"]), text, audio, model, symbols, dict(data.get("metadata") or {}))
         config.check_consistency()
         return config
