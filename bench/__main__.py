@@ -20,15 +20,18 @@ RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 SECTIONS = ("model", "griffin-lim", "gpu", "server", "training")
 
 
-def _runners(rounds: int) -> dict[str, Callable[[], list]]:
+def _runners(rounds: int, threads: int) -> dict[str, Callable[[], list]]:
     from bench import gpu, griffin_lim_vs_librosa, model_vs_peers, server_load, training
 
+    both = tuple(sorted({threads, 1}, reverse=True))
     return {
-        "model": lambda: model_vs_peers.run(rounds),
+        # Also at one thread: on a busy shared machine multi-threaded kernels wait on descheduled
+        # workers, and the single-thread series shows the work itself.
+        "model": lambda: model_vs_peers.run(rounds, threads=both),
         "griffin-lim": lambda: griffin_lim_vs_librosa.run(max(3, rounds - 2)),
         "gpu": lambda: gpu.run(rounds),
         "server": lambda: server_load.run(),
-        "training": lambda: training.run(3),
+        "training": lambda: training.run(3, threads=both),
     }
 
 
@@ -59,9 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     machine = machine_summary()
     machine["threads"] = f"{args.threads} (OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']})"
     print("\n".join(f"{key}: {value}" for key, value in machine.items()) + "\n", flush=True)
-    runners = _runners(args.rounds)
+    runners = _runners(args.rounds, args.threads)
     tables = []
     for name in chosen:
+        torch.set_num_threads(args.threads)
         for table in runners[name]():
             print(table.text(), flush=True)
             tables.append(table)

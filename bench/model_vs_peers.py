@@ -12,6 +12,8 @@ import logging
 import statistics
 from collections.abc import Callable
 
+import torch
+
 from bench.peers import Peer, Workload, coqui_peer, sori_peer, torchaudio_peer
 from bench.report import Table
 from bench.timing import Samples, interleave
@@ -48,14 +50,23 @@ def _versus_sori(samples: Samples, name: str) -> str:
     return f"{samples.ratio(SORI, name):.2f}x ({low:.2f}-{high:.2f})"
 
 
-def run(rounds: int = 7, workload: Workload | None = None) -> list[Table]:
-    """Time every peer; returns the decoder-step table and the text-to-waveform table."""
+def run(rounds: int = 7, workload: Workload | None = None, threads: tuple[int, ...] = (2,)) -> list[Table]:
+    """Time every peer at each intra-op thread count; a decoder-step and a text-to-waveform table each."""
     workload = workload or Workload()
     peers, missing = build_peers(workload)
-    names = [peer.name for peer in peers]
+    tables = []
+    for count in threads:
+        torch.set_num_threads(count)
+        tables.extend(_measure(peers, missing, workload, rounds, count))
+    return tables
 
+
+def _measure(peers: list[Peer], missing: list[str], workload: Workload, rounds: int,
+             threads: int) -> list[Table]:
+    names = [peer.name for peer in peers]
     steps = Table(
-        f"Decoder step, CPU ({workload.n_tokens} tokens -> {workload.n_frames} frames, batch 1, fp32)",
+        f"Decoder step, CPU, {threads} thread{'s' if threads > 1 else ''} ({workload.n_tokens} tokens "
+        f"-> {workload.n_frames} frames, batch 1, fp32)",
         ["model", "decoder steps", "ms per step (median)", "Sori is faster by (per-round median, range)"],
     )
     decoded = interleave({peer.name: peer.decode for peer in peers}, rounds)
@@ -78,8 +89,8 @@ def run(rounds: int = 7, workload: Workload | None = None) -> list[Table]:
     )
     seconds = workload.audio_seconds
     waveform = Table(
-        f"Text (symbol ids) -> waveform, CPU ({seconds:.2f} s of audio, Griffin-Lim "
-        f"{workload.griffin_lim_iters} iterations)",
+        f"Text (symbol ids) -> waveform, CPU, {threads} thread{'s' if threads > 1 else ''} "
+        f"({seconds:.2f} s of audio, Griffin-Lim {workload.griffin_lim_iters} iterations)",
         ["model", "model ms", "RTF without GL", "GL ms", "model + GL ms", "RTF with GL",
          "Sori faster, without GL", "Sori faster, with GL"],
     )
@@ -96,7 +107,8 @@ def run(rounds: int = 7, workload: Workload | None = None) -> list[Table]:
         "post-net from symbol ids; GL = Griffin-Lim on the model's spectrogram (Sori: "
         "tts.audio.griffin_lim, the whole stage with de-normalisation and de-emphasis; peers: "
         "torchaudio.functional.griffinlim; Tacotron 2's mel goes through a pseudo-inverse mel "
-        "filterbank first).")
+        "filterbank first). Each column is its own interleaved series, so model + GL need not "
+        "equal the sum of the medians.")
     return [steps, waveform]
 
 
