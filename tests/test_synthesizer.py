@@ -89,7 +89,14 @@ def test_unspeakable_text_is_a_frontend_error(synthesizer: Synthesizer) -> None:
     with pytest.raises(FrontendError):
         synthesizer.synthesize("   ")
     result = synthesizer.synthesize("😀. 좋아요.")
-    assert [s.text for s in result.sentences] == ["좋아요."]
+    assert [s.text for s in result.sentences] == ["😀. 좋아요."]
+    assert result.dropped == ("😀",)
+    middle = synthesizer.synthesize("안녕하세요. 😀! 반가워요.")
+    assert [s.text for s in middle.sentences] == ["안녕하세요.", "😀! 반가워요."]
+    assert middle.dropped == ("😀",)
+    last = synthesizer.synthesize("안녕하세요. 🙂🙂")
+    assert [s.text for s in last.sentences] == ["안녕하세요. 🙂🙂"]
+    assert "🙂" in last.dropped
 
 
 def test_max_batch_size_chunks_give_the_same_mels(test_voice_dir: Path, synthesizer: Synthesizer) -> None:

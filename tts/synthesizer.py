@@ -139,19 +139,33 @@ class Synthesizer:
         return self.config.audio.sample_rate
 
     def analyze(self, text: str, options: SynthesisOptions | None = None) -> list[tuple[str, FrontendResult]]:
-        """Split into sentences and run the frontend; raises FrontendError if nothing is speakable."""
+        """Split into sentences and run the frontend; raises FrontendError if nothing is speakable.
+
+        A sentence with nothing speakable ("😀!") is joined to its neighbour, so the frontend
+        still reports its characters in `dropped` instead of them vanishing with the sentence.
+        """
         options = options or SynthesisOptions()
         results: list[tuple[str, FrontendResult]] = []
+        pending = ""
         for sentence in split_sentences(text, options.max_sentence_chars):
+            candidate = f"{pending} {sentence}".strip()
             try:
-                results.append((sentence, text_to_ids(sentence, self.config.text, self.config.symbols)))
+                results.append((candidate, self._read(candidate)))
+                pending = ""
             except FrontendError:
-                logger.debug("skipping unspeakable sentence %r", sentence)
+                pending = candidate
+        if pending and results:
+            merged = f"{results[-1][0]} {pending}"
+            results[-1] = (merged, self._read(merged))
         if not results:
             # Run the whole text once more so the error names what could not be spoken.
-            text_to_ids(text, self.config.text, self.config.symbols)
+            self._read(text)
             raise FrontendError(f"nothing speakable in {text!r}")
         return results
+
+    def _read(self, sentence: str) -> FrontendResult:
+        """The voice's frontend on one sentence."""
+        return text_to_ids(sentence, self.config.text, self.config.symbols)
 
     def synthesize(self, text: str, options: SynthesisOptions | None = None) -> SynthesisResult:
         """Speak one text (any length)."""
