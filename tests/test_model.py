@@ -151,3 +151,18 @@ def test_config_round_trip_and_validation() -> None:
     with pytest.raises(ValueError, match="reduction_factor"):
         tiny_tacotron_config(reduction_factor=0)
     assert config.encoder_dim == 2 * config.encoder_gru_dim
+
+
+def test_attention_health_end_is_the_last_spoken_symbol() -> None:
+    from tts.alignment import attention_health
+
+    # 6 symbols: four spoken, then "." and EOS; the peak walks to index 2 (one short of the last spoken).
+    alignment = torch.zeros(4, 6)
+    for step, peak in enumerate([0, 1, 2, 2]):
+        alignment[step, peak] = 1.0
+    assert attention_health(alignment, True, spoken_length=4).end_reached
+    assert not attention_health(alignment, True, spoken_length=6).end_reached
+    short = torch.zeros(3, 6)
+    for step, peak in enumerate([0, 1, 1]):
+        short[step, peak] = 1.0
+    assert not attention_health(short, True, spoken_length=4).end_reached

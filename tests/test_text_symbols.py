@@ -157,3 +157,11 @@ def test_hangul_arithmetic_rejects_what_is_not_a_syllable() -> None:
         hangul.decompose("ㄱ")
     with pytest.raises(ValueError, match="out of range"):
         hangul.compose(hangul.Jamo(19, 0, 0))
+
+
+def test_spoken_length_ignores_trailing_silent_symbols() -> None:
+    from tts.text.symbols import spoken_length
+
+    assert spoken_length(["ᄃ", "ᅡ", ".", "<eos>"]) == 2
+    assert spoken_length(["ᄀ", "ᅡ", "ᆨ", " ", "!", "<eos>", "<pad>"]) == 3
+    assert spoken_length([".", "<eos>"]) == 0

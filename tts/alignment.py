@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import torch
 
-END_TOLERANCE = 2
-"""The peak must reach within this many symbols of the last one."""
+END_TOLERANCE = 1
+"""The peak must reach within this many symbols of the last spoken one (the last syllable)."""
 BACKWARD_TOLERANCE = 2
 """The peak may move back by at most this many symbols between steps."""
 DIAGONAL_BAND = 0.15
@@ -74,16 +74,23 @@ def diagonal_score(alignment: np.ndarray | torch.Tensor, band: float = DIAGONAL_
     return float((array * inside).sum() / total) if total > 0 else 0.0
 
 
-def attention_health(alignment: np.ndarray | torch.Tensor, stopped_by_token: bool) -> AttentionHealth:
-    """All checks for one item's alignment [T_steps, T_text] (cropped to its real lengths)."""
+def attention_health(
+    alignment: np.ndarray | torch.Tensor, stopped_by_token: bool, spoken_length: int | None = None
+) -> AttentionHealth:
+    """All checks for one item's alignment [T_steps, T_text] (cropped to its real lengths).
+
+    `spoken_length` is the number of symbols up to the last one with sound (trailing punctuation
+    and EOS have none, so attention need not dwell there); default: all but the last (EOS).
+    """
     array = _as_array(alignment)
     symbols = array.shape[1]
+    target = (symbols - 1 if spoken_length is None else spoken_length) - 1
     peaks = array.argmax(axis=1)
     jumps = np.diff(peaks)
     max_back = int(max(0, -jumps.min())) if jumps.size else 0
     tail = peaks[-max(1, min(len(peaks), 3)):]
     return AttentionHealth(
-        end_reached=bool(tail.max() >= symbols - 1 - END_TOLERANCE),
+        end_reached=bool(tail.max() >= target - END_TOLERANCE),
         monotonic=max_back <= BACKWARD_TOLERANCE,
         stopped_by_token=stopped_by_token,
         focus_rate=focus_rate(array),

@@ -22,6 +22,7 @@ from tts.audio import griffin_lim
 from tts.model import Tacotron
 from tts.text import FrontendError, FrontendResult, text_to_ids
 from tts.text.sentences import split_sentences
+from tts.text.symbols import spoken_length
 from tts.voice import VoiceConfig, load_voice
 
 logger = logging.getLogger(__name__)
@@ -237,14 +238,17 @@ class Synthesizer:
         mels = output.mel.float().cpu().numpy()
         results = []
         for row, (text, frontend) in enumerate(batch):
+            labels = tuple(self.config.symbols.decode(frontend.ids))
             alignment = alignments[row, : steps[row], : lengths[row]]
             sentence = SentenceSynthesis(
                 text=text,
                 frontend=frontend,
-                labels=tuple(self.config.symbols.decode(frontend.ids)),
+                labels=labels,
                 alignment=alignment,
                 mel=mels[row, : steps[row] * r],
-                health=attention_health(alignment, stopped_by_token=not hit_limit[row]),
+                health=attention_health(
+                    alignment, stopped_by_token=not hit_limit[row], spoken_length=spoken_length(labels)
+                ),
             )
             results.append((sentence, waves[row].float().cpu()))
         return results

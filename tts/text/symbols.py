@@ -173,6 +173,15 @@ def _first_difference(got: tuple[str, ...], expected: tuple[str, ...]) -> str:
 
 
 @cache
+def spoken_length(symbols: Sequence[str]) -> int:
+    """Symbols up to and including the last one with sound (not PAD, EOS, space or punctuation)."""
+    silent = {PAD, EOS, SPACE, *PUNCTUATION}
+    for position in range(len(symbols) - 1, -1, -1):
+        if symbols[position] not in silent:
+            return position + 1
+    return 0
+
+
 def default_symbol_table() -> SymbolTable:
     """The current table: PAD, EOS, space, punctuation, 19 onsets, 21 nuclei, 27 codas."""
     return SymbolTable(symbols=_TABLES[CURRENT_VERSION], version=CURRENT_VERSION)

@@ -22,6 +22,7 @@ from tts.audio import AudioConfig, griffin_lim
 from tts.model import Tacotron, TacotronLoss
 from tts.plot import plot_alignment
 from tts.text import SymbolTable
+from tts.text.symbols import spoken_length
 from tts.training.data import Batch, Collate, FeatureDataset
 
 ALIGNMENT_DIR = "alignments"
@@ -137,7 +138,9 @@ def _free_running(
     for row, utterance_id in enumerate(samples.utterance_ids):
         label = symbols.decode(samples.ids[row, : lengths[row]].cpu().tolist())
         free = free_alignment[row, : steps[row], : lengths[row]].numpy()
-        healths.append(attention_health(free, stopped_by_token=bool(stopped[row])))
+        healths.append(attention_health(
+            free, stopped_by_token=bool(stopped[row]), spoken_length=spoken_length(label)
+        ))
         panels += [teacher_alignment[row, : true_steps[row], : lengths[row]].numpy(), free]
         labels += [label, label]
         titles += [f"{utterance_id} teacher-forced, step {step}", f"{utterance_id} free-running, step {step}"]
