@@ -71,8 +71,10 @@ def main(argv: list[str] | None = None) -> int:
             tables.append(table)
     target = args.results or (RESULTS if chosen == list(SECTIONS) else None)
     if target is not None:
-        command = "python -m bench " + shlex.join(argv if argv is not None else sys.argv[1:])
-        write_results(target, command.strip() + "  (what `make bench` runs)", machine, tables)
+        arguments = shlex.join(argv if argv is not None else sys.argv[1:])
+        command = f"`python -m bench {arguments}`" if arguments else (
+            "`make bench` (runs `python -m bench` in .venv-bench)")
+        write_results(target, command, machine, tables)
         print(f"results written to {target}")
     return 0
 

@@ -71,9 +71,10 @@ def machine_summary() -> dict[str, str]:
 
 
 def write_results(path: Path, command: str, machine: dict[str, str], tables: list[Table]) -> None:
-    """Write RESULTS.md atomically (temp file in the same folder, then os.replace)."""
+    """Write RESULTS.md atomically (temp file in the same folder, then os.replace); `command` is
+    Markdown."""
     header = ["# Sori benchmark results", "",
-              f"Command: `{command}`", ""]
+              f"Command: {command}", ""]
     header.extend(f"- {key}: {value}" for key, value in machine.items())
     body = "\n".join(header) + "\n\n" + "\n".join(table.markdown() for table in tables)
     path.parent.mkdir(parents=True, exist_ok=True)

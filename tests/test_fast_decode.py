@@ -121,3 +121,21 @@ def test_gru_update_matches_torch_gru_cell() -> None:
         gates = torch.addmm(cell.bias_ih, x, cell.weight_ih.t())
         ours = gru_update(gates, h, GRUWeights(cell.weight_hh.t(), cell.bias_hh))
         assert torch.allclose(ours, cell(x, h), atol=1e-6)
+
+
+def test_small_cpu_batches_run_on_one_thread_and_restore_the_setting() -> None:
+    from tts.threads import SINGLE_THREAD_MAX_BATCH, inference_threads
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with inference_threads(1, torch.device("cpu")):
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+        with inference_threads(SINGLE_THREAD_MAX_BATCH + 1, torch.device("cpu")):
+            assert torch.get_num_threads() == 2
+        with pytest.raises(RuntimeError), inference_threads(1, torch.device("cpu")):
+            raise RuntimeError("restored even on errors")
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

@@ -24,6 +24,7 @@ import torchaudio.functional as AF
 from tts.audio.config import AudioConfig
 from tts.audio.errors import AudioError
 from tts.audio.spectrogram import denormalize
+from tts.threads import inference_threads
 
 
 def silence_margin_frames(config: AudioConfig) -> int:
@@ -75,10 +76,11 @@ def griffin_lim(
     if not torch.isfinite(padded).all():
         raise AudioError("griffin_lim got NaN or infinite values within the items' lengths")
     magnitude = sharpen(denormalize(padded, config), config)  # [B, n_freq, total]
-    waves = fast_griffin_lim(
-        magnitude, config.n_fft, config.hop_length, config.win_length,
-        config.griffin_lim_iters, config.griffin_lim_momentum,
-    )  # [B, (total - 1) * hop_length]
+    with inference_threads(len(frame_counts), linear.device):
+        waves = fast_griffin_lim(
+            magnitude, config.n_fft, config.hop_length, config.win_length,
+            config.griffin_lim_iters, config.griffin_lim_momentum,
+        )  # [B, (total - 1) * hop_length]
     # De-emphasis is causal, so filtering the padded batch equals filtering each trimmed item.
     waves = deemphasize(waves, config)
     return [waves[i, : count * config.hop_length].clone() for i, count in enumerate(frame_counts)]

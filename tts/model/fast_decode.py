@@ -18,22 +18,17 @@ Shape legend: B batch, T_text encoder steps, T_steps decoder steps, r frames per
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, NamedTuple
 
 import torch
 from torch.nn import functional as F
 
 from tts.model.dropout import dropout_masks
+from tts.threads import inference_threads
 
 if TYPE_CHECKING:
     from tts.model.decoder import Decoder
 
-SINGLE_THREAD_MAX_BATCH = 16
-"""On the CPU, batches up to this size decode on one intra-op thread: their kernels are too small
-to split across cores (splitting costs more than it saves, and far more on a busy machine), and
-the other cores stay free for concurrent requests and for the encoder, post-net and Griffin-Lim."""
 
 
 class GRUWeights(NamedTuple):
@@ -179,7 +174,7 @@ def fast_decode(
     stopped_by_token = torch.zeros(batch, dtype=torch.bool, device=device)
     outputs: list[torch.Tensor] = []
     alignments: list[torch.Tensor] = []
-    with _intra_op_threads(1 if device.type == "cpu" and batch <= SINGLE_THREAD_MAX_BATCH else None):
+    with inference_threads(batch, device):
         for start in range(0, limit, check_every):
             chunk = torch.arange(start, min(start + check_every, limit), device=device)
             for masks in _prenet_masks(decoder, seeds, chunk, dtype):
@@ -232,24 +227,6 @@ def _attend(
     hidden = features.add_(utterance.processed_memory).add_(query).tanh_()
     energies = torch.baddbmm(utterance.mask_bias, utterance.score, hidden)  # [B, 1, T_text]
     return torch.softmax(energies, dim=2)
-
-
-@contextmanager
-def _intra_op_threads(count: int | None) -> Iterator[None]:
-    """Run the block on `count` intra-op threads (None: leave as is), then restore the setting.
-
-    torch's setting is per calling thread (OpenMP and MKL keep it per thread), so concurrent
-    requests on other threads are unaffected.
-    """
-    previous = torch.get_num_threads()
-    if count is None or count == previous:
-        yield
-        return
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _prenet_masks(

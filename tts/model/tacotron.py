@@ -15,6 +15,7 @@ from torch import nn
 from tts.model.config import TacotronConfig
 from tts.model.decoder import Decoder
 from tts.model.layers import CBHG, Prenet, lengths_to_mask
+from tts.threads import inference_threads
 
 
 class TacotronOutput(NamedTuple):
@@ -120,12 +121,13 @@ class Tacotron(nn.Module):
             seeds = torch.zeros(batch, dtype=torch.long, device=device)
         threshold = self.config.stop_threshold if stop_threshold is None else stop_threshold
         text_mask = lengths_to_mask(text_lengths, ids.size(1))
-        memory = self.encoder(ids, text_lengths)
-        decoded, steps, hit_limit = self.decoder.infer(
-            memory, text_mask, limits, seeds.to(device), threshold
-        )
-        frame_lengths = steps * self.config.reduction_factor
-        linear = self.linear_projection(self.postnet(decoded.mel, frame_lengths))
+        with inference_threads(batch, device):
+            memory = self.encoder(ids, text_lengths)
+            decoded, steps, hit_limit = self.decoder.infer(
+                memory, text_mask, limits, seeds.to(device), threshold
+            )
+            frame_lengths = steps * self.config.reduction_factor
+            linear = self.linear_projection(self.postnet(decoded.mel, frame_lengths))
         return InferenceOutput(
             decoded.mel, linear, decoded.stop_logits, decoded.alignments,
             frame_lengths, steps, hit_limit,
