@@ -81,12 +81,8 @@ def _measure(peers: list[Peer], missing: list[str], workload: Workload, rounds: 
 
     spectra = {peer.name: peer.synthesize() for peer in peers}
     model_only = interleave({peer.name: peer.synthesize for peer in peers}, rounds)
-    vocoder = interleave(
-        {peer.name: (lambda peer=peer: peer.vocode(spectra[peer.name])) for peer in peers}, rounds
-    )
-    whole = interleave(
-        {peer.name: (lambda peer=peer: peer.vocode(peer.synthesize())) for peer in peers}, rounds
-    )
+    vocoder = interleave({peer.name: _vocode(peer, spectra[peer.name]) for peer in peers}, rounds)
+    whole = interleave({peer.name: _whole(peer) for peer in peers}, rounds)
     seconds = workload.audio_seconds
     waveform = Table(
         f"Text (symbol ids) -> waveform, CPU, {threads} thread{'s' if threads > 1 else ''} "
@@ -110,6 +106,14 @@ def _measure(peers: list[Peer], missing: list[str], workload: Workload, rounds: 
         "filterbank first). Each column is its own interleaved series, so model + GL need not "
         "equal the sum of the medians.")
     return [steps, waveform]
+
+
+def _vocode(peer: Peer, spectrum: torch.Tensor) -> Callable[[], object]:
+    return lambda: peer.vocode(spectrum)
+
+
+def _whole(peer: Peer) -> Callable[[], object]:
+    return lambda: peer.vocode(peer.synthesize())
 
 
 def _per_step_ratio(samples: Samples, peers: list[Peer], peer: Peer) -> str:

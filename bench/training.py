@@ -8,6 +8,7 @@ model; bf16 autocast on CUDA when a GPU is there (otherwise that row says so).
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 
 import torch
 
@@ -15,23 +16,23 @@ from bench.report import Table
 from bench.timing import interleave
 from tts.model import LossConfig, Tacotron, TacotronConfig, TacotronLoss
 
-SHAPES = {
-    # name: (config overrides, batch, symbols per item, frames per item)
-    "tiny": (dict(embedding_dim=32, encoder_prenet_dims=(32, 16), decoder_prenet_dims=(32, 16),
-                  encoder_bank_size=4, encoder_channels=16, encoder_highway_layers=2,
-                  encoder_gru_dim=16, attention_rnn_dim=32, attention_dim=16, location_filters=8,
-                  location_kernel_size=7, decoder_rnn_dim=32, postnet_bank_size=3,
-                  postnet_channels=16, postnet_projection_dim=32, postnet_highway_layers=1,
-                  postnet_gru_dim=16), 8, 30, 120),
-    "default": ({}, 8, 60, 200),
+SHAPES: dict[str, tuple[TacotronConfig, int, int, int]] = {
+    # name: (model, batch, symbols per item, frames per item)
+    "tiny": (TacotronConfig(
+        n_symbols=80, embedding_dim=32, encoder_prenet_dims=(32, 16), decoder_prenet_dims=(32, 16),
+        encoder_bank_size=4, encoder_channels=16, encoder_highway_layers=2, encoder_gru_dim=16,
+        attention_rnn_dim=32, attention_dim=16, location_filters=8, location_kernel_size=7,
+        decoder_rnn_dim=32, postnet_bank_size=3, postnet_channels=16, postnet_projection_dim=32,
+        postnet_highway_layers=1, postnet_gru_dim=16,
+    ), 8, 30, 120),
+    "default": (TacotronConfig(n_symbols=80), 8, 60, 200),
 }
 
 
-def _step(name: str, device: torch.device, bf16: bool):
+def _step(name: str, device: torch.device, bf16: bool) -> tuple[Callable[[], None], int]:
     """A closure running one training step of the named shape, and frames per step."""
-    overrides, batch, n_text, n_frames = SHAPES[name]
+    config, batch, n_text, n_frames = SHAPES[name]
     torch.manual_seed(0)
-    config = TacotronConfig(n_symbols=80, **overrides)
     model = Tacotron(config).to(device).train()
     loss_fn = TacotronLoss(LossConfig(), 22050, config.n_freq, config.reduction_factor)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=device.type == "cuda")

@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple
 
 import torch
+from torch import nn
 from torch.nn import functional as F
 
 from tts.model.dropout import dropout_masks
@@ -80,7 +81,8 @@ def fuse(decoder: Decoder) -> FusedDecoder:
         "af,fck->ack", attention.location_layer.weight, attention.location_conv.weight
     )
     return FusedDecoder(
-        prenet=[(layer.weight.t().contiguous(), layer.bias) for layer in decoder.prenet.layers],
+        prenet=[(layer.weight.t().contiguous(), layer.bias)
+                for layer in decoder.prenet.layers if isinstance(layer, nn.Linear)],
         attention_input=attention_weight[:, :prenet_dim].t().contiguous(),
         attention_rnn=_gru_weights(decoder.attention_rnn),
         query=attention.query_layer.weight.t().contiguous(),
@@ -97,7 +99,7 @@ def fuse(decoder: Decoder) -> FusedDecoder:
     )
 
 
-def _gru_weights(cell: torch.nn.GRUCell) -> GRUWeights:
+def _gru_weights(cell: nn.GRUCell) -> GRUWeights:
     return GRUWeights(cell.weight_hh.t().contiguous(), cell.bias_hh)
 
 
