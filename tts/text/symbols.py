@@ -172,7 +172,6 @@ def _first_difference(got: tuple[str, ...], expected: tuple[str, ...]) -> str:
     return f"it has {len(got)} symbols, expected {len(expected)}"
 
 
-@cache
 def spoken_length(symbols: Sequence[str]) -> int:
     """Symbols up to and including the last one with sound (not PAD, EOS, space or punctuation)."""
     silent = {PAD, EOS, SPACE, *PUNCTUATION}
@@ -182,6 +181,7 @@ def spoken_length(symbols: Sequence[str]) -> int:
     return 0
 
 
+@cache
 def default_symbol_table() -> SymbolTable:
     """The current table: PAD, EOS, space, punctuation, 19 onsets, 21 nuclei, 27 codas."""
     return SymbolTable(symbols=_TABLES[CURRENT_VERSION], version=CURRENT_VERSION)
