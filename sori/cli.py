@@ -7,11 +7,11 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from sori.commands import ask, eval, export, g2p, prepare, serve, speak, train
+from sori.commands import ask, evaluate, export, g2p, prepare, serve, speak, train
 
 COMMANDS = (
     ask,
-    eval,
+    evaluate,
     export,
     g2p,
     prepare,
