@@ -159,8 +159,12 @@ async def test_worker_stop_fails_queued_requests_with_not_ready(base_synthesizer
     running = worker.submit(blocking, blocking.analyze("가"), options, timeout_s=30)
     await wait_until(blocking.started.is_set)
     queued = worker.submit(blocking, blocking.analyze("나"), options, timeout_s=30)
-    blocking.release.set()
-    await anyio.to_thread.run_sync(worker.stop)
+    async with anyio.create_task_group() as group:
+        # Ask to stop while the first batch is still blocked, then let it finish: the queued
+        # request must be refused, never picked up (releasing first would race the worker).
+        group.start_soon(anyio.to_thread.run_sync, worker.stop)
+        await wait_until(lambda: not worker.alive)
+        blocking.release.set()
     assert (await running).waveform.numel() > 0
     with pytest.raises(NotReadyError):
         await queued
