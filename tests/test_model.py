@@ -40,6 +40,22 @@ def test_forward_shapes_for_every_r(r: int) -> None:
     assert out.alignments.shape == (3, frames // r, 9)
 
 
+def test_feedback_replaces_only_the_frames_fed_back(tiny_config: TacotronConfig) -> None:
+    model = Tacotron(tiny_config).eval()
+    ids, text_lengths, mels, _, frame_lengths = _batch(tiny_config, [9, 5], [12, 8])
+    reference = model(ids, text_lengths, mels, frame_lengths)
+    same = model(ids, text_lengths, mels, frame_lengths, feedback=mels.clone())
+    torch.testing.assert_close(same.mel, reference.mel)
+    r = tiny_config.reduction_factor
+    feedback = mels.clone()
+    feedback[:, r - 1] += 1.0  # the frame step 1 is fed
+    fed = model(ids, text_lengths, mels, frame_lengths, feedback=feedback)
+    torch.testing.assert_close(fed.mel[:, :r], reference.mel[:, :r])  # step 0 sees only <go>
+    assert not torch.allclose(fed.mel[:, r:2 * r], reference.mel[:, r:2 * r])
+    with pytest.raises(ValueError, match="feedback"):
+        model(ids, text_lengths, mels, frame_lengths, feedback=mels[:, :r])
+
+
 def test_attention_never_looks_at_padding(tiny_config: TacotronConfig) -> None:
     model = Tacotron(tiny_config)
     ids, text_lengths, mels, _, frame_lengths = _batch(tiny_config, [9, 4], [10, 8])

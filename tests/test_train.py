@@ -29,7 +29,8 @@ from tts.training.data import BucketBatchSampler, Collate, Example, bucketed_bat
 from tts.training.features import features_path, read_manifest
 from tts.training.loop import TrainError, TrainingDiverged, train
 from tts.training.overrides import apply_overrides, parse_overrides
-from tts.training.schedule import guided_attention_weight, learning_rate
+from tts.training.schedule import guided_attention_weight, learning_rate, self_feeding_rate
+from tts.training.self_feeding import self_fed_frames
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -64,6 +65,40 @@ def test_guided_attention_weight_halves_every_half_life() -> None:
     assert guided_attention_weight(300, config) == pytest.approx(0.25)
     floored = replace(config, guided_attention_min_weight=0.5)
     assert guided_attention_weight(10_000, floored) == 0.5
+
+
+def test_self_feeding_rate_ramps_from_its_start() -> None:
+    config = TrainConfig(self_feeding_max=0.8, self_feeding_start=100, self_feeding_ramp_steps=200)
+    assert [self_feeding_rate(step, config) for step in (0, 99, 100)] == [0.0, 0.0, 0.0]
+    assert self_feeding_rate(200, config) == pytest.approx(0.4)
+    assert self_feeding_rate(300, config) == self_feeding_rate(10_000, config) == pytest.approx(0.8)
+    assert self_feeding_rate(5, replace(config, self_feeding_start=0, self_feeding_ramp_steps=0)) == 0.8
+    assert self_feeding_rate(10_000, TrainConfig()) == 0.0
+    with pytest.raises(ConfigError, match="self_feeding_max"):
+        TrainConfig(self_feeding_max=1.5)
+
+
+def test_self_fed_frames_mix_predictions_per_decoder_step() -> None:
+    from tests.conftest import tiny_tacotron_config
+    from tts.model import Tacotron
+
+    config = tiny_tacotron_config(reduction_factor=2)
+    model = Tacotron(config).train()
+    ids = torch.randint(2, config.n_symbols, (3, 7))
+    lengths = torch.tensor([7, 6, 4])
+    mels = torch.rand(3, 10, config.n_mels)
+    buffers = [b.clone() for b in model.buffers()]
+    assert self_fed_frames(model, ids, lengths, mels, 0.0) is mels
+    torch.manual_seed(0)
+    every = self_fed_frames(model, ids, lengths, mels, 1.0)
+    assert not torch.isclose(every, mels).any()
+    torch.manual_seed(0)
+    half = self_fed_frames(model, ids, lengths, mels, 0.5)
+    from_targets = torch.isclose(half, mels).all(dim=2)  # [B, T_frames]
+    assert torch.equal(from_targets[:, 0::2], from_targets[:, 1::2])  # whole decoder steps
+    assert 0 < int(from_targets.sum()) < from_targets.numel()
+    assert all(torch.equal(a, b) for a, b in zip(buffers, model.buffers(), strict=True))
+    assert not torch.is_grad_enabled() or not every.requires_grad
 
 
 def test_overrides_are_type_checked() -> None:
@@ -221,6 +256,22 @@ def test_a_signal_stops_with_a_checkpoint_and_resume_continues(prepared_features
     assert ckpt.list_checkpoints(run_dir)[-1][0] == result.step
     resumed = train(prepared_features, run_dir, resume=True, overrides={"max_steps": result.step + 1})
     assert resumed.step == result.step + 1 and not resumed.interrupted
+
+
+def test_scheduled_sampling_can_be_switched_on_when_resuming(tiny_run: Path, tmp_path: Path,
+                                                             prepared_features: Path) -> None:
+    """A teacher-forced run continued with self-feeding takes different steps than one without."""
+    plain, fed = tmp_path / "plain", tmp_path / "fed"
+    for run_dir in (plain, fed):
+        shutil.copytree(tiny_run, run_dir)
+    train(prepared_features, plain, resume=True, overrides={"max_steps": 6})
+    train(prepared_features, fed, resume=True, overrides={
+        "max_steps": 6, "self_feeding_max": 1.0, "self_feeding_start": 4, "self_feeding_ramp_steps": 0})
+    assert json.loads((fed / "train_config.json").read_text())["self_feeding_max"] == 1.0
+    a, b = _weights(plain / "checkpoints" / "step_00000006"), _weights(fed / "checkpoints" / "step_00000006")
+    decoder = [name for name in a if name.startswith("decoder.")]
+    assert any(not torch.equal(a[name], b[name]) for name in decoder)
+    assert all(torch.isfinite(b[name]).all() for name in b)
 
 
 def test_runs_refuse_to_mix(tiny_run: Path, prepared_features: Path, tmp_path: Path) -> None:

@@ -104,19 +104,27 @@ class Decoder(nn.Module):
         return self.mel_projection(out), self.stop_projection(out).squeeze(1), new_state
 
     def forward(
-        self, memory: torch.Tensor, text_mask: torch.Tensor, targets: torch.Tensor
+        self,
+        memory: torch.Tensor,
+        text_mask: torch.Tensor,
+        targets: torch.Tensor,
+        feedback: torch.Tensor | None = None,
     ) -> DecoderOutput:
-        """Teacher-forced pass: each step sees the last true frame of the previous step.
+        """Teacher-forced pass: each step sees the last frame of the previous step.
 
         memory [B, T_text, encoder_dim], text_mask [B, T_text], targets [B, T_frames, n_mels]
-        with T_frames a multiple of r -> DecoderOutput.
+        with T_frames a multiple of r -> DecoderOutput. The frames fed back are `targets`, or
+        `feedback` (same shape) when given: scheduled sampling mixes in the model's own predictions.
         """
         batch, total_frames, _ = targets.shape
         r = self.reduction_factor
         if total_frames % r:
             raise ValueError(f"target frames ({total_frames}) must be a multiple of r ({r})")
-        go = targets.new_zeros(batch, 1, self.n_mels)
-        inputs = torch.cat((go, targets[:, r - 1::r][:, :-1]), dim=1)  # [B, T_steps, n_mels]
+        if feedback is not None and feedback.shape != targets.shape:
+            raise ValueError(f"feedback {tuple(feedback.shape)} must match targets {tuple(targets.shape)}")
+        fed = targets if feedback is None else feedback
+        go = fed.new_zeros(batch, 1, self.n_mels)
+        inputs = torch.cat((go, fed[:, r - 1::r][:, :-1]), dim=1)  # [B, T_steps, n_mels]
         prenet_out = self.prenet(inputs)  # [B, T_steps, prenet_dim]
         processed_memory = self.attention.process_memory(memory)
         state = self.initial_state(memory)

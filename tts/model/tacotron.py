@@ -82,15 +82,17 @@ class Tacotron(nn.Module):
         text_lengths: torch.Tensor,
         mels: torch.Tensor,
         frame_lengths: torch.Tensor,
+        feedback: torch.Tensor | None = None,
     ) -> TacotronOutput:
         """Teacher-forced pass.
 
         ids [B, T_text], text_lengths [B], mels [B, T_frames, n_mels] (T_frames a multiple of r),
-        frame_lengths [B] -> TacotronOutput.
+        frame_lengths [B] -> TacotronOutput. `feedback` ([B, T_frames, n_mels]) replaces the true
+        frames the decoder is fed back (scheduled sampling); the targets stay `mels`.
         """
         text_mask = lengths_to_mask(text_lengths, ids.size(1))
         memory = self.encoder(ids, text_lengths)
-        decoded = self.decoder(memory, text_mask, mels)
+        decoded = self.decoder(memory, text_mask, mels, feedback)
         linear = self.linear_projection(self.postnet(decoded.mel, frame_lengths))
         return TacotronOutput(decoded.mel, linear, decoded.stop_logits, decoded.alignments)
 

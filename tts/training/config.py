@@ -127,6 +127,14 @@ class TrainConfig:
     steps, so it steers early alignment and then lets go."""
     guided_attention_min_weight: float = 0.0
     """Floor of the decaying guided-attention weight."""
+    self_feeding_max: float = 0.0
+    """Scheduled sampling: the largest share of decoder steps fed the model's own (teacher-forced)
+    prediction of the previous frame instead of the true one; 0 is pure teacher forcing. Inference
+    only ever sees its own frames, and a decoder trained on true frames alone learns to copy them."""
+    self_feeding_start: int = 0
+    """Step at which the self-fed share starts rising from 0 (may be set when resuming a run)."""
+    self_feeding_ramp_steps: int = 1000
+    """Steps over which the self-fed share rises linearly to self_feeding_max."""
     precision: Precision = "bf16"
     """Autocast dtype on CUDA ('fp16' adds a gradient scaler); the CPU always trains in fp32."""
     device: str = "auto"
@@ -156,9 +164,12 @@ class TrainConfig:
         problems += [f"{name} must be positive, got {getattr(self, name)}"
                      for name in positive if getattr(self, name) <= 0]
         non_negative = ("warmup_steps", "eval_batches", "eval_sentences", "num_workers", "threads",
-                        "weight_decay", "guided_attention_min_weight")
+                        "weight_decay", "guided_attention_min_weight", "self_feeding_start",
+                        "self_feeding_ramp_steps")
         problems += [f"{name} must not be negative, got {getattr(self, name)}"
                      for name in non_negative if getattr(self, name) < 0]
+        if not 0.0 <= self.self_feeding_max <= 1.0:
+            problems.append(f"self_feeding_max must be in [0, 1], got {self.self_feeding_max}")
         if not 0 < self.min_learning_rate <= self.learning_rate:
             problems.append("need 0 < min_learning_rate <= learning_rate")
         if not (math.isfinite(self.grad_clip) and self.grad_clip > 0):

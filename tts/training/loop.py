@@ -50,7 +50,8 @@ from tts.training.runtime import (
     seed_everything,
     stop_on_signals,
 )
-from tts.training.schedule import guided_attention_weight, learning_rate
+from tts.training.schedule import guided_attention_weight, learning_rate, self_feeding_rate
+from tts.training.self_feeding import self_fed_frames
 
 logger = logging.getLogger(__name__)
 
@@ -248,8 +249,11 @@ def _run(
         ga_weight = guided_attention_weight(progress.step, config)
         saved_buffers = [b.clone() for b in buffers]  # batch-norm statistics, restored if the step is bad
 
+        feeding = self_feeding_rate(progress.step, config)
         with autocast():
-            output = ddp_model(batch.ids, batch.text_lengths, batch.mels, batch.frame_lengths)
+            feedback = (self_fed_frames(model, batch.ids, batch.text_lengths, batch.mels, feeding)
+                        if feeding > 0 else None)
+            output = ddp_model(batch.ids, batch.text_lengths, batch.mels, batch.frame_lengths, feedback)
         terms = loss_fn(output, batch.mels, batch.linears, batch.text_lengths, batch.frame_lengths, ga_weight)
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(terms.total).backward()
@@ -296,14 +300,15 @@ def _run(
             recent = step_times[-config.log_interval:]
             seconds = statistics.median(recent)
             logger.info("step %d: loss %.4f (mel %.4f linear %.4f stop %.4f guided %.4f) lr %.2e "
-                        "ga %.3f grad %.2f | %.2f s/step %.0f frames/s | skipped %d",
-                        progress.step, *means, lr, ga_weight, float(grad_norm), seconds,
+                        "ga %.3f fed %.2f grad %.2f | %.2f s/step %.0f frames/s | skipped %d",
+                        progress.step, *means, lr, ga_weight, feeding, float(grad_norm), seconds,
                         running_frames * context.world_size / max(sum(recent), 1e-9), progress.skipped_steps)
             if writer is not None:
                 for name, value in zip(("total", "mel", "linear", "stop", "guided_attention"), means, strict=True):
                     writer.add_scalar(f"train/{name}", value, progress.step)
                 writer.add_scalar("train/learning_rate", lr, progress.step)
                 writer.add_scalar("train/guided_attention_weight", ga_weight, progress.step)
+                writer.add_scalar("train/self_feeding_rate", feeding, progress.step)
                 writer.add_scalar("train/grad_norm", float(grad_norm), progress.step)
                 writer.add_scalar("train/seconds_per_step", seconds, progress.step)
                 writer.add_scalar("train/skipped_steps", progress.skipped_steps, progress.step)

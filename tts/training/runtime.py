@@ -32,8 +32,10 @@ RESUMABLE_FIELDS = frozenset({
     "max_steps", "log_interval", "eval_interval", "checkpoint_interval", "keep_last_k",
     "eval_batches", "eval_sentences", "eval_griffin_lim_iters", "num_workers", "threads", "device",
     "max_bad_steps", "loss_spike_factor",
+    "self_feeding_max", "self_feeding_start", "self_feeding_ramp_steps",
 })
-"""Settings a resumed run may change without breaking its continuity."""
+"""Settings a resumed run may change: bookkeeping that leaves its continuity intact, and scheduled
+sampling, which is meant to be switched on for a run whose attention has already aligned."""
 
 
 class TrainError(ValueError):

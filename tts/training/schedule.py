@@ -36,3 +36,16 @@ def guided_attention_weight(step: int, config: TrainConfig) -> float:
     start = config.loss.guided_attention_weight
     decayed = start * 0.5 ** (step / config.guided_attention_half_life)
     return max(config.guided_attention_min_weight, decayed)
+
+
+def self_feeding_rate(step: int, config: TrainConfig) -> float:
+    """Share of decoder steps fed their own prediction: 0 until self_feeding_start, then a linear
+    rise over self_feeding_ramp_steps to self_feeding_max."""
+    if step < 0:
+        raise ValueError(f"step must not be negative, got {step}")
+    if config.self_feeding_max == 0.0 or step < config.self_feeding_start:
+        return 0.0
+    if config.self_feeding_ramp_steps == 0:
+        return config.self_feeding_max
+    rise = min(1.0, (step - config.self_feeding_start) / config.self_feeding_ramp_steps)
+    return config.self_feeding_max * rise
