@@ -14,7 +14,12 @@ import pytest
 import torch
 
 from tts.audio import load_audio
-from tts.evaluation.similarity import distance_matrix, mfcc_features, retrieval_hits
+from tts.evaluation.similarity import (
+    distance_matrix,
+    mfcc_features,
+    retrieval_hits,
+    spectral_dtw_l1,
+)
 from tts.evaluation.teacher import espeak_wave
 
 needs_espeak = pytest.mark.skipif(
@@ -45,6 +50,18 @@ def test_retrieval_hits_reads_the_diagonal() -> None:
 
 
 @needs_espeak
+def test_spectral_dtw_l1_forgives_timing_not_content() -> None:
+    rng = np.random.default_rng(0)
+    target = rng.random((40, 8))
+    slowed = np.repeat(target, 2, axis=0)  # same content, twice as long
+    assert spectral_dtw_l1(slowed, target) == pytest.approx(0.0)
+    average = np.tile(target.mean(axis=0), (40, 1))  # right bands on average, no movement
+    assert spectral_dtw_l1(average, target) > 0.15
+    assert spectral_dtw_l1(target + 0.1, target) == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="same C"):
+        spectral_dtw_l1(target, target[:, :4])
+
+
 def test_sori_eval_writes_a_well_formed_report(tmp_path: Path, test_voice_dir: Path) -> None:
     sentences = tmp_path / "sentences.txt"
     sentences.write_text("반갑습니다.\n\n지금은 오전 9시 40분입니다.\n", encoding="utf-8")

@@ -164,7 +164,9 @@ def test_a_few_training_steps_write_everything(tiny_run: Path) -> None:
     loaded = ckpt.load_checkpoint(tiny_run / "checkpoints" / "step_00000004")
     assert loaded.meta["step"] == 4 and loaded.meta["format_version"] == ckpt.CHECKPOINT_FORMAT_VERSION
     assert loaded.meta["symbols"]["version"] >= 1 and loaded.meta["world_size"] == 1
-    assert "val/total" in loaded.meta["evaluation"] and "free/focus_rate" in loaded.meta["evaluation"]
+    evaluation = loaded.meta["evaluation"]
+    assert {"val/total", "free/focus_rate", "free/mel_dtw", "val/mel_dtw"} <= set(evaluation)
+    assert 0 < evaluation["val/mel_dtw"] < 1 and 0 < evaluation["free/mel_dtw"] < 1
     assert {"python", "numpy", "torch", "cuda"} <= set(loaded.training_state["rng"][0])
     assert loaded.progress.step == 4 and loaded.progress.skipped_steps == 0
     initial = ckpt.load_checkpoint(tiny_run / "checkpoints" / "step_00000002").model_state

@@ -34,3 +34,12 @@ def distance_matrix(voice: list[np.ndarray], teacher: list[np.ndarray]) -> np.nd
 def retrieval_hits(distances: np.ndarray) -> list[bool]:
     """For each sentence i, whether its own teacher rendering is the nearest one."""
     return [bool(int(np.argmin(row)) == index) for index, row in enumerate(distances)]
+
+
+def spectral_dtw_l1(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean absolute difference per bin along the best DTW path between spectrograms a [T_a, C]
+    and b [T_b, C]: how far a free-running output is from its target, timing differences aside."""
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or not len(a) or not len(b):
+        raise ValueError(f"need two non-empty [T, C] spectrograms with the same C, got {a.shape} and {b.shape}")
+    cost, path = librosa.sequence.dtw(X=a.T, Y=b.T, metric="cityblock")
+    return float(cost[-1, -1] / (len(path) * a.shape[1]))
