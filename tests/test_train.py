@@ -270,6 +270,7 @@ def test_scheduled_sampling_can_be_switched_on_when_resuming(tiny_run: Path, tmp
     train(prepared_features, fed, resume=True, overrides={
         "max_steps": 6, "self_feeding_max": 1.0, "self_feeding_start": 4, "self_feeding_ramp_steps": 0})
     assert json.loads((fed / "train_config.json").read_text())["self_feeding_max"] == 1.0
+    assert ckpt.read_best(fed)["step"] == 6  # the only evaluation under the new regime
     a, b = _weights(plain / "checkpoints" / "step_00000006"), _weights(fed / "checkpoints" / "step_00000006")
     decoder = [name for name in a if name.startswith("decoder.")]
     assert any(not torch.equal(a[name], b[name]) for name in decoder)

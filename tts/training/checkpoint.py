@@ -66,6 +66,10 @@ class Progress:
     train_seconds: float = 0.0
     """Wall-clock seconds spent training, over all resumptions."""
     best_val_loss: float | None = None
+    """Lowest validation loss so far under the current self-feeding rate."""
+    best_self_feeding_rate: float = 0.0
+    """The scheduled-sampling rate best_val_loss was measured under: losses of a model trained on
+    its own frames and of one trained on true frames are not comparable, so a new rate restarts it."""
     last_eval: dict[str, float] = field(default_factory=dict)
     """The latest evaluation's measures (validation losses, focus rate, diagonal score, ...)."""
 

@@ -212,6 +212,9 @@ def _run(
                                    griffin_lim_iters=config.eval_griffin_lim_iters,
                                    run_dir=run_dir, device=device, writer=writer)
             progress.last_eval = {"step": progress.step, **metrics}
+            rate = self_feeding_rate(progress.step, config)
+            if rate != progress.best_self_feeding_rate:
+                progress.best_val_loss, progress.best_self_feeding_rate = None, rate
             if "val/total" in metrics and (progress.best_val_loss is None
                                            or metrics["val/total"] <= progress.best_val_loss):
                 progress.best_val_loss = metrics["val/total"]
