@@ -49,7 +49,6 @@ def test_retrieval_hits_reads_the_diagonal() -> None:
     assert retrieval_hits(distances) == [True, False, True]
 
 
-@needs_espeak
 def test_spectral_dtw_l1_forgives_timing_not_content() -> None:
     rng = np.random.default_rng(0)
     target = rng.random((40, 8))
@@ -62,6 +61,7 @@ def test_spectral_dtw_l1_forgives_timing_not_content() -> None:
         spectral_dtw_l1(target, target[:, :4])
 
 
+@needs_espeak
 def test_sori_eval_writes_a_well_formed_report(tmp_path: Path, test_voice_dir: Path) -> None:
     sentences = tmp_path / "sentences.txt"
     sentences.write_text("반갑습니다.\n\n지금은 오전 9시 40분입니다.\n", encoding="utf-8")

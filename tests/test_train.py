@@ -21,8 +21,8 @@ from safetensors.numpy import save_file as save_numpy
 from safetensors.torch import load_file
 
 from sori.cli import main
-from tests.conftest import tiny_train_config
-from tts.model import LossConfig
+from tests.conftest import tiny_tacotron_config, tiny_train_config
+from tts.model import LossConfig, Tacotron, TacotronOutput
 from tts.training import checkpoint as ckpt
 from tts.training.config import ConfigError, TrainConfig
 from tts.training.data import BucketBatchSampler, Collate, Example, bucketed_batches
@@ -79,9 +79,6 @@ def test_self_feeding_rate_ramps_from_its_start() -> None:
 
 
 def test_self_fed_frames_mix_predictions_per_decoder_step() -> None:
-    from tests.conftest import tiny_tacotron_config
-    from tts.model import Tacotron
-
     config = tiny_tacotron_config(reduction_factor=2)
     model = Tacotron(config).train()
     ids = torch.randint(2, config.n_symbols, (3, 7))
@@ -98,7 +95,7 @@ def test_self_fed_frames_mix_predictions_per_decoder_step() -> None:
     assert torch.equal(from_targets[:, 0::2], from_targets[:, 1::2])  # whole decoder steps
     assert 0 < int(from_targets.sum()) < from_targets.numel()
     assert all(torch.equal(a, b) for a, b in zip(buffers, model.buffers(), strict=True))
-    assert not torch.is_grad_enabled() or not every.requires_grad
+    assert not every.requires_grad
 
 
 def test_overrides_are_type_checked() -> None:
@@ -165,8 +162,8 @@ def test_a_few_training_steps_write_everything(tiny_run: Path) -> None:
     assert loaded.meta["step"] == 4 and loaded.meta["format_version"] == ckpt.CHECKPOINT_FORMAT_VERSION
     assert loaded.meta["symbols"]["version"] >= 1 and loaded.meta["world_size"] == 1
     evaluation = loaded.meta["evaluation"]
-    assert {"val/total", "free/focus_rate", "free/mel_dtw", "val/mel_dtw"} <= set(evaluation)
-    assert 0 < evaluation["val/mel_dtw"] < 1 and 0 < evaluation["free/mel_dtw"] < 1
+    assert {"val/total", "free/focus_rate", "free/mel_dtw", "free/mel_dtw_teacher_forced"} <= set(evaluation)
+    assert 0 < evaluation["free/mel_dtw_teacher_forced"] < 1 and 0 < evaluation["free/mel_dtw"] < 1
     assert {"python", "numpy", "torch", "cuda"} <= set(loaded.training_state["rng"][0])
     assert loaded.progress.step == 4 and loaded.progress.skipped_steps == 0
     initial = ckpt.load_checkpoint(tiny_run / "checkpoints" / "step_00000002").model_state
@@ -260,21 +257,46 @@ def test_a_signal_stops_with_a_checkpoint_and_resume_continues(prepared_features
     assert resumed.step == result.step + 1 and not resumed.interrupted
 
 
-def test_scheduled_sampling_can_be_switched_on_when_resuming(tiny_run: Path, tmp_path: Path,
-                                                             prepared_features: Path) -> None:
-    """A teacher-forced run continued with self-feeding takes different steps than one without."""
-    plain, fed = tmp_path / "plain", tmp_path / "fed"
-    for run_dir in (plain, fed):
-        shutil.copytree(tiny_run, run_dir)
-    train(prepared_features, plain, resume=True, overrides={"max_steps": 6})
+def test_scheduled_sampling_can_be_switched_on_when_resuming(
+    tiny_run: Path, tmp_path: Path, prepared_features: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A teacher-forced run continued with self-feeding feeds the model its own frames from the
+    chosen step on, and its best checkpoint restarts under the new rate."""
+    fed_steps: list[bool] = []
+    forward = Tacotron.forward
+
+    def spy(self: Tacotron, ids: torch.Tensor, text_lengths: torch.Tensor, mels: torch.Tensor,
+            frame_lengths: torch.Tensor, feedback: torch.Tensor | None = None) -> TacotronOutput:
+        if self.training:
+            fed_steps.append(feedback is not None and not torch.equal(feedback, mels))
+        return forward(self, ids, text_lengths, mels, frame_lengths, feedback)
+
+    monkeypatch.setattr(Tacotron, "forward", spy)
+    fed = tmp_path / "fed"
+    shutil.copytree(tiny_run, fed)
     train(prepared_features, fed, resume=True, overrides={
-        "max_steps": 6, "self_feeding_max": 1.0, "self_feeding_start": 4, "self_feeding_ramp_steps": 0})
+        "max_steps": 8, "self_feeding_max": 1.0, "self_feeding_start": 6, "self_feeding_ramp_steps": 0})
+    assert fed_steps == [False, False, True, True]  # steps 4 and 5 teacher-forced, 6 and 7 self-fed
     assert json.loads((fed / "train_config.json").read_text())["self_feeding_max"] == 1.0
-    assert ckpt.read_best(fed)["step"] == 6  # the only evaluation under the new regime
-    a, b = _weights(plain / "checkpoints" / "step_00000006"), _weights(fed / "checkpoints" / "step_00000006")
-    decoder = [name for name in a if name.startswith("decoder.")]
-    assert any(not torch.equal(a[name], b[name]) for name in decoder)
-    assert all(torch.isfinite(b[name]).all() for name in b)
+    assert ckpt.read_best(fed)["step"] == 8  # the only evaluation after a self-fed step
+    state = ckpt.load_checkpoint(fed / "checkpoints" / "step_00000008")
+    assert state.progress.best_self_feeding_rate == 1.0
+    assert all(torch.isfinite(value).all() for value in state.model_state.values())
+
+
+def test_resume_is_exact_with_scheduled_sampling(prepared_features: Path, tmp_path: Path) -> None:
+    config = tiny_train_config(max_steps=6, checkpoint_interval=3, eval_interval=3, keep_last_k=5,
+                               self_feeding_max=1.0, self_feeding_start=2, self_feeding_ramp_steps=2)
+    whole = tmp_path / "whole"
+    train(prepared_features, whole, config)
+    halted = tmp_path / "halted"
+    shutil.copytree(whole, halted)
+    shutil.rmtree(halted / "checkpoints" / "step_00000006")
+    train(prepared_features, halted, resume=True)
+    expected, resumed = _weights(whole / "checkpoints" / "step_00000006"), _weights(
+        halted / "checkpoints" / "step_00000006")
+    for name in expected:
+        torch.testing.assert_close(resumed[name], expected[name], rtol=1e-5, atol=1e-6, msg=name)
 
 
 def test_runs_refuse_to_mix(tiny_run: Path, prepared_features: Path, tmp_path: Path) -> None:

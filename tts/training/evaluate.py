@@ -125,8 +125,8 @@ def _free_running(
 ) -> dict[str, float]:
     """Decode the sample sentences without teacher forcing; plot, measure and render them.
 
-    `free/mel_dtw` against `val/mel_dtw` (the same sentences teacher-forced, both the per-bin L1 to
-    the target mel along a DTW path) shows exposure bias: a decoder that copies its fed-back frames
+    `free/mel_dtw` against `free/mel_dtw_teacher_forced` (the same sentences teacher-forced; both
+    the per-bin L1 to the target mel along a DTW path) shows exposure bias: a decoder that copies its fed-back frames
     scores well teacher-forced and drifts into an average spectrum on its own.
     """
     r = model.config.reduction_factor
@@ -161,7 +161,7 @@ def _free_running(
         "free/stopped_by_token": float(np.mean([h.stopped_by_token for h in healths])),
         "free/monotonic": float(np.mean([h.monotonic for h in healths])),
         "free/mel_dtw": float(np.mean(free_dtw)),
-        "val/mel_dtw": float(np.mean(teacher_dtw)),
+        "free/mel_dtw_teacher_forced": float(np.mean(teacher_dtw)),
     }
     if writer is not None:
         writer.add_image("alignment", _image(png), step, dataformats="HWC")

@@ -189,13 +189,21 @@ def _run(
         rng_states = all_gather_objects(ckpt.capture_rng_state(), context)
         path = None
         if main:
+            val_loss = progress.last_eval.get("val/total")
+            is_best = False
+            if progress.last_eval.get("step") == progress.step and val_loss is not None:
+                # Validation losses compare only under one self-feeding rate (that of the step
+                # just taken): a new rate restarts the best.
+                rate = self_feeding_rate(progress.step - 1, config)
+                if rate != progress.best_self_feeding_rate:
+                    progress.best_val_loss, progress.best_self_feeding_rate = None, rate
+                if progress.best_val_loss is None or val_loss <= progress.best_val_loss:
+                    progress.best_val_loss, is_best = val_loss, True
             path = ckpt.save_checkpoint(run_dir, model_state=model.state_dict(),
                                         optimizer_state=optimizer.state_dict(),
                                         scaler_state=scaler.state_dict(), progress=progress,
                                         rng_states=rng_states, meta=meta)
-            val_loss = progress.last_eval.get("val/total")
-            if progress.last_eval.get("step") == progress.step and val_loss is not None and (
-                    progress.best_val_loss is None or val_loss <= progress.best_val_loss):
+            if is_best:
                 ckpt.mark_best(run_dir, path, progress.step, val_loss)
             ckpt.prune_checkpoints(run_dir, config.keep_last_k)
             logger.info("step %d: checkpoint %s", progress.step, path)
@@ -212,12 +220,6 @@ def _run(
                                    griffin_lim_iters=config.eval_griffin_lim_iters,
                                    run_dir=run_dir, device=device, writer=writer)
             progress.last_eval = {"step": progress.step, **metrics}
-            rate = self_feeding_rate(progress.step, config)
-            if rate != progress.best_self_feeding_rate:
-                progress.best_val_loss, progress.best_self_feeding_rate = None, rate
-            if "val/total" in metrics and (progress.best_val_loss is None
-                                           or metrics["val/total"] <= progress.best_val_loss):
-                progress.best_val_loss = metrics["val/total"]
             with (run_dir / METRICS_FILE).open("a", encoding="utf-8") as stream:
                 stream.write(json.dumps(progress.last_eval) + "\n")
             logger.info("step %d: eval %s", progress.step,
@@ -253,9 +255,12 @@ def _run(
         saved_buffers = [b.clone() for b in buffers]  # batch-norm statistics, restored if the step is bad
 
         feeding = self_feeding_rate(progress.step, config)
+        feedback = None
+        if feeding > 0:
+            # Its own autocast region: leaving it clears the cast weights cached without gradients.
+            with autocast():
+                feedback = self_fed_frames(model, batch.ids, batch.text_lengths, batch.mels, feeding)
         with autocast():
-            feedback = (self_fed_frames(model, batch.ids, batch.text_lengths, batch.mels, feeding)
-                        if feeding > 0 else None)
             output = ddp_model(batch.ids, batch.text_lengths, batch.mels, batch.frame_lengths, feedback)
         terms = loss_fn(output, batch.mels, batch.linears, batch.text_lengths, batch.frame_lengths, ga_weight)
         optimizer.zero_grad(set_to_none=True)

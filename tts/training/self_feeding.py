@@ -22,7 +22,6 @@ def self_fed_frames(
     text_lengths: torch.Tensor,
     mels: torch.Tensor,
     rate: float,
-    generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """The frames to feed back: [B, T_frames, n_mels], each decoder step's r frames taken from the
     model's teacher-forced prediction with probability `rate`, else from `mels`.
@@ -42,6 +41,7 @@ def self_fed_frames(
             buffer.copy_(value)
     batch, total_frames, _ = mels.shape
     r = model.config.reduction_factor
-    draws = torch.rand(batch, total_frames // r, generator=generator, device="cpu").to(mels.device)
+    # Drawn on the CPU from torch's global generator, whose state checkpoints save.
+    draws = torch.rand(batch, total_frames // r).to(mels.device)
     chosen = (draws < rate).repeat_interleave(r, dim=1).unsqueeze(-1)  # [B, T_frames, 1]
     return torch.where(chosen, predicted.to(mels.dtype), mels)
