@@ -24,17 +24,13 @@ def test_espeak_wave_is_mono_float_audio_at_the_asked_rate() -> None:
     assert float(wave.abs().max()) > 0.01
 
 
-def test_a_failing_binary_is_an_espeak_error(tmp_path: Path) -> None:
-    failing = tmp_path / "espeak-ng"
-    failing.write_text("#!/bin/sh\necho 'no voice' >&2\nexit 3\n")
-    failing.chmod(0o755)
-    with pytest.raises(EspeakError, match="no voice"):
-        espeak_wave("가", 16_000, binary=str(failing))
-
-
-def test_a_binary_that_writes_nothing_is_an_espeak_error(tmp_path: Path) -> None:
-    silent = tmp_path / "espeak-ng"
-    silent.write_text("#!/bin/sh\ncat >/dev/null\nexit 0\n")
-    silent.chmod(0o755)
-    with pytest.raises(EspeakError, match="no usable audio"):
-        espeak_wave("가", 16_000, binary=str(silent))
+@pytest.mark.parametrize(("script", "message"), [
+    ("echo 'no voice' >&2\nexit 3", "no voice"),  # fails, saying why
+    ("cat >/dev/null\nexit 0", "no usable audio"),  # succeeds but writes nothing
+])
+def test_a_misbehaving_binary_is_an_espeak_error(tmp_path: Path, script: str, message: str) -> None:
+    binary = tmp_path / "espeak-ng"
+    binary.write_text(f"#!/bin/sh\n{script}\n")
+    binary.chmod(0o755)
+    with pytest.raises(EspeakError, match=message):
+        espeak_wave("가", 16_000, binary=str(binary))
