@@ -126,8 +126,8 @@ def _free_running(
     """Decode the sample sentences without teacher forcing; plot, measure and render them.
 
     `free/mel_dtw` against `free/mel_dtw_teacher_forced` (the same sentences teacher-forced; both
-    the per-bin L1 to the target mel along a DTW path) shows exposure bias: a decoder that copies its fed-back frames
-    scores well teacher-forced and drifts into an average spectrum on its own.
+    the per-bin L1 to the target mel along a DTW path) shows exposure bias: a decoder that copies
+    its fed-back frames scores well teacher-forced and drifts into an average spectrum on its own.
     """
     r = model.config.reduction_factor
     teacher_alignment = teacher.alignments.float().cpu()
