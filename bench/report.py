@@ -70,10 +70,13 @@ def machine_summary() -> dict[str, str]:
     }
 
 
-def write_results(path: Path, command: str, machine: dict[str, str], tables: list[Table]) -> None:
-    """Write RESULTS.md atomically (temp file in the same folder, then os.replace); `command` is
-    Markdown."""
-    header = ["# Sori benchmark results", "",
+def write_results(
+    path: Path, command: str, machine: dict[str, str], tables: list[Table],
+    heading: str = "# Sori benchmark results",
+) -> None:
+    """Write a results file atomically (temp file in the same folder, then os.replace); `command`
+    is Markdown."""
+    header = [heading, "",
               f"Command: {command}", ""]
     header.extend(f"- {key}: {value}" for key, value in machine.items())
     body = "\n".join(header) + "\n\n" + "\n".join(table.markdown() for table in tables)

@@ -10,41 +10,24 @@ first. Reports requests/s and p50/p95/p99 latency, then stops the server.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
+from bench.loadgen import percentile
 from bench.report import Table
+from bench.served import HOST, ServeError, served
 from bench.voice import bench_voice, sentence
 
-HOST = "127.0.0.1"
 LEVELS = (1, 8, 32)
 LEVEL_DEADLINE_S = 120.0
-READY_TIMEOUT_S = 300.0
 
 
 def requests_for(concurrency: int) -> int:
     """How many requests one level sends: enough to fill the pipeline a few times over."""
     return 2 * concurrency + 8
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    """Nearest-rank percentile of a non-empty list."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered) + 0.5) - 1))]
 
 
 async def _level(base_url: str, concurrency: int, offset: int) -> tuple[float, list[float], Counter[int]]:
@@ -80,73 +63,30 @@ async def _level(base_url: str, concurrency: int, offset: int) -> tuple[float, l
         return time.perf_counter() - start, latencies, statuses
 
 
-def _wait_ready(base_url: str, server: subprocess.Popen[bytes]) -> None:
-    import httpx
-
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"sori serve exited with code {server.returncode}")
-        try:
-            if httpx.get(f"{base_url}/readyz", timeout=2.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"sori serve was not ready after {READY_TIMEOUT_S:.0f} s")
-
-
-def _stop(server: subprocess.Popen[bytes]) -> None:
-    if server.poll() is None:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
-
-
 def run(levels: tuple[int, ...] = LEVELS) -> list[Table]:
     """Serve, load, report; a table saying why when the server cannot be started."""
     table = Table(f"Server under load: POST /speak against sori serve on {HOST} (CPU)",
                   ["concurrency", "requests", "ok", "requests/s", "p50 ms", "p95 ms", "p99 ms",
                    "other statuses"])
-    sori = Path(sys.executable).with_name("sori")
-    if not sori.exists():
-        table.notes.append(f"not measured: no `sori` console script beside {sys.executable}")
-        return [table]
     with tempfile.TemporaryDirectory() as workdir:
         voice_dir, description = bench_voice(Path(workdir))
-        port = _free_port()
-        env = dict(os.environ, SORI_CACHE_SIZE="0", SORI_LOG_LEVEL="warning", SORI_DEVICE="cpu",
-                   SORI_DATA_DIR=str(Path(workdir) / "data"))
-        log = Path(workdir) / "serve.log"
-        with log.open("wb") as log_file:
-            server = subprocess.Popen(
-                [str(sori), "serve", "--host", HOST, "--port", str(port), "--voice", str(voice_dir)],
-                stdout=log_file, stderr=subprocess.STDOUT, env=env,
-            )
-            try:
-                base_url = f"http://{HOST}:{port}"
-                _wait_ready(base_url, server)
+        try:
+            with served(voice_dir, Path(workdir), {"cache_size": "0"}) as server:
                 offset = 0
                 for concurrency in levels:
-                    wall, latencies, statuses = asyncio.run(_level(base_url, concurrency, offset))
+                    wall, latencies, statuses = asyncio.run(_level(server.base_url, concurrency, offset))
                     offset += requests_for(concurrency)
                     other = ", ".join(f"{code or 'not sent'}: {n}" for code, n in sorted(statuses.items())
                                       if code != 200) or "-"
                     if latencies:
                         table.add(concurrency, sum(statuses.values()), len(latencies),
                                   f"{len(latencies) / wall:.2f}",
-                                  *(f"{_percentile(latencies, q) * 1000:.0f}" for q in (0.5, 0.95, 0.99)),
+                                  *(f"{percentile(latencies, q) * 1000:.0f}" for q in (0.5, 0.95, 0.99)),
                                   other)
                     else:
                         table.add(concurrency, sum(statuses.values()), 0, "0", "-", "-", "-", other)
-            except RuntimeError as error:
-                tail = log.read_text(errors="replace")[-600:] if log.exists() else ""
-                table.notes.append(f"not measured: {error}. Server log ends: {tail!r}")
-            finally:
-                _stop(server)
+        except ServeError as error:
+            table.notes.append(f"not measured: {error}")
         table.notes.append(
             f"Voice: {description}. Cache off (SORI_CACHE_SIZE=0) and a distinct sentence per "
             "request, so every request is synthesised; latencies are of 200 responses, from send "
