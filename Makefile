@@ -6,7 +6,7 @@ STAMP := $(VENV)/.sori-installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install serve test bench lint clean
+.PHONY: install serve test bench soak lint clean
 
 install: $(STAMP)
 
@@ -31,6 +31,11 @@ BENCH_STAMP := $(BENCH_VENV)/.sori-bench-installed
 # Benchmarks run in their own environment (Sori + Coqui TTS + librosa), never in .venv.
 bench: $(BENCH_STAMP)
 	$(BENCH_VENV)/bin/python -m bench
+
+# Load, overload and a 2,000-request soak against `sori serve` on 127.0.0.1 (about 15 minutes on
+# 2 CPU cores); writes bench/SOAK_RESULTS.md.
+soak: install
+	OMP_WAIT_POLICY=PASSIVE $(PY) -m bench.soak
 
 $(BENCH_STAMP): pyproject.toml bench/install.sh
 	PYTHON=$(PYTHON) bash bench/install.sh $(BENCH_VENV)
