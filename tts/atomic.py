@@ -28,3 +28,15 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
             os.unlink(temporary)
         raise
     return target
+
+
+def write_bytes_if_changed(path: str | os.PathLike[str], data: bytes) -> bool:
+    """Write data atomically unless path already holds exactly it (a rerun then touches nothing);
+    returns whether it wrote."""
+    try:
+        if Path(path).read_bytes() == data:
+            return False
+    except OSError:
+        pass
+    write_bytes_atomic(path, data)
+    return True

@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 VOICE_FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
+PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".pkl", ".pickle")
+"""Weight files in pickle formats: never loaded (unpickling can run code), only named in errors."""
 
 _Section = TypeVar("_Section")
 
@@ -128,7 +130,10 @@ def load_voice(voice_dir: Path, device: torch.device | str = "cpu") -> tuple[Voi
     config = read_voice_config(voice_dir)
     weights_path = voice_dir / WEIGHTS_FILE
     if not weights_path.is_file():
-        raise VoiceError(f"voice {voice_dir} has no {WEIGHTS_FILE}")
+        pickles = sorted(p.name for p in voice_dir.iterdir() if p.suffix.lower() in PICKLE_SUFFIXES)
+        refused = (f" (refusing {', '.join(pickles)}: voices load from safetensors only, since a "
+                   f"pickle can run code when loaded)" if pickles else "")
+        raise VoiceError(f"voice {voice_dir} has no {WEIGHTS_FILE}{refused}")
     try:
         state = load_file(str(weights_path))
     except (SafetensorError, OSError, ValueError) as error:

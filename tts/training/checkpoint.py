@@ -7,8 +7,9 @@
       checkpoint.json       format version, step, configs, symbol table, git commit, evaluation
     RUN_DIR/checkpoints/best.json   which checkpoint had the lowest validation loss
 
-A checkpoint is written into a temporary directory and renamed into place, so a kill at any moment
-leaves either the whole checkpoint or none of it. The last `keep_last_k` and the best are kept.
+A checkpoint is written into a temporary directory and renamed into place, and one is deleted by
+renaming it to a temporary name first, so a kill at any moment leaves each `step_*` directory whole
+or absent, never half written or half deleted. The last `keep_last_k` and the best are kept.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import pickle  # only for its exception class: nothing here unpickles outside torch.load(weights_only=True)
 import random
 import re
 import shutil
@@ -42,6 +44,9 @@ STATE_FILE = "training_state.pt"
 META_FILE = "checkpoint.json"
 BEST_FILE = "best.json"
 _NAME = re.compile(r"^step_(\d{8,})$")
+_TEMPORARY = ".tmp-step_*"
+"""Checkpoint directories being written or deleted; a kill can leave them behind, whole or not."""
+_STATE_KEYS = frozenset({"optimizer", "scaler", "progress", "rng"})
 
 
 class CheckpointError(ValueError):
@@ -151,6 +156,17 @@ def _fsync_dir(path: Path) -> None:
         os.close(descriptor)
 
 
+def _discard(path: Path) -> None:
+    """Delete a checkpoint directory: renamed out of `step_*` first, so no kill leaves half of one."""
+    doomed = path.with_name(f".tmp-{path.name}-discarded-{os.getpid()}")
+    shutil.rmtree(doomed, ignore_errors=True)
+    try:
+        os.rename(path, doomed)
+    except FileNotFoundError:
+        return
+    shutil.rmtree(doomed, ignore_errors=True)
+
+
 def save_checkpoint(
     run_dir: Path,
     *,
@@ -183,8 +199,9 @@ def save_checkpoint(
         for path in temporary.iterdir():
             with path.open("rb") as stream:
                 os.fsync(stream.fileno())
+        _fsync_dir(temporary)
         if final.exists():  # the same step saved again (e.g. a stop right after a checkpoint)
-            shutil.rmtree(final)
+            _discard(final)
         os.rename(temporary, final)
         _fsync_dir(root)
     except BaseException:
@@ -194,11 +211,17 @@ def save_checkpoint(
 
 
 def remove_incomplete(run_dir: Path) -> None:
-    """Delete temporary directories left by a run killed while writing a checkpoint."""
+    """Delete what a run killed mid-write leaves: temporary checkpoint directories and the hidden
+    `.NAME.*.tmp` files of `write_bytes_atomic` (their rename never happened)."""
     root = checkpoint_dir(run_dir)
     if root.is_dir():
-        for path in root.glob(".tmp-step_*"):
+        for path in root.glob(_TEMPORARY):
             shutil.rmtree(path, ignore_errors=True)
+    for folder in (Path(run_dir), root):
+        if folder.is_dir():
+            for path in folder.glob(".*.tmp"):
+                if path.is_file():
+                    path.unlink(missing_ok=True)
 
 
 def load_checkpoint(path: Path) -> LoadedCheckpoint:
@@ -222,8 +245,23 @@ def load_checkpoint(path: Path) -> LoadedCheckpoint:
         raise CheckpointError(f"cannot read {path / WEIGHTS_FILE}: {error}") from error
     try:
         training_state = torch.load(path / STATE_FILE, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        # torch's own message suggests weights_only=False, which would run whatever the file holds.
+        named = re.search(r"GLOBAL (\S+)", str(error))
+        raise CheckpointError(
+            f"refused {path / STATE_FILE}: it holds objects other than tensors and plain values"
+            f"{f' ({named.group(1)})' if named else ''}, and loading those could run code; Sori "
+            f"reads training state with torch.load(weights_only=True) only"
+        ) from error
     except (OSError, RuntimeError, ValueError) as error:
         raise CheckpointError(f"cannot read {path / STATE_FILE}: {error}") from error
+    progress = training_state.get("progress") if isinstance(training_state, dict) else None
+    if not isinstance(progress, dict) or not training_state.keys() >= _STATE_KEYS:
+        raise CheckpointError(
+            f"{path / STATE_FILE} is not a training state (it needs {', '.join(sorted(_STATE_KEYS))})")
+    if progress.get("step") != meta.get("step"):
+        raise CheckpointError(f"{path} is inconsistent: {META_FILE} says step {meta.get('step')}, "
+                              f"{STATE_FILE} says step {progress.get('step')}")
     return LoadedCheckpoint(path, meta, model_state, training_state)
 
 
@@ -250,7 +288,7 @@ def prune_checkpoints(run_dir: Path, keep_last_k: int) -> list[Path]:
     removed = []
     for _, path in checkpoints[: max(0, len(checkpoints) - keep_last_k)]:
         if path.name != keep_best:
-            shutil.rmtree(path, ignore_errors=True)
+            _discard(path)
             removed.append(path)
     return removed
 

@@ -22,7 +22,7 @@ import numpy as np
 from safetensors import SafetensorError
 from safetensors.numpy import load_file, save
 
-from tts.atomic import write_bytes_atomic
+from tts.atomic import write_bytes_atomic, write_bytes_if_changed
 from tts.audio import AudioConfig
 from tts.text import SymbolTable, TextConfig
 from tts.training.config import PrepareConfig
@@ -211,9 +211,9 @@ def read_settings(root: Path) -> FeatureSettings:
 
 
 def write_manifest(root: Path, split: str, entries: Iterable[ManifestEntry]) -> None:
-    """Write `<split>.jsonl` atomically, one JSON object per utterance."""
+    """Write `<split>.jsonl` atomically, one JSON object per utterance (left alone when unchanged)."""
     lines = [json.dumps(entry._asdict(), ensure_ascii=False) for entry in entries]
-    write_bytes_atomic(Path(root) / f"{split}.jsonl", ("\n".join(lines) + "\n" if lines else "").encode())
+    write_bytes_if_changed(Path(root) / f"{split}.jsonl", ("\n".join(lines) + "\n" if lines else "").encode())
 
 
 def read_manifest(root: Path, split: str) -> list[ManifestEntry]:

@@ -39,6 +39,7 @@ from tts.training.distributed import (
 )
 from tts.training.evaluate import evaluate, validation_batches
 from tts.training.features import FeatureSettings, read_settings
+from tts.training.metrics import append_metrics, trim_metrics
 from tts.training.runtime import (
     TRAIN_CONFIG_FILE,
     StopFlag,
@@ -54,8 +55,6 @@ from tts.training.schedule import guided_attention_weight, learning_rate, self_f
 from tts.training.self_feeding import self_fed_frames
 
 logger = logging.getLogger(__name__)
-
-METRICS_FILE = "metrics.jsonl"
 
 
 class TrainingDiverged(RuntimeError):
@@ -138,7 +137,10 @@ def _run(
                         persistent_workers=config.num_workers > 0,
                         generator=torch.Generator().manual_seed(config.seed))
     progress = ckpt.Progress()
-    if resume:
+    if resume and not ckpt.list_checkpoints(run_dir):
+        # Killed before its first checkpoint: its saved config is all there is to continue from.
+        logger.warning("%s has no complete checkpoint yet: resuming from step 0", run_dir)
+    elif resume:
         latest = ckpt.resolve_checkpoint(run_dir, "last")
         loaded = ckpt.load_checkpoint(latest)
         trained_on = {key: loaded.meta.get(key) for key in ("model_config", "audio", "text", "symbols")}
@@ -173,7 +175,9 @@ def _run(
     if main:
         from torch.utils.tensorboard import SummaryWriter
 
-        writer = SummaryWriter(str(run_dir / "tensorboard"))
+        # Evaluations after the step resumed from will be redone: drop their earlier records.
+        trim_metrics(run_dir, progress.step)
+        writer = SummaryWriter(str(run_dir / "tensorboard"), purge_step=progress.step + 1 if resume else None)
     meta = {
         "train_config": config.to_dict(), "model_config": model_config.to_dict(),
         "audio": audio.to_dict(), "text": settings.text.to_dict(), "symbols": symbols.to_dict(),
@@ -203,7 +207,7 @@ def _run(
                                         optimizer_state=optimizer.state_dict(),
                                         scaler_state=scaler.state_dict(), progress=progress,
                                         rng_states=rng_states, meta=meta)
-            if is_best:
+            if is_best and val_loss is not None:
                 ckpt.mark_best(run_dir, path, progress.step, val_loss)
             ckpt.prune_checkpoints(run_dir, config.keep_last_k)
             logger.info("step %d: checkpoint %s", progress.step, path)
@@ -220,8 +224,7 @@ def _run(
                                    griffin_lim_iters=config.eval_griffin_lim_iters,
                                    run_dir=run_dir, device=device, writer=writer)
             progress.last_eval = {"step": progress.step, **metrics}
-            with (run_dir / METRICS_FILE).open("a", encoding="utf-8") as stream:
-                stream.write(json.dumps(progress.last_eval) + "\n")
+            append_metrics(run_dir, progress.last_eval)
             logger.info("step %d: eval %s", progress.step,
                         " ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
         barrier(context)
