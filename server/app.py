@@ -1,12 +1,15 @@
 """`create_app(settings)`: the FastAPI app; its lifespan loads the voice and assistant and runs the worker.
 
-Nothing happens at import. Errors are JSON `{"detail": ...}` everywhere; unexpected exceptions are
-logged and answered with a plain message, never their text.
+Nothing happens at import. A default voice that exists but cannot be loaded does not stop the app:
+it starts degraded (/healthz 200; /readyz and synthesis 503 with the reason). Errors are JSON
+`{"detail": ...}` everywhere; unexpected exceptions are logged and answered with a plain message,
+never their text.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -21,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from assistant import Assistant
 from server.cache import SingleFlightCache
 from server.errors import ServiceError
+from server.lifecycle import Lifecycle
 from server.metrics import Metrics
 from server.middleware import BodySizeLimitMiddleware, MetricsMiddleware
 from server.routes import assistant, meta, openai, page, speak
@@ -28,6 +32,7 @@ from server.settings import Settings
 from server.speech import Speech, SpeechService
 from server.voices import VoiceRegistry
 from server.worker import InferenceWorker
+from tts import VoiceError
 
 logger = logging.getLogger(__name__)
 
@@ -46,13 +51,48 @@ def _warm_up(registry: VoiceRegistry, settings: Settings) -> None:
         voice.synthesizer.synthesize(WARMUP_TEXT)
 
 
+async def _start_default_voice(registry: VoiceRegistry, settings: Settings) -> str | None:
+    """Warm the default voice up; None when it worked, else why not (logged in full; the reason
+    returned for clients names files relative to the voices' folder, not the server's paths)."""
+    name = registry.default_name
+    try:
+        await run_in_threadpool(_warm_up, registry, settings)
+    except VoiceError as error:
+        logger.error("the default voice %s could not be loaded: %s", name, error)
+        directory = registry.directory(name)
+        message = str(error)
+        if directory is not None:
+            message = message.replace(f"{directory.parent}{os.sep}", "")
+        reason = f"the default voice {name} could not be loaded: {message}"
+    except Exception as error:  # any load or warm-up failure degrades the app instead of killing it
+        logger.exception("the default voice %s failed to start", name)
+        reason = f"the default voice {name} failed to start ({type(error).__name__}; see the server log)"
+    else:
+        return None
+    logger.error("serving degraded: /readyz and synthesis answer 503 until a working voice is configured")
+    return reason
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Load voices and the assistant, start the worker; on shutdown stop it."""
+    """Load voices and the assistant, start the worker; on shutdown stop it.
+
+    The default voice must exist (else start-up fails); one that fails to load leaves the app
+    degraded but serving its probes.
+    """
     settings: Settings = app.state.settings
     metrics: Metrics = app.state.metrics
+    lifecycle: Lifecycle = app.state.lifecycle
     registry = await run_in_threadpool(VoiceRegistry.from_settings, settings)
-    await run_in_threadpool(_warm_up, registry, settings)
+    app.state.voices = registry
+    failure = await _start_default_voice(registry, settings)
+    if failure is not None:
+        lifecycle.degrade(failure)
+        try:
+            yield
+        finally:
+            lifecycle.stop()
+        return
     assistant_ = await run_in_threadpool(
         lambda: Assistant(store_path=settings.assistant_store_path, timezone=settings.timezone)
     )
@@ -69,15 +109,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     worker.start()
     metrics.track_queue(lambda: worker.depth)
-    app.state.voices = registry
     app.state.assistant = assistant_
     app.state.speech = SpeechService(
         worker, cache, metrics, settings.request_timeout_s, settings.griffin_lim_iters
     )
+    lifecycle.ready()
     logger.info("serving voice %s on %s", registry.default_name, device)
     try:
         yield
     finally:
+        lifecycle.stop()
         app.state.speech = None
         await run_in_threadpool(worker.stop)
 
@@ -116,6 +157,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
+    app.state.lifecycle = Lifecycle()
     app.state.voices = None
     app.state.speech = None
     app.state.assistant = None

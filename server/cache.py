@@ -31,6 +31,7 @@ class SingleFlightCache(Generic[V]):
         self._entries: OrderedDict[Hashable, tuple[V, int]] = OrderedDict()
         self._bytes = 0
         self._inflight: dict[Hashable, asyncio.Task[V]] = {}
+        self._waiters: dict[Hashable, int] = {}  # requests awaiting each in-flight task
 
     def __len__(self) -> int:
         with self._lock:
@@ -73,7 +74,7 @@ class SingleFlightCache(Generic[V]):
 
         Call from the event loop. A task that succeeds fills the cache; one that fails is forgotten,
         so the next request tries again. Await the future through `asyncio.shield` when a waiter may
-        give up, so the others keep their shared task.
+        give up, so the others keep their shared task, and call `leave` when done waiting.
         """
         value = self.get(key)
         if value is not None:
@@ -82,16 +83,35 @@ class SingleFlightCache(Generic[V]):
             return done, "hit"
         task = self._inflight.get(key)
         if task is not None:
+            self._waiters[key] += 1
             return task, "shared"
         task = asyncio.ensure_future(create())
         self._inflight[key] = task
+        self._waiters[key] = 1
         task.add_done_callback(lambda finished: self._settle(key, finished))
         return task, "miss"
+
+    def leave(self, key: Hashable, future: asyncio.Future[V], *, abandon: bool = False) -> bool:
+        """One waiter on `fetch`'s future stops waiting; True when this cancelled the computation.
+
+        With abandon (its client went away), the computation is cancelled if nobody else waits for
+        it; without (a timeout), it runs on and fills the cache for the next asker.
+        """
+        if self._inflight.get(key) is not future:
+            return False  # a hit, or already finished
+        self._waiters[key] -= 1
+        if abandon and self._waiters[key] == 0:
+            # Forgotten at once, so a request arriving before the task unwinds starts afresh.
+            del self._inflight[key], self._waiters[key]
+            future.cancel()
+            return True
+        return False
 
     def _settle(self, key: Hashable, task: asyncio.Task[V]) -> None:
         """Move a finished task's value into the LRU (errors are not cached)."""
         if self._inflight.get(key) is task:
             del self._inflight[key]
+            del self._waiters[key]
         if task.cancelled() or task.exception() is not None:
             return
         self.put(key, task.result())

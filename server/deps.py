@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
 from assistant import Assistant
 from server.errors import NotReadyError
+from server.lifecycle import Lifecycle
 from server.metrics import Metrics
 from server.settings import Settings
 from server.speech import SpeechService
@@ -35,12 +37,27 @@ def get_voices(request: Request) -> VoiceRegistry:
     return voices
 
 
-def get_speech(request: Request) -> SpeechService:
-    """The speech service (503 until the lifespan has started it)."""
+async def get_speech(request: Request) -> AsyncIterator[SpeechService]:
+    """The speech service as this request sees it, counted as in flight until answered.
+
+    503 with the reason while the server starts, is degraded (no usable default voice) or drains.
+    """
+    lifecycle: Lifecycle = request.app.state.lifecycle
     speech: SpeechService | None = getattr(request.app.state, "speech", None)
-    if speech is None:
-        raise NotReadyError("the speech service is not running")
-    return speech
+    with lifecycle.serving():
+        if speech is None:
+            raise NotReadyError("the speech service is not running")
+        yield speech.for_client(lambda: client_gone(request))
+
+
+async def client_gone(request: Request) -> None:
+    """Return once the client has closed its connection (Starlette does not cancel handlers then).
+
+    The body has already been read, so the ASGI receive channel has nothing left but the
+    disconnect; it blocks until then.
+    """
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 def get_assistant(request: Request) -> Assistant:

@@ -58,6 +58,15 @@ class NotReadyError(ServiceError):
     default_detail = "the speech service is not ready"
 
 
+class ShuttingDownError(NotReadyError):
+    """The server is draining before it exits: new work is refused (503 with Retry-After)."""
+
+    default_detail = "the server is shutting down; try again shortly"
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(headers={"Retry-After": str(max(1, int(retry_after_s)))})
+
+
 class RequestTimeoutError(ServiceError):
     """The request did not finish within the per-request timeout (504)."""
 
@@ -70,3 +79,24 @@ class SynthesisFailedError(ServiceError):
 
     status_code = 500
     default_detail = "synthesis failed; the error has been logged"
+
+
+class OutOfMemoryError(ServiceError):
+    """The batch holding this request ran out of device memory; transient (503 with Retry-After)."""
+
+    status_code = 503
+    default_detail = "the model ran out of memory on this batch; try again shortly"
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(headers={"Retry-After": str(max(1, int(retry_after_s)))})
+
+
+class ClientDisconnectedError(ServiceError):
+    """The client closed the connection before its audio was ready; its work was dropped unless
+    another request shares it.
+
+    Nobody reads the answer; 499 (nginx's "client closed request") keeps it apart in the metrics.
+    """
+
+    status_code = 499
+    default_detail = "the client closed the connection"

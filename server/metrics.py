@@ -60,6 +60,10 @@ class Metrics:
             "sori_request_timeouts", "Requests that exceeded the per-request timeout.",
             registry=self.registry,
         )
+        self.cancelled = Counter(
+            "sori_cancelled_requests", "Requests whose client disconnected before the audio was ready.",
+            registry=self.registry,
+        )
         self.cache = Counter(
             "sori_cache_lookups", "Synthesis cache lookups: hit, shared (joined in-flight) or miss.",
             ["result"], registry=self.registry,

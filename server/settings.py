@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     """Override of the voice's Griffin-Lim iterations (fewer: faster, rougher)."""
     warmup: bool = True
     """Run the frontend and one synthesis at start-up so the first request is not slow."""
+    drain_timeout_s: float = Field(30.0, ge=0.0, le=3600.0)
+    """On SIGTERM, how long `sori serve` lets admitted requests finish before it exits anyway."""
 
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """Origins allowed by CORS (comma-separated in the env var); empty turns CORS off."""

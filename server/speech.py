@@ -1,7 +1,8 @@
 """The speech service: validate text off the loop, share identical work, queue the rest, wait.
 
 Routes call `SpeechService.synthesize` and get a `Speech` (what the cache keeps), then encode it
-as audio or plot its alignment, both in the thread pool.
+as audio or plot its alignment, both in the thread pool. Each request gets its own view of the
+service (`for_client`) that knows when its client has gone, so work nobody waits for is dropped.
 """
 
 from __future__ import annotations
@@ -9,13 +10,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from starlette.concurrency import run_in_threadpool
 
 from server.cache import Lookup, SingleFlightCache
-from server.errors import RequestTimeoutError, UnspeakableTextError
+from server.errors import ClientDisconnectedError, RequestTimeoutError, UnspeakableTextError
 from server.metrics import Metrics
 from server.voices import Voice
 from server.worker import InferenceWorker
@@ -32,6 +35,9 @@ logger = logging.getLogger(__name__)
 
 MAX_DETAIL_CHARS = 300
 """Frontend messages quote the text; keep what goes back to the client short."""
+
+ClientGone = Callable[[], Awaitable[None]]
+"""Returns once the request's client has closed its connection."""
 
 
 @dataclass(frozen=True)
@@ -98,31 +104,58 @@ class SpeechService:
         metrics: Metrics,
         request_timeout_s: float,
         griffin_lim_iters: int | None = None,
+        *,
+        client_gone: ClientGone | None = None,
+        plot_lock: threading.Lock | None = None,
     ) -> None:
         self.worker = worker
         self.cache = cache
         self.metrics = metrics
         self.request_timeout_s = request_timeout_s
         self.griffin_lim_iters = griffin_lim_iters
-        self._plot_lock = threading.Lock()
+        self.client_gone = client_gone
+        """None for the app-wide service; set in a request's view (see for_client)."""
+        self._plot_lock = plot_lock or threading.Lock()
+
+    def for_client(self, client_gone: ClientGone) -> SpeechService:
+        """This service as one request sees it: waits end early, and unshared work is dropped,
+        when `client_gone()` returns (cache, worker and locks stay shared)."""
+        return SpeechService(
+            self.worker, self.cache, self.metrics, self.request_timeout_s, self.griffin_lim_iters,
+            client_gone=client_gone, plot_lock=self._plot_lock,
+        )
 
     def options(self, speed: float = 1.0) -> SynthesisOptions:
         """Synthesis options for a request: its speed plus the server's Griffin-Lim override."""
         return SynthesisOptions(speed=speed, griffin_lim_iters=self.griffin_lim_iters)
 
     async def synthesize(self, voice: Voice, text: str, options: SynthesisOptions) -> tuple[Speech, Lookup]:
-        """Speech for text; raises UnspeakableTextError, QueueFullError, RequestTimeoutError, ..."""
+        """Speech for text; raises UnspeakableTextError, QueueFullError, RequestTimeoutError,
+        ClientDisconnectedError (the work is then cancelled unless another request shares it), ..."""
         key = (voice.name, text, options)
         future, lookup = self.cache.fetch(key, lambda: self._compute(voice, text, options))
         self.metrics.cache.labels(result=lookup).inc()
+        waiting = asyncio.shield(future)  # one waiter giving up must not cancel the shared task
+        gone = asyncio.ensure_future(self.client_gone()) if self.client_gone is not None else None
+        watched: list[asyncio.Future[Any]] = [waiting] if gone is None else [waiting, gone]
+        abandon = False
         try:
-            speech = await asyncio.wait_for(asyncio.shield(future), self.request_timeout_s)
-        except TimeoutError:
+            done, _ = await asyncio.wait(
+                watched, timeout=self.request_timeout_s, return_when=asyncio.FIRST_COMPLETED
+            )
+            if waiting in done:
+                return waiting.result(), lookup
+            if gone is not None and gone in done:
+                abandon = True
+                self.metrics.cancelled.inc()
+                raise ClientDisconnectedError()
             self.metrics.timeouts.inc()
-            raise RequestTimeoutError(
-                f"synthesis did not finish within {self.request_timeout_s:g} s"
-            ) from None
-        return speech, lookup
+            raise RequestTimeoutError(f"synthesis did not finish within {self.request_timeout_s:g} s")
+        finally:
+            waiting.cancel()  # a no-op when done; else nobody retrieves its outcome
+            if gone is not None:
+                gone.cancel()
+            self.cache.leave(key, future, abandon=abandon)
 
     async def _compute(self, voice: Voice, text: str, options: SynthesisOptions) -> Speech:
         """Validate with the frontend (thread pool), queue, await the worker's result."""

@@ -52,8 +52,9 @@ def resolve_default_voice(settings: Settings, voices: Mapping[str, Path]) -> tup
         return settings.voice, voices[settings.voice]
     path = Path(settings.voice).expanduser()
     if path.is_dir():
-        read_voice_config(path)  # raises VoiceError naming what is wrong
-        return path.name, path
+        if find_voices([path]).get(path.name) != path:
+            raise VoiceError(f"{path} is not a voice directory: it has no config.json")
+        return path.name, path  # a broken config or weights is reported when the voice loads
     known = ", ".join(sorted(voices)) or "none"
     raise VoiceError(
         f"voice {settings.voice!r} is neither a voice directory nor a known voice name "
@@ -102,6 +103,10 @@ class VoiceRegistry:
     def names(self) -> list[str]:
         """Every voice name, sorted."""
         return sorted(set(self._paths) | set(self._loaded))
+
+    def directory(self, name: str) -> Path | None:
+        """The voice's directory (None for a voice handed in already loaded); for logs, not clients."""
+        return self._paths.get(name)
 
     def is_loaded(self, name: str) -> bool:
         """Whether the voice's model is in memory (never blocks: safe on the event loop)."""

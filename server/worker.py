@@ -4,7 +4,8 @@ Requests arrive on a bounded queue from the event loop. The worker takes the fir
 `batch_wait_s` for more (up to `max_batch_size`), groups them by voice and options, and calls
 `synthesize_many` once per group. Results go back to each request's asyncio future through
 `loop.call_soon_threadsafe`, so the event loop never runs model code. A group that raises fails
-only its own requests; the worker carries on with the next batch.
+only its own requests (out of memory: 503 with Retry-After, anything else: 500); the worker carries
+on with the next batch. A request whose future was cancelled (its client went away) is skipped.
 """
 
 from __future__ import annotations
@@ -17,10 +18,13 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import torch
 
 from server.errors import (
     NotReadyError,
+    OutOfMemoryError,
     QueueFullError,
     RequestTimeoutError,
     ServiceError,
@@ -50,6 +54,8 @@ class Job:
     loop: asyncio.AbstractEventLoop
     deadline: float
     """time.monotonic() after which nobody waits for the result any more."""
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    """Set (on the loop) when the future is cancelled: nobody wants the result, skip the job."""
 
 
 class InferenceWorker:
@@ -78,6 +84,8 @@ class InferenceWorker:
         """synthesize_many calls made (successful or not); written only by the worker thread."""
         self.requests_served = 0
         """Requests answered with audio; written only by the worker thread."""
+        self.jobs_cancelled = 0
+        """Jobs skipped unsynthesised (their future was cancelled); written only by the worker thread."""
 
     def start(self) -> None:
         """Start the worker thread."""
@@ -130,6 +138,7 @@ class InferenceWorker:
             if self.metrics is not None:
                 self.metrics.rejected.inc()
             raise QueueFullError(self.retry_after_s()) from None
+        job.future.add_done_callback(lambda future: job.cancelled.set() if future.cancelled() else None)
         return job.future
 
     def _run(self) -> None:
@@ -138,6 +147,8 @@ class InferenceWorker:
             try:
                 first = self._queue.get(timeout=POLL_SECONDS)
             except queue.Empty:
+                continue
+            if self._skip_if_cancelled(first):
                 continue
             batch = self._gather(first)
             try:
@@ -157,14 +168,24 @@ class InferenceWorker:
                 job = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
             except queue.Empty:
                 break
-            batch.append(job)
+            if not self._skip_if_cancelled(job):
+                batch.append(job)
         return batch
 
+    def _skip_if_cancelled(self, job: Job) -> bool:
+        """Count and drop a job nobody waits for any more; True when it was dropped."""
+        if not job.cancelled.is_set():
+            return False
+        self.jobs_cancelled += 1
+        return True
+
     def _serve(self, batch: list[Job]) -> None:
-        """Drop expired jobs, then one synthesize_many per (voice, options) group."""
+        """Drop cancelled and expired jobs, then one synthesize_many per (voice, options) group."""
         now = time.monotonic()
         groups: dict[tuple[Synthesizer, SynthesisOptions], list[Job]] = defaultdict(list)
         for job in batch:
+            if self._skip_if_cancelled(job):
+                continue
             if job.deadline <= now:
                 self._deliver_error(job, RequestTimeoutError())
             else:
@@ -175,17 +196,25 @@ class InferenceWorker:
     def _synthesize_group(
         self, synthesizer: Synthesizer, options: SynthesisOptions, jobs: list[Job]
     ) -> None:
-        """Synthesise one group; a failure fails only these jobs."""
+        """Synthesise one group; a failure fails only these jobs (out of memory: 503, else 500)."""
         started = time.perf_counter()
         try:
             results = synthesizer.synthesize_analyzed([job.sentences for job in jobs], options)
-        except Exception:
-            logger.exception("batch of %d request(s) failed", len(jobs))
+        except Exception as exception:
+            transient = isinstance(exception, torch.OutOfMemoryError)
+            if transient:
+                logger.error("batch of %d request(s) ran out of memory on %s: %s",
+                             len(jobs), self.name, exception)
+                torch.cuda.empty_cache()  # give the cached blocks back before the next batch
+            else:
+                logger.exception("batch of %d request(s) failed", len(jobs))
             self.batches_served += 1
             if self.metrics is not None:
                 self.metrics.failed_batches.inc()
+            retry_after_s = self.retry_after_s()
             for job in jobs:
-                self._deliver_error(job, SynthesisFailedError())
+                error = OutOfMemoryError(retry_after_s) if transient else SynthesisFailedError()
+                self._deliver_error(job, error)
             return
         elapsed = time.perf_counter() - started
         self.batches_served += 1

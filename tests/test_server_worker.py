@@ -250,3 +250,27 @@ def test_settings_read_sori_environment_variables(monkeypatch: pytest.MonkeyPatc
     assert Settings().cors_origins == ["https://c.example"]
     with pytest.raises(ValueError, match="device"):
         Settings(device="tpu")
+
+
+async def test_cache_cancels_abandoned_work_only_when_nobody_else_waits() -> None:
+    cache: SingleFlightCache[str] = SingleFlightCache(max_entries=8, max_bytes=1000, size_of=len)
+    gate = asyncio.Event()
+
+    async def compute() -> str:
+        await gate.wait()
+        return "value"
+
+    first, _ = cache.fetch("k", compute)
+    second, lookup = cache.fetch("k", compute)
+    assert lookup == "shared"
+    assert not cache.leave("k", first, abandon=True)  # another request still waits for it
+    assert cache.leave("k", second, abandon=True)  # the last one hung up: the work is cancelled
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    third, lookup = cache.fetch("k", compute)
+    assert lookup == "miss" and third is not first  # a newcomer starts afresh
+    assert not cache.leave("k", third)  # a timeout leaves the work running for the next asker
+    gate.set()
+    assert await third == "value"
+    assert cache.get("k") == "value"
+    assert not cache.leave("k", third, abandon=True)  # finished work is never cancelled

@@ -9,12 +9,14 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from server.deps import MetricsDep, VoicesDep, require_api_key
-from server.schemas import VoiceInfo, VoicesResponse
+from server.lifecycle import Lifecycle
+from server.routes.common import error_responses
+from server.schemas import ReadyResponse, VoiceInfo, VoicesResponse
 from server.speech import SpeechService
 from server.voices import VoiceRegistry
 
 public = APIRouter(tags=["health"])
-protected = APIRouter(tags=["meta"], dependencies=[Depends(require_api_key)])
+protected = APIRouter(tags=["meta"], dependencies=[Depends(require_api_key)], responses=error_responses(401))
 
 
 @public.get("/healthz")
@@ -23,10 +25,14 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@public.get("/readyz", response_model=None)
+@public.get("/readyz", response_model=None, responses={200: {"model": ReadyResponse}, **error_responses(503)})
 async def readyz(request: Request) -> dict[str, Any] | JSONResponse:
-    """Readiness: the default voice is loaded and the inference worker runs; else 503."""
+    """Readiness: the default voice is loaded and the inference worker runs; else 503 with the reason
+    (starting, a default voice that could not be loaded, shutting down)."""
     state = request.app.state
+    lifecycle: Lifecycle = state.lifecycle
+    if lifecycle.reason is not None:
+        return JSONResponse({"detail": f"not ready: {lifecycle.reason}"}, status_code=503)
     voices: VoiceRegistry | None = getattr(state, "voices", None)
     speech: SpeechService | None = getattr(state, "speech", None)
     problems = []
@@ -44,14 +50,17 @@ async def readyz(request: Request) -> dict[str, Any] | JSONResponse:
     }
 
 
-@protected.get("/voices", response_model=VoicesResponse)
+@protected.get("/voices", response_model=VoicesResponse, responses=error_responses(503))
 async def list_voices(voices: VoicesDep) -> VoicesResponse:
     """The voices this server offers, by registry name."""
     described = await run_in_threadpool(voices.describe)
     return VoicesResponse(default=voices.default_name, voices=[VoiceInfo(**entry) for entry in described])
 
 
-@protected.get("/metrics", response_class=Response)
+@protected.get(
+    "/metrics", response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
+)
 async def metrics(metrics: MetricsDep) -> Response:
     """Prometheus text exposition of this app's registry."""
     return Response(metrics.render(), media_type=metrics.content_type)

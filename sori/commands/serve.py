@@ -7,6 +7,10 @@ import sys
 from typing import Any
 
 EXIT_NO_VOICE = 2
+EXIT_CUT_OFF = 1
+"""The drain was cut short (its time limit or a second signal) with requests unfinished."""
+GRACEFUL_SHUTDOWN_S = 10
+"""After the drain, how long uvicorn waits for connections to finish sending before closing them."""
 
 
 def register(subparsers: Any) -> None:
@@ -26,11 +30,16 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Check the voice, then serve until interrupted."""
+    """Check that the voice exists, then serve until SIGTERM or Ctrl+C, draining first.
+
+    A voice that exists but cannot be loaded does not stop the server: it starts degraded
+    (/readyz 503 with the reason, logged). Exit 0 after a complete drain, 1 when it was cut short.
+    """
     import uvicorn
     from pydantic import ValidationError
 
     from server import Settings, create_app
+    from server.lifecycle import DrainingServer
     from server.voices import VoiceRegistry
     from tts import VoiceError
 
@@ -47,9 +56,15 @@ def run(args: argparse.Namespace) -> int:
     except VoiceError as error:
         print(f"sori serve: no voice to serve: {error}", file=sys.stderr)
         return EXIT_NO_VOICE
-    print(f"sori serve: voice {registry.default_name} on http://{settings.host}:{settings.port}/")
-    uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port,
-        log_level=settings.log_level, timeout_graceful_shutdown=10,
+    print(f"sori serve: voice {registry.default_name} on http://{settings.host}:{settings.port}/", flush=True)
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app, host=settings.host, port=settings.port, log_level=settings.log_level,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
+    server = DrainingServer(config, app.state.lifecycle, settings.drain_timeout_s)
+    server.run()
+    if server.cut_off:
+        print(f"sori serve: stopped with {server.cut_off} request(s) unfinished", file=sys.stderr)
+        return EXIT_CUT_OFF
     return 0

@@ -1,0 +1,258 @@
+"""The server's lifecycle over real sockets: `sori serve` drains on SIGTERM (readiness false first,
+new work 503, admitted work finished, exit 0), starts degraded with a voice that cannot load, and
+drops the work of clients that hang up before their audio is ready."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from server import create_app
+from server.deps import get_voices
+from server.voices import VoiceRegistry
+from server.worker import InferenceWorker
+from tests.server_support import make_settings, metric, read_wav, uvicorn_server
+from tests.test_server_uvicorn import free_port
+from tts import FrontendResult, SynthesisOptions, SynthesisResult, Synthesizer
+
+DRAIN_TIMEOUT_S = 30.0
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 30.0) -> float:
+    """Poll until condition() holds; the seconds it took (fails the test naming `what` on timeout)."""
+    started = time.monotonic()
+    while not condition():
+        if time.monotonic() - started > timeout_s:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.01)
+    return time.monotonic() - started
+
+
+@contextmanager
+def sori_serve(voice: Path, data_dir: Path, log: Path, **env: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """`sori serve --voice VOICE` on a free port with extra SORI_* env; yields it once /healthz answers."""
+    port = free_port()
+    environment = dict(os.environ, SORI_DATA_DIR=str(data_dir), SORI_WARMUP="false", **env)
+    command = [sys.executable, "-m", "sori", "serve", "--voice", str(voice), "--device", "cpu",
+               "--host", "127.0.0.1", "--port", str(port)]
+    url = f"http://127.0.0.1:{port}"
+    with log.open("w") as output:
+        process = subprocess.Popen(command, env=environment, stdout=output, stderr=subprocess.STDOUT, text=True)
+
+    def answers() -> bool:
+        if process.poll() is not None:
+            pytest.fail(f"sori serve exited early with {process.returncode}:\n{log.read_text()}")
+        try:
+            return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        wait_for(answers, "sori serve to answer /healthz", timeout_s=120)
+        yield process, url
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_sori_serve_drains_on_sigterm_then_exits_0(test_voice_dir: Path, tmp_path: Path) -> None:
+    # One request at a time, sentence by sentence, so the six are still queued when SIGTERM comes.
+    env = {"SORI_MAX_BATCH_SIZE": "1", "SORI_BATCH_WAIT_MS": "0", "SORI_GRIFFIN_LIM_ITERS": "32",
+           "SORI_DRAIN_TIMEOUT_S": str(DRAIN_TIMEOUT_S)}
+    texts = [f"{chr(0xAC00 + 29 * index)}나다. 라마바. 사아자. 차카타." for index in range(6)]
+    log = tmp_path / "serve.log"
+    with sori_serve(test_voice_dir, tmp_path / "data", log, **env) as (process, url):
+        wait_for(lambda: httpx.get(f"{url}/readyz", timeout=5).status_code == 200, "readiness", 60)
+        with ThreadPoolExecutor(len(texts)) as pool:
+            answers = [pool.submit(httpx.post, f"{url}/speak", json={"text": t}, timeout=60) for t in texts]
+            wait_for(lambda: metric(httpx.get(f"{url}/metrics").text, "sori_queue_depth") >= 3,
+                     "requests to queue up")
+            in_flight = sum(not answer.done() for answer in answers)
+            signalled = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            not_ready_after = wait_for(
+                lambda: httpx.get(f"{url}/readyz", timeout=5).status_code == 503, "/readyz to turn 503"
+            )
+            readiness = httpx.get(f"{url}/readyz", timeout=5).json()
+            refused = httpx.post(f"{url}/speak", json={"text": "새 요청"}, timeout=10)
+            still_running = sum(not answer.done() for answer in answers)
+            responses = [answer.result() for answer in answers]
+        exit_code = process.wait(timeout=DRAIN_TIMEOUT_S)
+        drain_s = time.monotonic() - signalled
+    served = sum(r.status_code == 200 and read_wav(r.content)[3] > 0 for r in responses)
+    print(f"\nSIGTERM with {in_flight} request(s) in flight: {served}/{len(texts)} served 200, "
+          f"/readyz 503 after {not_ready_after:.2f} s, drain {drain_s:.2f} s, exit {exit_code}")
+    assert in_flight >= 3 and still_running >= 1  # the probes ran while work was still draining
+    assert readiness == {"detail": "not ready: the server is shutting down"}
+    assert refused.status_code == 503 and int(refused.headers["retry-after"]) >= 1
+    assert "shutting down" in refused.json()["detail"]
+    assert served == len(texts)
+    assert exit_code == 0 and drain_s < DRAIN_TIMEOUT_S
+    assert "drained in" in log.read_text()
+
+
+def test_sori_serve_with_a_voice_that_cannot_load_serves_degraded(
+    test_voice_dir: Path, tmp_path: Path
+) -> None:
+    voice = tmp_path / "ko-broken"
+    voice.mkdir()
+    (voice / "config.json").write_bytes((test_voice_dir / "config.json").read_bytes())
+    (voice / "model.safetensors").write_bytes((test_voice_dir / "model.safetensors").read_bytes()[:4096])
+    log = tmp_path / "serve.log"
+    with sori_serve(voice, tmp_path / "data", log) as (process, url):
+        ready = httpx.get(f"{url}/readyz", timeout=5)
+        speak = httpx.post(f"{url}/speak", json={"text": "가"}, timeout=10)
+        healthy = httpx.get(f"{url}/healthz", timeout=5)
+        process.send_signal(signal.SIGTERM)
+        exit_code = process.wait(timeout=DRAIN_TIMEOUT_S)
+    reason = "the default voice ko-broken could not be loaded: ko-broken/model.safetensors is not a readable"
+    assert ready.status_code == 503 and ready.json()["detail"].startswith(f"not ready: {reason}")
+    assert speak.status_code == 503 and speak.json()["detail"].startswith(reason)
+    assert healthy.status_code == 200
+    assert exit_code == 0
+    output = log.read_text()
+    assert f"{voice}/model.safetensors is not a readable safetensors file" in output  # the full path, logged
+    assert "serving degraded" in output
+
+
+class GatedSynthesizer(Synthesizer):
+    """The test voice behind two gates (the frontend and synthesis each wait while theirs is closed)
+    that records every text it synthesises."""
+
+    def __init__(self, base: Synthesizer) -> None:
+        super().__init__(base.config, base.model, base.device, base.max_batch_size)
+        self.frontend_open = threading.Event()
+        self.synthesis_open = threading.Event()
+        self.analyzing = threading.Event()
+        self.analyzed = threading.Event()
+        self.synthesizing = threading.Event()
+        self.synthesized: list[str] = []
+        """Sentences handed to synthesis, in order (written by the worker thread)."""
+
+    def analyze(self, text: str, options: SynthesisOptions | None = None) -> list[tuple[str, FrontendResult]]:
+        """Wait for the frontend gate, then read the text for real."""
+        self.analyzing.set()
+        if not self.frontend_open.wait(timeout=60):
+            raise RuntimeError("the test never opened the frontend gate")
+        try:
+            return super().analyze(text, options)
+        finally:
+            self.analyzed.set()
+
+    def synthesize_analyzed(
+        self, analyzed: Sequence[Sequence[tuple[str, FrontendResult]]], options: SynthesisOptions | None = None
+    ) -> list[SynthesisResult]:
+        """Record the texts, wait for the synthesis gate, then synthesise for real."""
+        self.synthesized.extend(sentence for sentences in analyzed for sentence, _ in sentences)
+        self.synthesizing.set()
+        if not self.synthesis_open.wait(timeout=60):
+            raise RuntimeError("the test never opened the synthesis gate")
+        return super().synthesize_analyzed(analyzed, options)
+
+
+@dataclass
+class Gated:
+    """A running uvicorn whose requests use a GatedSynthesizer."""
+
+    synthesizer: GatedSynthesizer
+    url: str
+    app: FastAPI
+
+    @property
+    def worker(self) -> InferenceWorker:
+        """The app's inference worker."""
+        worker: InferenceWorker = self.app.state.speech.worker
+        return worker
+
+    def metric(self, name: str, **labels: str) -> float:
+        """A metric's value, read from the app's registry."""
+        return metric(self.app.state.metrics.render().decode(), name, **labels)
+
+
+@pytest.fixture
+def gated(test_voice_dir: Path, tmp_path: Path) -> Iterator[Gated]:
+    """A real uvicorn on 127.0.0.1 (a free port) whose requests use a GatedSynthesizer."""
+    synthesizer = GatedSynthesizer(Synthesizer.load(test_voice_dir, device="cpu"))
+    app = create_app(make_settings(test_voice_dir, tmp_path))
+    registry = VoiceRegistry.from_synthesizers({"gated": synthesizer}, "gated")
+    app.dependency_overrides[get_voices] = lambda: registry
+    try:
+        with uvicorn_server(app) as url:
+            yield Gated(synthesizer, url, app)
+    finally:
+        synthesizer.frontend_open.set()
+        synthesizer.synthesis_open.set()
+
+
+def post_and_hang_up_later(url: str, text: str) -> socket.socket:
+    """Send POST /speak over a raw socket and leave it open; closing it is the client hanging up."""
+    address = urlsplit(url)
+    sock = socket.create_connection((address.hostname, address.port))
+    body = json.dumps({"text": text}).encode()
+    head = (f"POST /speak HTTP/1.1\r\nHost: {address.netloc}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    sock.sendall(head + body)
+    return sock
+
+
+def test_queued_requests_whose_clients_hang_up_are_never_synthesised(gated: Gated) -> None:
+    synthesizer, url, worker = gated.synthesizer, gated.url, gated.worker
+    synthesizer.frontend_open.set()
+    leavers = [chr(0xB098 + 29 * index) for index in range(5)]
+    with ThreadPoolExecutor(2) as pool:
+        holder = pool.submit(httpx.post, f"{url}/speak", json={"text": "가"}, timeout=60)
+        wait_for(synthesizer.synthesizing.is_set, "the worker to take the first request")
+        stayer = pool.submit(httpx.post, f"{url}/speak", json={"text": "하하"}, timeout=60)
+        wait_for(lambda: worker.depth == 1, "the shared request to queue")
+        sharer = post_and_hang_up_later(url, "하하")  # joins the same synthesis, then leaves it
+        wait_for(lambda: gated.metric("sori_cache_lookups_total", result="shared") == 1, "the sharer to join")
+        sockets = [post_and_hang_up_later(url, text) for text in leavers]
+        wait_for(lambda: worker.depth == 1 + len(leavers), "the leavers to queue")
+        for sock in [sharer, *sockets]:
+            sock.close()
+        wait_for(lambda: gated.metric("sori_cancelled_requests_total") == 1 + len(leavers), "the hang-ups")
+        synthesizer.synthesis_open.set()
+        assert holder.result().status_code == 200
+        assert stayer.result().status_code == 200  # the shared synthesis went on without the sharer
+    wait_for(lambda: worker.depth == 0 and worker.jobs_cancelled == len(leavers), "the queue to empty")
+    assert synthesizer.synthesized == ["가", "하하"]
+    after = httpx.post(f"{url}/speak", json={"text": "다음"}, timeout=60)
+    assert after.status_code == 200 and read_wav(after.content)[3] > 0
+    assert worker.requests_served == 3 and worker.depth == 0
+    assert gated.metric("sori_cancelled_requests_total") == 1 + len(leavers)
+    assert gated.metric("sori_http_requests_total", route="/speak", status="499") == 1 + len(leavers)
+    print(f"\n{1 + len(leavers)} clients hung up while queued ({len(leavers)} alone, 1 sharing): "
+          f"{worker.jobs_cancelled} jobs dropped, {len(synthesizer.synthesized) - 3} of theirs synthesised, "
+          f"queue depth {worker.depth}")
+
+
+def test_a_client_that_hangs_up_during_the_frontend_is_never_queued(gated: Gated) -> None:
+    synthesizer, url, worker = gated.synthesizer, gated.url, gated.worker
+    leaver = post_and_hang_up_later(url, "가")
+    wait_for(synthesizer.analyzing.is_set, "the frontend to start")
+    leaver.close()
+    wait_for(lambda: gated.metric("sori_cancelled_requests_total") == 1, "the hang-up")
+    synthesizer.synthesis_open.set()
+    synthesizer.frontend_open.set()
+    wait_for(synthesizer.analyzed.is_set, "the frontend to finish")
+    after = httpx.post(f"{url}/speak", json={"text": "나"}, timeout=60)
+    assert after.status_code == 200
+    assert synthesizer.synthesized == ["나"]
+    assert worker.batches_served == 1 and worker.jobs_cancelled == 0 and worker.depth == 0
