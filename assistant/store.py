@@ -1,20 +1,22 @@
 """SQLite persistence for timers and the shopping list, so both survive a restart.
 
-Safe for many writers at once, from threads and from processes: one short-lived connection per
-operation, the file in write-ahead-log mode (readers never block the writer), and every write a
-single `BEGIN IMMEDIATE` transaction that takes the write lock before it reads, waiting up to
-`timeout_seconds` for another writer instead of failing with "database is locked". An operation
-is all-or-nothing: a process killed half-way leaves the file as it was before that operation.
+Safe for many writers at once, from threads and from processes: the file is in write-ahead-log
+mode (readers never block the writer), and every write is a single `BEGIN IMMEDIATE` transaction
+that takes SQLite's write lock before it reads, waiting up to `timeout_seconds` for another
+process instead of failing with "database is locked". An operation is all-or-nothing: a process
+killed half-way leaves the file as it was before that operation.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
-from contextlib import closing, contextmanager
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from assistant.errors import AssistantError
 
@@ -49,9 +51,23 @@ class Timer:
         return self.ends_at - now
 
 
-def _timer(row: tuple[object, ...]) -> Timer:
+def _timer(row: Sequence[Any]) -> Timer:
     """A Timer from an (id, duration_seconds, started_at, ends_at) row."""
-    return Timer(int(str(row[0])), int(str(row[1])), float(str(row[2])), float(str(row[3])))
+    return Timer(int(row[0]), int(row[1]), float(row[2]), float(row[3]))
+
+
+def _use_write_ahead_log(connection: sqlite3.Connection, timeout_seconds: float) -> None:
+    """Switch the file to WAL mode (kept in the file), retrying while another process holds it:
+    SQLite answers this pragma "database is locked" at once, without waiting for the timeout."""
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 class AssistantStore:
@@ -59,42 +75,51 @@ class AssistantStore:
 
     def __init__(self, path: Path, *, timeout_seconds: float = 30.0) -> None:
         self.path = Path(path)
-        self._timeout_seconds = timeout_seconds
-        # Threads of one process queue here rather than in SQLite's sleep-and-retry busy handler.
-        self._write_lock = threading.Lock()
+        # One connection for the store's life: opening one per operation would also checkpoint
+        # the log on every close. The lock makes each operation exclusive on it, and lets the
+        # threads of one process queue here rather than in SQLite's sleep-and-retry busy handler.
+        self._lock = threading.Lock()
+        connection: sqlite3.Connection | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with closing(self._open()) as connection:
-                # Persistent in the file; needs no transaction and waits out other writers.
-                connection.execute("PRAGMA journal_mode = WAL")
-            with self._write() as connection:
+            connection = sqlite3.connect(
+                self.path, timeout=timeout_seconds, isolation_level=None, check_same_thread=False
+            )
+            _use_write_ahead_log(connection, timeout_seconds)
+            self._connection = connection
+            with self._write() as writing:
                 for statement in _SCHEMA:
-                    connection.execute(statement)
+                    writing.execute(statement)
         except (OSError, sqlite3.Error) as error:
+            if connection is not None:
+                connection.close()
             raise AssistantError(f"cannot open the assistant store {self.path}: {error}") from error
 
-    def _open(self) -> sqlite3.Connection:
-        """A connection in autocommit mode (transactions are explicit) that waits for locks."""
-        return sqlite3.connect(self.path, timeout=self._timeout_seconds, isolation_level=None)
+    def close(self) -> None:
+        """Close the file (the store cannot be used afterwards)."""
+        with self._lock:
+            self._connection.close()
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
-        """A connection for reads: each statement sees one committed state of the file."""
-        with closing(self._open()) as connection:
-            yield connection
+        """The connection for reads (autocommit: each statement sees one committed state)."""
+        with self._lock:
+            yield self._connection
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction: holds the write lock from its first read, commits on success,
         rolls back on any error (or leaves nothing behind if the process dies inside it)."""
-        with self._write_lock, closing(self._open()) as connection:
+        with self._lock:
+            connection = self._connection
             connection.execute("BEGIN IMMEDIATE")
             try:
                 yield connection
+                connection.execute("COMMIT")
             except BaseException:
-                connection.execute("ROLLBACK")
+                if connection.in_transaction:  # some errors (disk full) already rolled it back
+                    connection.execute("ROLLBACK")
                 raise
-            connection.execute("COMMIT")
 
     def add_timer(self, duration_seconds: int, started_at: float) -> Timer:
         """Start a timer of `duration_seconds` at POSIX time `started_at`."""
@@ -141,20 +166,24 @@ class AssistantStore:
     def add_shopping_items(self, names: Iterable[str], added_at: float) -> list[str]:
         """Add every name to the shopping list in one transaction; returns those that were new.
 
-        All or nothing: an empty name rejects the whole call before anything is written.
+        All or nothing: an empty name rejects the call before anything is written, a name that
+        is not valid Unicode (a lone surrogate) rolls back those already inserted.
         """
         cleaned = [name.strip() for name in names]
         if not cleaned or not all(cleaned):
             raise AssistantError("shopping item is empty")
         added = []
-        with self._write() as connection:
-            for name in dict.fromkeys(cleaned):
-                cursor = connection.execute(
-                    "INSERT OR IGNORE INTO shopping_items (name, added_at) VALUES (?, ?)",
-                    (name, added_at),
-                )
-                if cursor.rowcount == 1:
-                    added.append(name)
+        try:
+            with self._write() as connection:
+                for name in dict.fromkeys(cleaned):
+                    cursor = connection.execute(
+                        "INSERT OR IGNORE INTO shopping_items (name, added_at) VALUES (?, ?)",
+                        (name, added_at),
+                    )
+                    if cursor.rowcount == 1:
+                        added.append(name)
+        except UnicodeEncodeError as error:
+            raise AssistantError(f"shopping item is not valid text: {error.reason}") from None
         return added
 
     def add_shopping_item(self, name: str, added_at: float) -> bool:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import subprocess
+import sys
 import threading
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -10,9 +15,18 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from assistant import Assistant, AssistantError
+from assistant.particles import with_particle
 from assistant.store import AssistantStore
+from server import create_app
+from tests.server_support import live_client, make_settings
 
 START = datetime(2026, 11, 21, 15, 5, tzinfo=ZoneInfo("Asia/Seoul"))
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """The HTTP test runs on asyncio, the loop uvicorn uses."""
+    return "asyncio"
 
 
 def test_timers_and_shopping_list_survive_a_restart(tmp_path: Path) -> None:
@@ -76,3 +90,131 @@ def test_default_store_lives_in_the_data_dir(tmp_path: Path, monkeypatch: pytest
     assert assistant.store.path == tmp_path / "data" / "assistant.sqlite3"
     assistant.ask("빵 사야 해")
     assert (tmp_path / "data" / "assistant.sqlite3").is_file()
+
+
+def test_a_multi_item_add_is_one_transaction(tmp_path: Path) -> None:
+    store = AssistantStore(tmp_path / "s.sqlite3")
+    assert store.add_shopping_items(["우유", " 빵 ", "우유"], added_at=0.0) == ["우유", "빵"]
+    assert store.add_shopping_items(["빵", "계란"], added_at=1.0) == ["계란"]
+    with pytest.raises(AssistantError):
+        store.add_shopping_items(["사과", " "], added_at=2.0)
+    assert store.shopping_items() == ["우유", "빵", "계란"]
+
+
+def test_finished_timers_are_taken_once(tmp_path: Path) -> None:
+    store = AssistantStore(tmp_path / "s.sqlite3")
+    short, long = store.add_timer(60, started_at=0.0), store.add_timer(600, started_at=0.0)
+    assert store.take_finished_timers(now=59.0) == []
+    assert store.take_finished_timers(now=60.0) == [short]
+    assert store.take_finished_timers(now=60.0) == []
+    assert store.timers() == [long]
+
+
+WRITER = """
+import sys, time
+from pathlib import Path
+from assistant.store import AssistantStore
+
+path, writer, count, go = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4])
+print("ready", flush=True)
+while not go.exists():
+    time.sleep(0.002)
+store = AssistantStore(path)  # every process opens the file at once: WAL switch races too
+taken = []
+for i in range(count):
+    store.add_shopping_item(f"p{writer}-{i}", added_at=float(i))
+    store.add_timer(writer * 1000 + i + 1, started_at=1e6)
+    taken += [timer.id for timer in store.take_finished_timers(now=float(i * 8 + writer + 1))]
+print(*taken, flush=True)
+"""
+
+
+def finish(child: subprocess.Popen[str]) -> tuple[str, str]:
+    """The child's stdout and stderr once it exits (read through the file objects, not
+    communicate(): an earlier readline() may have buffered part of stdout)."""
+    assert child.stdout is not None and child.stderr is not None
+    with child.stdout, child.stderr:
+        out, err = child.stdout.read(), child.stderr.read()
+    child.wait(timeout=120)
+    return out, err
+
+
+def test_concurrent_writers_from_processes_and_threads_lose_nothing(tmp_path: Path) -> None:
+    """8 processes x 50 and 16 threads x 25 items and timers, all writing at once; the processes
+    also take 400 finished timers between them, each exactly once (a read-modify-write)."""
+    path, go = tmp_path / "shared.sqlite3", tmp_path / "go"
+    n_processes, per_process, n_threads, per_thread = 8, 50, 16, 25
+    seeded = AssistantStore(path)
+    finished = [seeded.add_timer(1, started_at=float(end - 1)).id for end in range(1, 401)]
+    seeded.close()
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(path), str(writer), str(per_process), str(go)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for writer in range(n_processes)
+    ]
+    errors: list[BaseException] = []
+    started = threading.Barrier(n_threads + 1)
+
+    def write(writer: int) -> None:
+        try:
+            started.wait()
+            while not go.exists():
+                time.sleep(0.002)
+            store = AssistantStore(path)
+            for i in range(per_thread):
+                store.add_shopping_item(f"t{writer}-{i}", added_at=float(i))
+                store.add_timer(writer * 1000 + i + 1, started_at=2e6)
+        except BaseException as error:  # surfaced in the main thread below
+            errors.append(error)
+
+    threads = [threading.Thread(target=write, args=(writer,)) for writer in range(n_threads)]
+    for thread in threads:
+        thread.start()
+    started.wait()
+    for child in children:  # every child has imported the store: the writes will overlap
+        assert child.stdout is not None and child.stdout.readline() == "ready\n"
+    go.touch()
+    for thread in threads:
+        thread.join()
+    outputs = [finish(child) for child in children]
+    assert errors == []
+    assert [child.returncode for child in children] == [0] * n_processes, outputs
+    assert all(stderr == "" for _, stderr in outputs), outputs
+    taken = [int(timer_id) for stdout, _ in outputs for timer_id in stdout.split()]
+    assert sorted(taken) == finished  # every finished timer taken, none by two processes
+
+    store = AssistantStore(path)
+    expected_items = [f"p{w}-{i}" for w in range(n_processes) for i in range(per_process)]
+    expected_items += [f"t{w}-{i}" for w in range(n_threads) for i in range(per_thread)]
+    assert sorted(store.shopping_items()) == sorted(expected_items)  # each exactly once
+    expected_timers = [(1e6, w * 1000 + i + 1) for w in range(n_processes) for i in range(per_process)]
+    expected_timers += [(2e6, w * 1000 + i + 1) for w in range(n_threads) for i in range(per_thread)]
+    timers = store.timers()
+    assert sorted((t.started_at, t.duration_seconds) for t in timers) == sorted(expected_timers)
+    assert len({t.id for t in timers}) == len(timers) == 800
+
+
+ITEMS_32 = ["우유", "사과", "배", "빵", "귤", "감자", "양파", "두부", "라면", "김치", "쌀", "버터",
+            "치즈", "주스", "커피", "설탕", "소금", "계란", "당근", "오이", "호박", "마늘", "생강",
+            "고추", "간장", "된장", "식초", "참기름", "국수", "만두", "떡", "김"]
+
+
+@pytest.mark.anyio
+async def test_concurrent_http_requests_all_land(test_voice_dir: Path, tmp_path: Path) -> None:
+    """32 /assistant requests adding one item each, all in flight together, through the real app."""
+    settings = make_settings(test_voice_dir, tmp_path)
+    async with live_client(create_app(settings)) as http:
+        responses = await asyncio.gather(*(
+            http.post("/assistant", json={"text": f"{with_particle(item, '을/를')} 장보기 목록에 추가해줘"})
+            for item in ITEMS_32
+        ))
+        # A lone surrogate (valid JSON, not valid Unicode) is a clear 422 that adds nothing.
+        surrogate = json.dumps({"text": "사탕, \ud800빵 사야 해"}).encode()
+        refused = await http.post("/assistant", content=surrogate, headers={"content-type": "application/json"})
+        assert refused.status_code == 422 and "not valid text" in refused.json()["detail"]
+    for item, response in zip(ITEMS_32, responses, strict=True):
+        assert response.status_code == 200, response.text
+        assert response.json()["reply"] == f"{with_particle(item, '을/를')} 장보기 목록에 추가했어요."
+    assert sorted(AssistantStore(settings.assistant_store_path).shopping_items()) == sorted(ITEMS_32)

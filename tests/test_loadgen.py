@@ -10,7 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from bench.loadgen import LoadPlan, LoadReport, Outcome, check_loopback, mixed_call, percentile, run_load
+from bench.loadgen import (
+    LoadPlan,
+    LoadReport,
+    Outcome,
+    check_loopback,
+    mixed_call,
+    percentile,
+    run_load,
+)
 from bench.served import served
 
 pytestmark = pytest.mark.slow

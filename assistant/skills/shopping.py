@@ -21,7 +21,7 @@ def add_item(slots: Slots, context: SkillContext) -> str:
     if not items:
         return "무엇을 장보기 목록에 추가할지 알아듣지 못했어요."
     now = context.now.timestamp()
-    added = [item for item in items if context.store.add_shopping_item(item, now)]
+    added = context.store.add_shopping_items(items, now)
     present = [item for item in items if item not in added]
     sentences = []
     if added:

@@ -55,8 +55,8 @@ def start_timer(slots: Slots, context: SkillContext) -> str:
 def cancel_timer(slots: Slots, context: SkillContext) -> str:
     """HassCancelTimer: cancel the timer of a given duration, or every running timer."""
     now = context.now.timestamp()
-    running, finished = _split_finished(context.store.timers(), now)
-    context.store.remove_timers([timer.id for timer in finished])
+    context.store.take_finished_timers(now)
+    running, _ = _split_finished(context.store.timers(), now)
     wanted = _duration_from(slots, prefix="start_")
     if wanted:
         matching = [timer for timer in running if timer.duration_seconds == wanted]
@@ -79,8 +79,8 @@ def _remaining(timer: Timer, now: float) -> str:
 def timer_status(slots: Slots, context: SkillContext) -> str:
     """HassTimerStatus: the time left on each running timer; finished ones are reported once."""
     now = context.now.timestamp()
-    running, finished = _split_finished(context.store.timers(), now)
-    context.store.remove_timers([timer.id for timer in finished])
+    finished = context.store.take_finished_timers(now)
+    running, _ = _split_finished(context.store.timers(), now)
     sentences = [
         f"{format_duration(timer.duration_seconds)} 타이머가 끝났어요." for timer in finished
     ]
