@@ -7,7 +7,6 @@ gives integers when whole and short decimals otherwise, never "5.0" or "0.300000
 from __future__ import annotations
 
 import re
-from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 _SINO_DIGITS = {"영": 0, "공": 0, "일": 1, "이": 2, "삼": 3, "사": 4, "오": 5, "육": 6, "륙": 6,
@@ -123,9 +122,10 @@ def format_number(value: Fraction | int, max_decimals: int = 2) -> str:
     rounded, _ = round_decimal(fraction, max_decimals)
     if rounded.denominator == 1:
         return str(rounded.numerator)
-    decimal = Decimal(rounded.numerator) / Decimal(rounded.denominator)
-    text = format(decimal.quantize(Decimal(1).scaleb(-max_decimals), rounding=ROUND_HALF_UP), "f")
-    return text.rstrip("0").rstrip(".")
+    # Exact integer arithmetic: a Decimal context (28 digits) fails on long operands.
+    whole, part = divmod(int(abs(rounded) * 10**max_decimals), 10**max_decimals)
+    sign = "-" if rounded < 0 else ""
+    return f"{sign}{whole}.{part:0{max_decimals}d}".rstrip("0").rstrip(".")
 
 
 def as_slot_value(value: Fraction) -> int | str:

@@ -1,6 +1,7 @@
 """Request and response bodies with their limits (wrong types and out-of-range values: 422).
 
 Text length limits are per endpoint and configurable, so routes check them (413), not the schemas.
+Numbers are strict: "1.0", true, NaN and Infinity are not a speed.
 """
 
 from __future__ import annotations
@@ -23,7 +24,10 @@ class SpeakRequest(BaseModel):
 
     text: str = Field(description="Korean text to speak (any number of sentences).")
     voice: str | None = Field(None, max_length=MAX_NAME_CHARS, description="Registry voice name.")
-    speed: float = Field(1.0, ge=MIN_SPEED, le=MAX_SPEED, description="Speaking-rate factor.")
+    speed: float = Field(
+        1.0, ge=MIN_SPEED, le=MAX_SPEED, strict=True, allow_inf_nan=False,
+        description="Speaking-rate factor: a JSON number (not a string or a boolean).",
+    )
 
 
 class AssistantRequest(BaseModel):
@@ -55,7 +59,7 @@ class OpenAISpeechRequest(BaseModel):
         description="A registry voice name; OpenAI names such as 'alloy' mean the default voice.",
     )
     response_format: str = Field("wav", description="wav, pcm (s16le mono) or flac.")
-    speed: float = Field(1.0, ge=MIN_SPEED, le=MAX_SPEED)
+    speed: float = Field(1.0, ge=MIN_SPEED, le=MAX_SPEED, strict=True, allow_inf_nan=False)
 
     @field_validator("response_format")
     @classmethod
@@ -67,6 +71,29 @@ class OpenAISpeechRequest(BaseModel):
                 f"response_format {shown!r} is not supported; use one of {', '.join(AUDIO_FORMATS)}"
             )
         return value
+
+
+class ValidationProblem(BaseModel):
+    """One way a request broke its schema: where, what kind, and a readable message."""
+
+    type: str = Field(description="Pydantic's error type, e.g. 'missing' or 'json_invalid'.")
+    loc: list[str] = Field(description="Where: 'body' and the field path.")
+    msg: str
+
+
+class ErrorResponse(BaseModel):
+    """Every error body: a message, or for a request that breaks its schema, the problems (422)."""
+
+    detail: str | list[ValidationProblem]
+
+
+class ReadyResponse(BaseModel):
+    """Body of GET /readyz when the server is ready."""
+
+    status: str
+    voice: str
+    device: str
+    queue_depth: int
 
 
 class VoiceInfo(BaseModel):

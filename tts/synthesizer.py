@@ -149,12 +149,19 @@ class Synthesizer:
         results: list[tuple[str, FrontendResult]] = []
         pending = ""
         for sentence in split_sentences(text, options.max_sentence_chars):
-            candidate = f"{pending} {sentence}".strip()
+            # Each sentence is read alone first, so a long run of unspeakable ones costs linear
+            # time, not the quadratic of re-reading the growing run (a denial of service).
             try:
+                alone = self._read(sentence)
+            except FrontendError:
+                pending = f"{pending} {sentence}".strip()
+                continue
+            if pending:
+                candidate = f"{pending} {sentence}"
                 results.append((candidate, self._read(candidate)))
                 pending = ""
-            except FrontendError:
-                pending = candidate
+            else:
+                results.append((sentence, alone))
         if pending and results:
             merged = f"{results[-1][0]} {pending}"
             results[-1] = (merged, self._read(merged))

@@ -11,15 +11,32 @@ from starlette.concurrency import run_in_threadpool
 from assistant import AssistantError
 from server.deps import AssistantDep, SettingsDep, SpeechDep, VoicesDep, require_api_key
 from server.errors import InvalidInputError, QueueFullError, ServiceError
-from server.routes.common import check_length, voice_for
+from server.routes.body import JSONBodyRoute, require_json
+from server.routes.common import check_length, error_responses, voice_for
 from server.schemas import AssistantRequest, AssistantResponse
 
 logger = logging.getLogger(__name__)
 
-router = APIRouter(tags=["assistant"], dependencies=[Depends(require_api_key)])
+AUDIO_STATUS_HEADER = {
+    "X-Sori-Audio-Status": {
+        "description": "'ok', 'none' (nothing to say), or 'failed (<status>)' when the reply was not spoken.",
+        "schema": {"type": "string"},
+    }
+}
+
+router = APIRouter(
+    tags=["assistant"],
+    dependencies=[Depends(require_api_key), Depends(require_json)],
+    route_class=JSONBodyRoute,
+    responses=error_responses(401),
+)
 
 
-@router.post("/assistant", response_model=AssistantResponse)
+@router.post(
+    "/assistant",
+    response_model=AssistantResponse,
+    responses={200: {"headers": AUDIO_STATUS_HEADER}, **error_responses(400, 413, 415, 422, 503)},
+)
 async def ask(
     body: AssistantRequest,
     response: Response,

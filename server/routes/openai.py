@@ -13,11 +13,23 @@ from typing import cast
 from fastapi import APIRouter, Depends, Response
 
 from server.deps import SettingsDep, SpeechDep, VoicesDep, require_api_key
-from server.routes.common import check_length, voice_for
+from server.routes.body import JSONBodyRoute, require_json
+from server.routes.common import (
+    SPEECH_ERRORS,
+    SPEECH_HEADERS,
+    check_length,
+    error_responses,
+    voice_for,
+)
 from server.schemas import OpenAISpeechRequest
 from tts import AudioFormat
 
-router = APIRouter(tags=["openai"], dependencies=[Depends(require_api_key)])
+router = APIRouter(
+    tags=["openai"],
+    dependencies=[Depends(require_api_key), Depends(require_json)],
+    route_class=JSONBodyRoute,
+    responses=error_responses(401),
+)
 
 MEDIA_TYPES = {"wav": "audio/wav", "pcm": "audio/pcm", "flac": "audio/flac"}
 
@@ -25,7 +37,14 @@ MEDIA_TYPES = {"wav": "audio/wav", "pcm": "audio/pcm", "flac": "audio/flac"}
 @router.post(
     "/v1/audio/speech",
     response_class=Response,
-    responses={200: {"content": {media: {} for media in MEDIA_TYPES.values()}}},
+    responses={
+        200: {
+            "content": {media: {} for media in MEDIA_TYPES.values()},
+            "description": "The audio in response_format",
+            "headers": SPEECH_HEADERS,
+        },
+        **error_responses(*SPEECH_ERRORS),
+    },
 )
 async def openai_speech(
     body: OpenAISpeechRequest, settings: SettingsDep, voices: VoicesDep, speech: SpeechDep

@@ -6,7 +6,7 @@ from importlib import resources
 from pathlib import Path
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, HTMLResponse
 
 router = APIRouter(tags=["page"])
 
@@ -16,7 +16,9 @@ def static_dir() -> Path:
     return Path(str(resources.files("server") / "static"))
 
 
-@router.get("/", include_in_schema=False)
+@router.get(
+    "/", response_class=HTMLResponse, responses={200: {"description": "The page (HTML)."}}
+)
 async def index() -> FileResponse:
     """The single-page UI."""
     return FileResponse(static_dir() / "index.html", media_type="text/html; charset=utf-8")

@@ -6,13 +6,25 @@ from fastapi import APIRouter, Depends, Response
 
 from server.cache import Lookup
 from server.deps import SettingsDep, SpeechDep, VoicesDep, require_api_key
-from server.routes.common import check_length, voice_for
+from server.routes.body import JSONBodyRoute, require_json
+from server.routes.common import (
+    SPEECH_ERRORS,
+    SPEECH_HEADERS,
+    check_length,
+    error_responses,
+    voice_for,
+)
 from server.schemas import SpeakRequest
 from server.settings import Settings
 from server.speech import Speech, SpeechService
 from server.voices import VoiceRegistry
 
-router = APIRouter(tags=["speech"], dependencies=[Depends(require_api_key)])
+router = APIRouter(
+    tags=["speech"],
+    dependencies=[Depends(require_api_key), Depends(require_json)],
+    route_class=JSONBodyRoute,
+    responses=error_responses(401),
+)
 
 
 async def _synthesize(
@@ -27,7 +39,10 @@ async def _synthesize(
 @router.post(
     "/speak",
     response_class=Response,
-    responses={200: {"content": {"audio/wav": {}}, "description": "16-bit PCM mono WAV"}},
+    responses={
+        200: {"content": {"audio/wav": {}}, "description": "16-bit PCM mono WAV", "headers": SPEECH_HEADERS},
+        **error_responses(*SPEECH_ERRORS),
+    },
 )
 async def speak(body: SpeakRequest, settings: SettingsDep, voices: VoicesDep, speech: SpeechDep) -> Response:
     """Speak Korean text; attention health and audio length are in the X-Sori-* headers."""
@@ -39,7 +54,10 @@ async def speak(body: SpeakRequest, settings: SettingsDep, voices: VoicesDep, sp
 @router.post(
     "/speak/alignment",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}}, "description": "one panel per sentence"}},
+    responses={
+        200: {"content": {"image/png": {}}, "description": "one panel per sentence", "headers": SPEECH_HEADERS},
+        **error_responses(*SPEECH_ERRORS),
+    },
 )
 async def speak_alignment(
     body: SpeakRequest, settings: SettingsDep, voices: VoicesDep, speech: SpeechDep

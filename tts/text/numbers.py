@@ -22,6 +22,9 @@ _GROUP_UNITS = ("", "만", "억", "조", "경")
 MAX_SINO = 10 ** (4 * len(_GROUP_UNITS)) - 1
 """The largest integer sino_korean reads as a cardinal (just under 10^20)."""
 
+MAX_SINO_DIGITS = len(str(MAX_SINO))
+"""Digits of MAX_SINO: a digit string with more significant digits is never read as a cardinal."""
+
 _NATIVE_ONES = ("", "하나", "둘", "셋", "넷", "다섯", "여섯", "일곱", "여덟", "아홉")
 """Native ones in counting form (하나, 둘, …), used alone."""
 
@@ -56,6 +59,18 @@ def read_digits(digits: str, zero: str = SINO_DIGITS[0]) -> str:
     if not digits.isascii() or not digits.isdigit():
         raise NumberReadingError(f"not a string of digits: {digits!r}")
     return "".join(zero if d == "0" else SINO_DIGITS[int(d)] for d in digits)
+
+
+def whole_number(digits: str) -> int:
+    """The value of a string of ASCII digits, or MAX_SINO + 1 for any beyond the readable range.
+
+    Numbers past MAX_SINO are read digit by digit, so their value is never needed; and int()
+    refuses strings of more than 4,300 digits, which a long enough text contains.
+    """
+    significant = digits.lstrip("0") or "0"
+    if len(significant) > MAX_SINO_DIGITS:
+        return MAX_SINO + 1
+    return int(significant)
 
 
 def _sino_group(value: int) -> str:
@@ -134,7 +149,8 @@ def sino_decimal(number: str) -> str:
     whole, point, fraction = body.partition(".")
     if not whole.isdigit() or not whole.isascii() or (point and not fraction):
         raise NumberReadingError(f"not a decimal number: {number!r}")
-    reading = sino_korean(int(whole))
+    value = whole_number(whole)
+    reading = sino_korean(value) if value <= MAX_SINO else read_digits(whole)
     if point:
         reading += " 점 " + read_digits(fraction)
     return sign + reading

@@ -16,6 +16,7 @@ from tts.text.numbers import (
     native_ordinal,
     native_range,
     sino_korean,
+    whole_number,
 )
 from tts.text.readout_numbers import (
     COUNTER_PATTERN,
@@ -53,7 +54,7 @@ _HANGUL_RUN = re.compile(r"[가-힣]*")
 def _integer(number: str) -> int | None:
     """The value of a written whole number, or None when it has a decimal part."""
     plain = number.replace(",", "")
-    return None if "." in plain else int(plain)
+    return None if "." in plain else whole_number(plain)
 
 
 def _is_frequency(text: str, start: int, end: int) -> bool:

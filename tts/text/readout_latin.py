@@ -11,7 +11,7 @@ import re
 import unicodedata
 
 from tts.text.english import english_to_hangul
-from tts.text.numbers import PHONE_ZERO, native_ordinal, read_digits
+from tts.text.numbers import MAX_SINO, PHONE_ZERO, native_ordinal, read_digits, whole_number
 from tts.text.readout_numbers import read_number
 from tts.text.tables import ENGLISH_DIGITS, ENGLISH_ORDINALS, LATIN_ABBREVIATIONS
 
@@ -98,12 +98,14 @@ def _code_digits(digits: str) -> str:
 
 
 def read_english_ordinals(text: str) -> str:
-    """1st → 퍼스트, 3rd → 서드, up to 10th; 21st → 스물한 번째."""
+    """1st → 퍼스트, 3rd → 서드, up to 10th; 21st → 스물한 번째; past the 경 range, digit by digit."""
 
     def replace(match: re.Match[str]) -> str:
-        value = int(match.group(1))
+        value = whole_number(match.group(1))
         if value in ENGLISH_ORDINALS:
             return ENGLISH_ORDINALS[value]
+        if value > MAX_SINO:
+            return f"{read_number(match.group(1))} 번째"
         return f"{native_ordinal(value)} 번째" if value else read_number(match.group(1))
 
     return _ORDINAL_SUFFIX.sub(replace, text)

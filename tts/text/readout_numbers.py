@@ -18,6 +18,7 @@ from tts.text.numbers import (
     read_digits,
     sino_decimal,
     sino_korean,
+    whole_number,
 )
 from tts.text.tables import (
     COUNTERS,
@@ -56,7 +57,7 @@ def read_number(number: str) -> str:
         return sino_decimal(plain)
     if len(plain) > 1 and plain.startswith("0"):
         return read_digits(plain, zero=PHONE_ZERO)
-    value = int(plain)
+    value = whole_number(plain)
     return sino_korean(value) if value <= MAX_SINO else read_digits(plain)
 
 
