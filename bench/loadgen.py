@@ -2,9 +2,11 @@
 
 Client k (of `clients`) starts at k * ramp_s / clients and then sends one request after another
 until the run's time is up or the shared request budget is spent, so at most `clients` requests
-are ever in flight and the run ends by itself. A 503 carrying Retry-After is the server's designed
-answer to a full queue: the client counts it and waits that long (capped) before its next request.
-Everything else that is not 2xx is an error. Only loopback addresses are accepted.
+are ever in flight and the run ends by itself. A 503 with Retry-After whose detail says the queue
+is full is the server's designed refusal: the client counts it and waits that long (capped) before
+its next request. Every other answer that is not 2xx is an error, and so is an /assistant 200
+whose reply could not be spoken (X-Sori-Audio-Status other than ok or none): its synthesis failed.
+Only loopback addresses are accepted.
 """
 
 from __future__ import annotations
@@ -18,11 +20,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+import httpx
+
 from bench.voice import sentence
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 MAX_RETRY_WAIT_S = 2.0
 """Longest a client honours Retry-After, so a run still ends near its deadline."""
+QUEUE_FULL_MARK = "queue is full"
+"""In the detail of the server's designed 503 (server.errors.QueueFullError), and in no other."""
+SPOKEN_STATUSES = frozenset({"ok", "none"})
+"""X-Sori-Audio-Status values of an /assistant answer whose reply was spoken or had nothing to say."""
+UNSPOKEN = -2
+"""Status recorded for an /assistant 200 whose reply could not be spoken."""
 
 ASSISTANT_UTTERANCES = (
     "지금 몇 시야?",
@@ -77,11 +87,12 @@ class Outcome:
 
     route: str
     status: int
+    """The HTTP status; 0 when no HTTP answer came, UNSPOKEN for an /assistant reply left silent."""
     latency_s: float
     finished_at: float
     """Seconds since the run started."""
     designed: bool = False
-    """A 503 with Retry-After and a JSON detail: the queue was full, as designed."""
+    """A 503 with Retry-After saying the queue was full: refused as designed."""
 
 
 @dataclass
@@ -93,7 +104,7 @@ class LoadReport:
 
     @property
     def statuses(self) -> Counter[int]:
-        """Count of each status (0 for requests that got no HTTP answer)."""
+        """Count of each status (0: no HTTP answer; UNSPOKEN: an /assistant reply left silent)."""
         return Counter(outcome.status for outcome in self.outcomes)
 
     @property
@@ -135,13 +146,30 @@ def check_loopback(base_url: str) -> None:
         raise ValueError(f"the load generator only targets loopback addresses, not {host!r}")
 
 
-def _retry_after(headers: object) -> float | None:
+def _retry_after(response: httpx.Response) -> float | None:
     """Retry-After in seconds, when present and a number."""
-    value = getattr(headers, "get", lambda _: None)("retry-after")
+    value = response.headers.get("retry-after")
     try:
         return float(value) if value is not None else None
     except ValueError:
         return None
+
+
+def classify(response: httpx.Response) -> tuple[int, bool, float]:
+    """(status to record, whether it is a designed refusal, seconds to wait before the next call)."""
+    status = response.status_code
+    retry = _retry_after(response)
+    if status == 503 and retry is not None:
+        try:
+            detail = str(response.json().get("detail", ""))
+        except ValueError:
+            detail = ""
+        if QUEUE_FULL_MARK in detail:
+            return status, True, min(retry, MAX_RETRY_WAIT_S)
+    audio_status = response.headers.get("x-sori-audio-status")
+    if status == 200 and audio_status is not None and audio_status not in SPOKEN_STATUSES:
+        return UNSPOKEN, False, 0.0
+    return status, False, 0.0
 
 
 async def run_load(
@@ -152,8 +180,6 @@ async def run_load(
 ) -> LoadReport:
     """Drive the server at base_url with plan's clients; returns every outcome (appended to
     `report` as they come when one is given, so a monitor can watch the run)."""
-    import httpx
-
     check_loopback(base_url)
     report = report if report is not None else LoadReport()
     counter = itertools.count()
@@ -177,16 +203,10 @@ async def run_load(
                     return
                 call = call_for(index)
                 sent = time.perf_counter()
-                wait_s = 0.0
                 try:
-                    response = await client.post(call.path, json=call.body)
-                    status = response.status_code
-                    retry = _retry_after(response.headers)
-                    designed = (status == 503 and retry is not None
-                                and response.headers.get("content-type", "").startswith("application/json"))
-                    wait_s = min(retry or 0.0, MAX_RETRY_WAIT_S) if designed else 0.0
+                    status, designed, wait_s = classify(await client.post(call.path, json=call.body))
                 except httpx.HTTPError:
-                    status, designed = 0, False
+                    status, designed, wait_s = 0, False, 0.0
                 now = time.perf_counter()
                 report.outcomes.append(Outcome(call.route, status, now - sent, now - started, designed))
                 if wait_s:

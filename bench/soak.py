@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.loadgen import LoadPlan, LoadReport, percentile, run_load
+from bench.loadgen import UNSPOKEN, LoadPlan, LoadReport, percentile, run_load
 from bench.report import Table, machine_summary, write_results
 from bench.served import Served, ServeError, served
 from bench.voice import bench_voice
@@ -110,7 +110,8 @@ def _route_table(title: str, report: LoadReport, samples: Samples, end_depth: in
     errors = report.errors
     table.notes.append(
         f"{len(report.outcomes)} requests in {report.wall_s:.1f} s ({report.served / report.wall_s:.2f} "
-        f"served/s). Errors by status: {dict(sorted(errors.items())) or 'none'} (0 = no HTTP answer).")
+        f"served/s). Errors by status: {dict(sorted(errors.items())) or 'none'} (0 = no HTTP answer, "
+        f"{UNSPOKEN} = an /assistant reply that could not be spoken).")
     if samples.depths:
         table.notes.append(f"Queue depth: max {max(samples.depths)} while loaded, {end_depth} after.")
     if samples.rss_bytes:

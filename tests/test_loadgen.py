@@ -8,13 +8,17 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bench.loadgen import (
+    MAX_RETRY_WAIT_S,
+    UNSPOKEN,
     LoadPlan,
     LoadReport,
     Outcome,
     check_loopback,
+    classify,
     mixed_call,
     percentile,
     run_load,
@@ -78,3 +82,24 @@ def test_percentile_is_nearest_rank() -> None:
     values = [float(v) for v in range(1, 101)]
     assert percentile(values, 0.5) == 50.0 and percentile(values, 0.99) == 99.0
     assert percentile([3.0], 0.95) == 3.0
+
+
+def test_only_a_queue_full_503_counts_as_designed() -> None:
+    busy = {"detail": "the server is busy: the synthesis queue is full, try again shortly"}
+    assert classify(httpx.Response(503, json=busy, headers={"Retry-After": "1"})) == (503, True, 1.0)
+    assert classify(httpx.Response(503, json=busy, headers={"Retry-After": "30"}))[2] == MAX_RETRY_WAIT_S
+    draining = {"detail": "the server is shutting down"}
+    out_of_memory = {"detail": "out of memory on the device; try again shortly"}
+    for body in (draining, out_of_memory):
+        assert classify(httpx.Response(503, json=body, headers={"Retry-After": "1"})) == (503, False, 0.0)
+    assert classify(httpx.Response(503, json=busy)) == (503, False, 0.0), "no Retry-After: not designed"
+    assert classify(httpx.Response(503, text="busy", headers={"Retry-After": "1"}))[1] is False
+
+
+def test_an_assistant_reply_left_silent_is_an_error() -> None:
+    silent = httpx.Response(200, json={"audio": None}, headers={"X-Sori-Audio-Status": "failed (503)"})
+    assert classify(silent) == (UNSPOKEN, False, 0.0)
+    for spoken in ("ok", "none"):
+        answer = httpx.Response(200, json={}, headers={"X-Sori-Audio-Status": spoken})
+        assert classify(answer) == (200, False, 0.0)
+    assert LoadReport([Outcome("/assistant", UNSPOKEN, 1.0, 1.0)]).errors == Counter({UNSPOKEN: 1})
