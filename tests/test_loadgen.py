@@ -13,6 +13,7 @@ import pytest
 
 from bench.loadgen import (
     MAX_RETRY_WAIT_S,
+    QUEUE_FULL_MARK,
     UNSPOKEN,
     LoadPlan,
     LoadReport,
@@ -24,6 +25,7 @@ from bench.loadgen import (
     run_load,
 )
 from bench.served import served
+from server.errors import NotReadyError, QueueFullError, ShuttingDownError
 
 pytestmark = pytest.mark.slow
 
@@ -85,7 +87,9 @@ def test_percentile_is_nearest_rank() -> None:
 
 
 def test_only_a_queue_full_503_counts_as_designed() -> None:
-    busy = {"detail": "the server is busy: the synthesis queue is full, try again shortly"}
+    busy = {"detail": QueueFullError(1).detail}
+    assert QUEUE_FULL_MARK in busy["detail"]
+    assert all(QUEUE_FULL_MARK not in error().detail for error in (NotReadyError, ShuttingDownError))
     assert classify(httpx.Response(503, json=busy, headers={"Retry-After": "1"})) == (503, True, 1.0)
     assert classify(httpx.Response(503, json=busy, headers={"Retry-After": "30"}))[2] == MAX_RETRY_WAIT_S
     draining = {"detail": "the server is shutting down"}
