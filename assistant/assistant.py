@@ -72,6 +72,11 @@ class Assistant:
         self.store = AssistantStore(store_path if store_path is not None else default_store_path())
         self._catalog: IntentCatalog = load_intents()
 
+    def close(self) -> None:
+        """Close the store's SQLite file; asking afterwards fails (StoreUnavailableError) if the
+        skill needs the store."""
+        self.store.close()
+
     def now(self) -> datetime:
         """The current time in the assistant's timezone (naive clock values are taken as local)."""
         if self._clock is None:

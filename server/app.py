@@ -3,13 +3,13 @@
 Nothing happens at import. A default voice that exists but cannot be loaded does not stop the app:
 it starts degraded (/healthz 200; /readyz and synthesis 503 with the reason). Errors are JSON
 `{"detail": ...}` everywhere; unexpected exceptions are logged and answered with a plain message,
-never their text.
+never their text. With an API key set, requests without it are refused (401) before anything else
+looks at them, their bodies included.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -23,16 +23,15 @@ from starlette.concurrency import run_in_threadpool
 
 from assistant import Assistant
 from server.cache import SingleFlightCache
-from server.errors import ServiceError
+from server.errors import ServiceError, VoiceUnavailableError
 from server.lifecycle import Lifecycle
 from server.metrics import Metrics
-from server.middleware import BodySizeLimitMiddleware, MetricsMiddleware
+from server.middleware import ApiKeyMiddleware, BodySizeLimitMiddleware, MetricsMiddleware
 from server.routes import assistant, meta, openai, page, speak
 from server.settings import Settings
 from server.speech import Speech, SpeechService
 from server.voices import VoiceRegistry
 from server.worker import InferenceWorker
-from tts import VoiceError
 
 logger = logging.getLogger(__name__)
 
@@ -57,13 +56,8 @@ async def _start_default_voice(registry: VoiceRegistry, settings: Settings) -> s
     name = registry.default_name
     try:
         await run_in_threadpool(_warm_up, registry, settings)
-    except VoiceError as error:
-        logger.error("the default voice %s could not be loaded: %s", name, error)
-        directory = registry.directory(name)
-        message = str(error)
-        if directory is not None:
-            message = message.replace(f"{directory.parent}{os.sep}", "")
-        reason = f"the default voice {name} could not be loaded: {message}"
+    except VoiceUnavailableError as error:  # the registry has logged it in full
+        reason = error.detail
     except Exception as error:  # any load or warm-up failure degrades the app instead of killing it
         logger.exception("the default voice %s failed to start", name)
         reason = f"the default voice {name} failed to start ({type(error).__name__}; see the server log)"
@@ -75,7 +69,8 @@ async def _start_default_voice(registry: VoiceRegistry, settings: Settings) -> s
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Load voices and the assistant, start the worker; on shutdown stop it.
+    """Load voices and the assistant, start the worker; on shutdown stop it and close the
+    assistant's store. A drain that is cut off makes the worker answer what it holds at once.
 
     The default voice must exist (else start-up fails); one that fails to load leaves the app
     degraded but serving its probes.
@@ -96,31 +91,36 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     assistant_ = await run_in_threadpool(
         lambda: Assistant(store_path=settings.assistant_store_path, timezone=settings.timezone)
     )
-    device = str(registry.load(registry.default_name).synthesizer.device)
-    worker = InferenceWorker(
-        queue_size=settings.queue_size,
-        max_batch_size=settings.max_batch_size,
-        batch_wait_s=settings.batch_wait_s,
-        metrics=metrics,
-        name=device,
-    )
-    cache: SingleFlightCache[Speech] = SingleFlightCache(
-        settings.cache_size, settings.cache_max_bytes, lambda speech: speech.nbytes
-    )
-    worker.start()
-    metrics.track_queue(lambda: worker.depth)
-    app.state.assistant = assistant_
-    app.state.speech = SpeechService(
-        worker, cache, metrics, settings.request_timeout_s, settings.griffin_lim_iters
-    )
-    lifecycle.ready()
-    logger.info("serving voice %s on %s", registry.default_name, device)
     try:
-        yield
+        device = str(registry.load(registry.default_name).synthesizer.device)
+        worker = InferenceWorker(
+            queue_size=settings.queue_size,
+            max_batch_size=settings.max_batch_size,
+            batch_wait_s=settings.batch_wait_s,
+            metrics=metrics,
+            name=device,
+        )
+        cache: SingleFlightCache[Speech] = SingleFlightCache(
+            settings.cache_size, settings.cache_max_bytes, lambda speech: speech.nbytes
+        )
+        worker.start()
+        lifecycle.when_cut_off(worker.abandon)
+        metrics.track_queue(lambda: worker.depth)
+        app.state.assistant = assistant_
+        app.state.speech = SpeechService(
+            worker, cache, metrics, settings.request_timeout_s, settings.griffin_lim_iters
+        )
+        lifecycle.ready()
+        logger.info("serving voice %s on %s", registry.default_name, device)
+        try:
+            yield
+        finally:
+            lifecycle.stop()
+            app.state.speech = None
+            await run_in_threadpool(worker.stop)
     finally:
-        lifecycle.stop()
-        app.state.speech = None
-        await run_in_threadpool(worker.stop)
+        app.state.assistant = None
+        await run_in_threadpool(assistant_.close)
 
 
 async def _service_error(request: Request, error: Exception) -> JSONResponse:
@@ -145,6 +145,14 @@ async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
     """Log the exception; the client gets a plain message without its text."""
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return JSONResponse({"detail": "internal server error"}, status_code=500)
+
+
+def _public_paths(app: FastAPI) -> list[str]:
+    """Paths served without the API key: the probes, the page, and the API's own description."""
+    own = [route.path for router in (meta.public, page.router) for route in router.routes
+           if isinstance(route, APIRoute)]
+    described = [app.openapi_url, app.docs_url, app.swagger_ui_oauth2_redirect_url, app.redoc_url]
+    return own + [path for path in described if path]
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -172,6 +180,11 @@ def create_app(settings: Settings) -> FastAPI:
 
     routes = [route.path for router in routers for route in router.routes if isinstance(route, APIRoute)]
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.api_key is not None:
+        app.add_middleware(
+            ApiKeyMiddleware, api_key=settings.api_key.get_secret_value(),
+            public_paths=_public_paths(app), public_prefixes=["/static"],
+        )
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics, routes=routes)
     if settings.cors_origins:
         app.add_middleware(

@@ -1,12 +1,14 @@
-"""Request dependencies (`Annotated[..., Depends(...)]`) that tests can override, and the API key check."""
+"""Request dependencies (`Annotated[..., Depends(...)]`) that tests can override.
+
+The API key is checked before any of these, by server.middleware.ApiKeyMiddleware.
+"""
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 
 from assistant import Assistant
 from server.errors import NotReadyError
@@ -73,17 +75,3 @@ MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 VoicesDep = Annotated[VoiceRegistry, Depends(get_voices)]
 SpeechDep = Annotated[SpeechService, Depends(get_speech)]
 AssistantDep = Annotated[Assistant, Depends(get_assistant)]
-
-
-def require_api_key(request: Request, settings: SettingsDep) -> None:
-    """When an API key is configured, demand `Authorization: Bearer <key>` (constant-time compare)."""
-    if settings.api_key is None:
-        return
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    expected = settings.api_key.get_secret_value().encode()
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected):
-        raise HTTPException(
-            status_code=401,
-            detail="missing or wrong API key: send 'Authorization: Bearer <key>'",
-            headers={"WWW-Authenticate": "Bearer"},
-        )

@@ -58,13 +58,20 @@ class NotReadyError(ServiceError):
     default_detail = "the speech service is not ready"
 
 
+class VoiceUnavailableError(NotReadyError):
+    """A voice that exists but could not be loaded (503, without Retry-After: it stays broken until
+    the server restarts); the detail names files relative to the voices' folder."""
+
+    default_detail = "the voice could not be loaded"
+
+
 class ShuttingDownError(NotReadyError):
     """The server is draining before it exits: new work is refused (503 with Retry-After)."""
 
     default_detail = "the server is shutting down; try again shortly"
 
-    def __init__(self, retry_after_s: int) -> None:
-        super().__init__(headers={"Retry-After": str(max(1, int(retry_after_s)))})
+    def __init__(self, retry_after_s: int, detail: str | None = None) -> None:
+        super().__init__(detail, headers={"Retry-After": str(max(1, int(retry_after_s)))})
 
 
 class RequestTimeoutError(ServiceError):

@@ -1,23 +1,19 @@
-"""The app's lifecycle (starting, ready, degraded, draining, stopped) and the uvicorn server that
-drains on SIGTERM: readiness goes false at once, new synthesis gets 503, what is in flight finishes
-(within a time limit), then the process exits 0.
+"""The app's lifecycle: starting, ready, degraded (no usable default voice), draining, stopped.
+
+Only READY admits synthesis. The process runner (server/serving.py) drives the drain: it calls
+`drain` on the first SIGTERM, and `cut_off` when the drain runs out of time or a second signal
+comes, which answers whatever is still in flight with 503 at once.
 """
 
 from __future__ import annotations
 
 import enum
-import logging
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from types import FrameType
-
-import uvicorn
 
 from server.errors import NotReadyError, ShuttingDownError
-
-logger = logging.getLogger(__name__)
 
 
 class Phase(enum.Enum):
@@ -35,8 +31,8 @@ class Phase(enum.Enum):
 class Lifecycle:
     """The app's phase, why it is not ready, and how many synthesis requests it is serving.
 
-    Used from the event loop's thread; `drain` may also run in a signal handler there, so every
-    change is a plain attribute assignment.
+    Used from the event loop's thread; `drain` may also run in a signal handler there, so it only
+    assigns attributes. `cut_off` never runs in a signal handler: its callbacks take locks.
     """
 
     def __init__(self) -> None:
@@ -46,6 +42,7 @@ class Lifecycle:
         self.in_flight = 0
         """Synthesis requests admitted and not yet answered."""
         self._drain_deadline: float | None = None
+        self._on_cut_off: list[Callable[[], None]] = []
 
     def ready(self) -> None:
         """Start-up finished with the default voice loaded (a drain already begun is kept)."""
@@ -62,6 +59,19 @@ class Lifecycle:
         if self.phase is not Phase.DRAINING:
             self._drain_deadline = time.monotonic() + timeout_s
             self.phase, self.reason = Phase.DRAINING, "the server is shutting down"
+
+    def when_cut_off(self, callback: Callable[[], None]) -> None:
+        """Run `callback` (on the event loop) if a drain is cut short: it must answer what it holds."""
+        self._on_cut_off.append(callback)
+
+    def cut_off(self) -> int:
+        """End the drain now, with work unfinished: every when_cut_off callback runs once (the
+        inference worker answers its queued and running requests 503); the requests in flight."""
+        unfinished = self.in_flight
+        callbacks, self._on_cut_off = self._on_cut_off, []
+        for callback in callbacks:
+            callback()
+        return unfinished
 
     def stop(self) -> None:
         """The lifespan has ended: nothing is served any more."""
@@ -90,53 +100,3 @@ class Lifecycle:
             yield
         finally:
             self.in_flight -= 1
-
-
-class DrainingServer(uvicorn.Server):
-    """uvicorn that drains before its own shutdown: the first SIGTERM or SIGINT stops admitting
-    synthesis and waits for the requests in flight (at most drain_timeout_s); a second forces the exit.
-
-    Unlike uvicorn.Server it does not re-raise the signal after shutting down, so a drained server
-    exits 0.
-    """
-
-    def __init__(self, config: uvicorn.Config, lifecycle: Lifecycle, drain_timeout_s: float) -> None:
-        super().__init__(config)
-        self.lifecycle = lifecycle
-        self.drain_timeout_s = drain_timeout_s
-        self._drain_started: float | None = None
-        self._drain_logged = False
-        self.cut_off = 0
-        """Requests still in flight when the drain was cut short (time limit or a second signal)."""
-
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        """First signal: begin draining; readiness goes false at once. Second: exit now."""
-        if self._drain_started is None:
-            self._drain_started = time.monotonic()
-            self.lifecycle.drain(self.drain_timeout_s)
-        else:
-            self.cut_off = self.lifecycle.in_flight
-            self.should_exit = True
-            self.force_exit = True
-
-    async def on_tick(self, counter: int) -> bool:
-        """Every 0.1 s: while draining, exit once nothing is in flight or the time is up."""
-        if self._drain_started is not None and not self.should_exit:
-            self._check_drain(self._drain_started)
-        return await super().on_tick(counter)
-
-    def _check_drain(self, started: float) -> None:
-        """Log the drain's start and end; set should_exit when it is over."""
-        in_flight = self.lifecycle.in_flight
-        if not self._drain_logged:
-            self._drain_logged = True
-            logger.info("draining: %d request(s) in flight, waiting at most %g s",
-                        in_flight, self.drain_timeout_s)
-        if in_flight == 0:
-            logger.info("drained in %.2f s; shutting down", time.monotonic() - started)
-            self.should_exit = True
-        elif self.lifecycle.drain_remaining_s() <= 0:
-            logger.warning("drain time limit of %g s reached with %d request(s) still in flight; "
-                           "shutting down anyway", self.drain_timeout_s, in_flight)
-            self.cut_off = in_flight
-            self.should_exit = True

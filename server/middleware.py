@@ -1,7 +1,8 @@
-"""Pure ASGI middleware: request-body size limit (413) and per-route request metrics."""
+"""Pure ASGI middleware: the API key (401), request-body size limit (413) and per-route metrics."""
 
 from __future__ import annotations
 
+import hmac
 import json
 import time
 from collections.abc import Iterable
@@ -13,15 +14,65 @@ from server.metrics import Metrics
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
-async def send_json(send: Send, status: int, detail: str) -> None:
-    """Send a complete `{"detail": ...}` JSON response."""
+async def send_json(
+    send: Send, status: int, detail: str, headers: Iterable[tuple[bytes, bytes]] = ()
+) -> None:
+    """Send a complete `{"detail": ...}` JSON response (with extra headers, if given)."""
     body = json.dumps({"detail": detail}).encode()
     await send({
         "type": "http.response.start",
         "status": status,
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                    *headers],
     })
     await send({"type": "http.response.body", "body": body})
+
+
+def has_key(authorization: str, key: bytes) -> bool:
+    """Whether an Authorization header value is `Bearer <key>` (scheme in any case; constant time)."""
+    scheme, _, token = authorization.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), key)
+
+
+class ApiKeyMiddleware:
+    """With an API key, answer 401 to every request without `Authorization: Bearer <key>` except
+    those for public paths, before its body is read: clients without the key never reach the body
+    size check, the JSON parser or a route (unknown paths are 401 too, not 404).
+
+    Public are the exact `public_paths` and everything under the `public_prefixes` folders.
+    """
+
+    DETAIL = "missing or wrong API key: send 'Authorization: Bearer <key>'"
+
+    def __init__(
+        self, app: ASGIApp, api_key: str, public_paths: Iterable[str], public_prefixes: Iterable[str]
+    ) -> None:
+        self.app = app
+        self.key = api_key.encode()
+        self.public_paths = frozenset(public_paths)
+        self.public_prefixes = tuple(public_prefixes)
+
+    def is_public(self, path: str) -> bool:
+        """Whether a request path needs no key."""
+        return path in self.public_paths or any(
+            path == prefix or path.startswith(f"{prefix}/") for prefix in self.public_prefixes
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        root = scope.get("root_path", "")
+        if root and path.startswith(root):  # the app's routes see the path without its mount point
+            path = path[len(root):]
+        authorization = next(
+            (value.decode("latin-1") for name, value in scope.get("headers", []) if name == b"authorization"), ""
+        )
+        if self.is_public(path) or has_key(authorization, self.key):
+            await self.app(scope, receive, send)
+            return
+        await send_json(send, 401, self.DETAIL, [(b"www-authenticate", b"Bearer")])
 
 
 class BodySizeLimitMiddleware:

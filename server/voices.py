@@ -1,19 +1,21 @@
 """The voices a server offers: names from the registry (never client paths), loaded on first use.
 
 The default voice is loaded at start-up; others load the first time a request names them. All
-load onto the settings' device and share its inference worker.
+load onto the settings' device and share its inference worker. A voice that fails to load is
+remembered as failed, with a reason fit for clients, and is not tried again until a restart.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from server.errors import UnknownVoiceError
+from server.errors import UnknownVoiceError, VoiceUnavailableError
 from server.settings import Settings
 from tts import (
     DEFAULT_VOICE_NAME,
@@ -83,6 +85,8 @@ class VoiceRegistry:
         self._max_batch_size = max_batch_size
         self._loaded: dict[str, Synthesizer] = dict(loaded or {})
         self._configs: dict[str, VoiceConfig] = {n: s.config for n, s in self._loaded.items()}
+        self._failures: dict[str, str] = {}
+        """Voice name -> why it could not be loaded (for clients); written under _load_lock."""
         self._lock = threading.Lock()  # guards _configs
         self._load_lock = threading.Lock()  # one voice loads at a time; _loaded is read lock-free
 
@@ -126,25 +130,59 @@ class VoiceRegistry:
         shown = requested if len(requested) <= 64 else requested[:64] + "…"
         raise UnknownVoiceError(f"unknown voice {shown!r}; available: {', '.join(self.names)}")
 
+    def failure(self, name: str) -> str | None:
+        """Why the voice could not be loaded, or None if it has not failed (never blocks)."""
+        return self._failures.get(name)
+
     def load(self, name: str) -> Voice:
-        """The voice by registry name, loading it if needed (blocking: call off the event loop)."""
+        """The voice by registry name, loading it if needed (blocking: call off the event loop).
+
+        VoiceUnavailableError (503) when it cannot be loaded, now or at an earlier attempt.
+        """
+        self._raise_if_failed(name)  # before the lock: another voice may be loading
         with self._load_lock:
+            self._raise_if_failed(name)
             synthesizer = self._loaded.get(name)
             if synthesizer is None:
-                if name not in self._paths:
-                    raise UnknownVoiceError(f"unknown voice {name!r}")
-                logger.info("loading voice %s from %s", name, self._paths[name])
-                synthesizer = Synthesizer.load(
-                    self._paths[name], device=self._device, max_batch_size=self._max_batch_size
-                )
+                synthesizer = self._load(name)
                 with self._lock:
                     self._configs[name] = synthesizer.config
                 # Published last, in one assignment, so lock-free readers see a complete voice.
                 self._loaded[name] = synthesizer
             return Voice(name, synthesizer)
 
+    def _raise_if_failed(self, name: str) -> None:
+        """VoiceUnavailableError with the remembered reason if the voice failed to load before."""
+        reason = self._failures.get(name)
+        if reason is not None:
+            raise VoiceUnavailableError(reason)
+
+    def _load(self, name: str) -> Synthesizer:
+        """Load the voice from its directory; on failure remember why and raise VoiceUnavailableError.
+
+        The log gets the full error; the reason kept for clients names files relative to the
+        voices' folder, not the server's paths, and hides the text of unexpected exceptions.
+        """
+        if name not in self._paths:
+            raise UnknownVoiceError(f"unknown voice {name!r}")
+        directory = self._paths[name]
+        label = f"the default voice {name}" if name == self.default_name else f"voice {name}"
+        logger.info("loading voice %s from %s", name, directory)
+        try:
+            return Synthesizer.load(directory, device=self._device, max_batch_size=self._max_batch_size)
+        except VoiceError as error:
+            logger.error("%s could not be loaded: %s", label, error)
+            message = str(error).replace(f"{directory.parent}{os.sep}", "")
+            reason = f"{label} could not be loaded: {message}"
+        except Exception as error:  # a failure to load is kept, never retried per request
+            logger.exception("%s failed to load", label)
+            reason = f"{label} failed to load ({type(error).__name__}; see the server log)"
+        self._failures[name] = reason
+        raise VoiceUnavailableError(reason)
+
     def describe(self) -> list[dict[str, Any]]:
-        """Name, default flag, loaded flag and facts from each voice's config (blocking: reads files)."""
+        """Name, default flag, loaded flag and facts from each voice's config (blocking: reads files);
+        `error` says why a voice cannot be used (its load failed, or its config is unreadable)."""
         described = []
         for name in self.names:
             entry: dict[str, Any] = {
@@ -156,6 +194,9 @@ class VoiceRegistry:
             else:
                 entry["sample_rate"] = config.audio.sample_rate
                 entry["description"] = str(config.metadata.get("description", ""))
+            failure = self.failure(name)
+            if failure is not None:
+                entry["error"] = failure
             described.append(entry)
         return described
 

@@ -4,8 +4,9 @@ Requests arrive on a bounded queue from the event loop. The worker takes the fir
 `batch_wait_s` for more (up to `max_batch_size`), groups them by voice and options, and calls
 `synthesize_many` once per group. Results go back to each request's asyncio future through
 `loop.call_soon_threadsafe`, so the event loop never runs model code. A group that raises fails
-only its own requests (out of memory: 503 with Retry-After, anything else: 500); the worker carries
-on with the next batch. A request whose future was cancelled (its client went away) is skipped.
+only its own requests (out of memory, on the GPU or the CPU: 503 with Retry-After; anything else:
+500); the worker carries on with the next batch. A request whose future was cancelled (its client
+went away) is skipped. When a drain is cut off, `abandon` answers everything it holds 503 at once.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from server.errors import (
     QueueFullError,
     RequestTimeoutError,
     ServiceError,
+    ShuttingDownError,
     SynthesisFailedError,
 )
 from server.metrics import Metrics
@@ -40,6 +42,22 @@ logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.1
 """How often an idle worker checks whether it should stop."""
+
+ABANDONED_DETAIL = "the server stopped before this request was finished; try again shortly"
+"""What each request still held when a drain is cut off is told (503, Retry-After: 1)."""
+
+CPU_OUT_OF_MEMORY = ("[enforce fail at alloc_cpu", "DefaultCPUAllocator: can't allocate memory")
+"""How PyTorch's RuntimeError for a CPU tensor it cannot allocate begins, and a phrase it holds
+(enough alone, for builds whose message begins differently)."""
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """Whether `error` is running out of memory: on the GPU (torch.OutOfMemoryError), in a CPU
+    tensor allocation (a RuntimeError from PyTorch's allocator), or in Python (MemoryError)."""
+    if isinstance(error, torch.OutOfMemoryError | MemoryError):
+        return True
+    message = str(error) if isinstance(error, RuntimeError) else ""
+    return message.startswith(CPU_OUT_OF_MEMORY[0]) or CPU_OUT_OF_MEMORY[1] in message
 
 
 @dataclass(eq=False)
@@ -78,6 +96,9 @@ class InferenceWorker:
         self.name = name
         self._queue: queue.Queue[Job] = queue.Queue(maxsize=queue_size)
         self._stop = threading.Event()
+        self._abandoned = threading.Event()
+        self._running: list[Job] = []
+        """The batch being served; assigned (never mutated) by the worker thread."""
         self._thread = threading.Thread(target=self._run, name=f"sori-worker-{name}", daemon=True)
         self._batch_seconds = 1.0  # running estimate, for Retry-After
         self.batches_served = 0
@@ -93,17 +114,33 @@ class InferenceWorker:
         logger.info("inference worker %s started", self.name)
 
     def stop(self, timeout_s: float = 30.0) -> None:
-        """Stop after the current batch; requests still queued get 503."""
+        """Stop after the current batch (at once if abandoned); requests still queued get 503."""
         self._stop.set()
-        if self._thread.is_alive():
+        if self._thread.is_alive() and not self._abandoned.is_set():
             self._thread.join(timeout_s)
-        while True:
-            try:
-                job = self._queue.get_nowait()
-            except queue.Empty:
-                break
+        for job in self._take_queued():
             self._deliver_error(job, NotReadyError("the server is shutting down"))
         logger.info("inference worker %s stopped", self.name)
+
+    def abandon(self) -> None:
+        """Stop now (a cut-off drain): every queued request and those of the batch being synthesised
+        get 503 with Retry-After at once. That batch runs on in its daemon thread; nobody waits
+        for it, and stop() no longer does either."""
+        self._abandoned.set()
+        self._stop.set()
+        jobs = [*self._running, *self._take_queued()]
+        for job in jobs:
+            self._deliver_error(job, ShuttingDownError(1, ABANDONED_DETAIL))
+        logger.warning("inference worker %s abandoned %d request(s)", self.name, len(jobs))
+
+    def _take_queued(self) -> list[Job]:
+        """Empty the queue; the jobs that were in it."""
+        jobs = []
+        while True:
+            try:
+                jobs.append(self._queue.get_nowait())
+            except queue.Empty:
+                return jobs
 
     @property
     def alive(self) -> bool:
@@ -151,12 +188,15 @@ class InferenceWorker:
             if self._skip_if_cancelled(first):
                 continue
             batch = self._gather(first)
+            self._running = batch  # published before _serve checks _abandoned: no job is missed
             try:
                 self._serve(batch)
             except Exception:  # a bug here must not kill the worker
                 logger.exception("inference worker %s: unexpected error", self.name)
                 for job in batch:
                     self._deliver_error(job, SynthesisFailedError())
+            finally:
+                self._running = []
 
     def _gather(self, first: Job) -> list[Job]:
         """The first job plus whatever arrives within batch_wait_s, up to max_batch_size."""
@@ -197,15 +237,20 @@ class InferenceWorker:
         self, synthesizer: Synthesizer, options: SynthesisOptions, jobs: list[Job]
     ) -> None:
         """Synthesise one group; a failure fails only these jobs (out of memory: 503, else 500)."""
+        if self._abandoned.is_set():  # a cut-off drain; abandon() may not have seen these jobs
+            for job in jobs:
+                self._deliver_error(job, ShuttingDownError(1, ABANDONED_DETAIL))
+            return
         started = time.perf_counter()
         try:
             results = synthesizer.synthesize_analyzed([job.sentences for job in jobs], options)
         except Exception as exception:
-            transient = isinstance(exception, torch.OutOfMemoryError)
+            transient = is_out_of_memory(exception)
             if transient:
                 logger.error("batch of %d request(s) ran out of memory on %s: %s",
                              len(jobs), self.name, exception)
-                torch.cuda.empty_cache()  # give the cached blocks back before the next batch
+                if isinstance(exception, torch.OutOfMemoryError):
+                    torch.cuda.empty_cache()  # give the cached blocks back before the next batch
             else:
                 logger.exception("batch of %d request(s) failed", len(jobs))
             self.batches_served += 1

@@ -1,5 +1,5 @@
-"""Helpers for the server tests: settings for the tiny test voice, a live app client, a uvicorn
-thread, real Synthesizer subclasses that block or fail, and Prometheus text parsing."""
+"""Helpers for the server tests: settings for the tiny test voice, a live app client, a free port,
+a uvicorn thread, real Synthesizer subclasses that block or fail, and Prometheus text parsing."""
 
 from __future__ import annotations
 
@@ -40,6 +40,13 @@ async def live_client(app: FastAPI, raise_app_exceptions: bool = True) -> AsyncI
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=raise_app_exceptions)
         async with httpx.AsyncClient(transport=transport, base_url=BASE_URL, timeout=120) as client:
             yield client
+
+
+def free_port() -> int:
+    """A port that was free a moment ago on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 @contextmanager

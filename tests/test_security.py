@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.types import Message
 
 from scripts.audit_deps import ServiceReport, decide, main, parse_report
 from server import Settings, create_app
@@ -107,7 +108,8 @@ async def test_every_documented_endpoint_but_health_and_page_needs_the_key(
                 response = await secured.request(method, path, json=body, headers={"Authorization": f"{scheme} {KEY}"})
                 assert response.status_code == 200, (path, response.text)
                 exchanged.append(response)
-        for path in ("/healthz", "/readyz", "/", "/static/app.js", "/static/style.css", "/openapi.json", "/docs"):
+        for path in ("/healthz", "/readyz", "/", "/static/app.js", "/static/style.css", "/openapi.json", "/docs",
+                     "/docs/oauth2-redirect", "/redoc"):
             response = await secured.get(path)
             assert response.status_code == 200, path
             exchanged.append(response)
@@ -118,6 +120,59 @@ async def test_every_documented_endpoint_but_health_and_page_needs_the_key(
         assert KEY[:-1] not in text and KEY.upper() not in text
     server_side = [r for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))]  # not the client's
     assert server_side and not any(KEY[:-1] in record.getMessage() for record in server_side)
+
+
+MALFORMED: dict[str, tuple[bytes, str, int]] = {
+    "invalid JSON": (b'{"text": ', "application/json", 422),
+    "invalid UTF-8": (b'{"text": "\xff\xfe"}', "application/json", 400),
+    "deep nesting": (b"[" * 30_000 + b"]" * 30_000, "application/json", 400),
+    "huge number": (b'{"text": 1' + b"1" * 5_000 + b"}", "application/json", 400),
+    "wrong content type": ('{"text": "가"}'.encode(), "text/plain", 415),
+    "wrong schema": (b'{"bad": 1}', "application/json", 422),
+    "too large": (b'{"text": "' + b"a" * 70_000 + b'"}', "application/json", 413),
+}
+"""Bodies the key check must refuse before anything parses them: (body, content type, what a
+client with the key gets)."""
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+async def test_without_the_key_a_malformed_body_is_401_before_it_is_parsed(
+    secured: httpx.AsyncClient, case: str
+) -> None:
+    body, content_type, with_key = MALFORMED[case]
+    for path in BODIES:
+        for headers, query in WRONG_CREDENTIALS[:3]:
+            response = await secured.post(path + query, content=body,
+                                          headers={"Content-Type": content_type, **headers})
+            assert_unauthorized(response)
+        keyed = await secured.post(path, content=body, headers={"Content-Type": content_type, **GOOD})
+        assert keyed.status_code == with_key, (path, keyed.text)  # control: the body is malformed
+
+
+async def test_without_the_key_the_body_is_never_read(test_voice_dir: Path, tmp_path: Path) -> None:
+    """Straight through ASGI: a request without the key gets its 401 without one receive() call."""
+    app = create_app(make_settings(test_voice_dir, tmp_path, api_key=KEY))
+    received: list[Message] = []
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        message: Message = {"type": "http.request", "body": b'{"text": ', "more_body": False}
+        received.append(message)
+        return message
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    for authorization in (None, "Bearer wrong"):
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"9")]
+        if authorization is not None:
+            headers.append((b"authorization", authorization.encode()))
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+                 "scheme": "http", "path": "/speak", "raw_path": b"/speak", "root_path": "",
+                 "query_string": b"", "headers": headers, "client": ("127.0.0.1", 1), "server": ("sori.test", 80)}
+        await app(scope, receive, send)
+    assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [401, 401]
+    assert received == []
 
 
 async def test_settings_never_show_the_key(test_voice_dir: Path, tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """Faults the server survives: a default voice that exists but cannot be loaded (the app starts
-degraded and says why; `sori speak` names the problem and fails), and a batch that raises inside
-the model (only its requests fail: out of memory 503 with Retry-After, anything else a plain 500;
-the worker carries on)."""
+degraded and says why; `sori speak` names the problem and fails), another voice that cannot be
+loaded (503 with the reason, remembered; the other voices keep serving), and a batch that raises
+inside the model (only its requests fail: out of memory, on the GPU or the CPU, 503 with
+Retry-After, anything else a plain 500; the worker carries on)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import torch
 from server import create_app
 from server.deps import get_voices
 from server.voices import VoiceRegistry
+from server.worker import is_out_of_memory
 from sori.cli import main
 from tests.server_support import live_client, make_settings, metric, read_wav
 from tts import FrontendResult, SynthesisOptions, SynthesisResult, Synthesizer
@@ -98,6 +100,38 @@ async def test_a_voice_that_cannot_load_leaves_the_app_up_but_not_ready(
     assert app.state.speech is None  # no worker was started for a voice that never loaded
 
 
+async def test_a_broken_second_voice_answers_503_while_the_others_keep_serving(
+    test_voice_dir: Path, tmp_path: Path
+) -> None:
+    voices = tmp_path / "voices"
+    broken = voices / "ko-broken"
+    shutil.copytree(test_voice_dir, broken)
+    truncate_weights(broken)
+    app = create_app(make_settings(test_voice_dir, tmp_path / "data", voices_dir=voices))
+    async with live_client(app) as http:
+        first = await http.post("/speak", json={"text": "가", "voice": "ko-broken"})
+        assert first.status_code == 503 and "retry-after" not in first.headers  # broken until a restart
+        reason = first.json()["detail"]
+        assert reason.startswith(f"voice ko-broken could not be loaded: ko-broken/{WEIGHTS} is not a readable")
+        assert str(tmp_path) not in reason
+        # Repaired on disk: a retry would now load it, but the failure is remembered.
+        shutil.copy(test_voice_dir / WEIGHTS, broken / WEIGHTS)
+        requests = (("/speak", {"text": "나", "voice": "ko-broken"}),
+                    ("/speak/alignment", {"text": "나", "voice": "ko-broken"}),
+                    ("/v1/audio/speech", {"input": "나", "voice": "ko-broken"}))
+        for path, body in requests:
+            refused = await http.post(path, json=body)
+            assert (refused.status_code, refused.json()) == (503, {"detail": reason}), path
+        served = await http.post("/speak", json={"text": "가"})
+        assert served.status_code == 200 and served.headers["x-sori-voice"] == "test-tiny"
+        assert read_wav(served.content)[3] > 0
+        assert (await http.get("/readyz")).status_code == 200
+        listed = {v["name"]: v for v in (await http.get("/voices")).json()["voices"]}
+    assert listed["ko-broken"]["error"] == reason and not listed["ko-broken"]["loaded"]
+    assert listed["test-tiny"]["error"] is None and listed["test-tiny"]["loaded"]
+    assert not app.state.voices.is_loaded("ko-broken")
+
+
 def test_sori_speak_names_what_is_wrong_with_a_broken_voice(
     broken_voice: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -144,19 +178,40 @@ async def wait_until(condition: Callable[[], bool], timeout_s: float = 30.0) -> 
             await anyio.sleep(0.01)
 
 
+def test_what_counts_as_running_out_of_memory() -> None:
+    allocator = "DefaultCPUAllocator: can't allocate memory: you tried to allocate 8 bytes. Error code 12"
+    assert is_out_of_memory(torch.OutOfMemoryError("CUDA out of memory")) and is_out_of_memory(MemoryError())
+    assert is_out_of_memory(cpu_allocation_failure()) and is_out_of_memory(RuntimeError(allocator))
+    assert not is_out_of_memory(RuntimeError("CUDA error: device-side assert"))
+    assert not is_out_of_memory(ValueError(allocator))  # only PyTorch's RuntimeError says it so
+    assert not is_out_of_memory(RuntimeError("shape mismatch near [enforce fail at alloc_cpu.cpp:1]"))
+
+
+def cpu_allocation_failure() -> RuntimeError:
+    """The error PyTorch raises for a CPU tensor it cannot allocate (4 EiB: more than any address
+    space), as it raised it: "[enforce fail at alloc_cpu.cpp:…] … DefaultCPUAllocator: …"."""
+    try:
+        torch.empty(2**62, dtype=torch.uint8)
+    except RuntimeError as error:
+        return error
+    raise AssertionError("allocating 4 EiB succeeded")
+
+
 @pytest.mark.parametrize(
-    ("fault", "status"),
+    ("make_fault", "status"),
     [
-        (torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB at /secret/alloc.cu"), 503),
-        (RuntimeError("CUDA error: device-side assert at /secret/path.cu:42"), 500),
+        (lambda: torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB at /secret/alloc.cu"), 503),
+        (cpu_allocation_failure, 503),
+        (MemoryError, 503),
+        (lambda: RuntimeError("CUDA error: device-side assert at /secret/path.cu:42"), 500),
     ],
-    ids=["out-of-memory", "other-error"],
+    ids=["out-of-memory", "cpu-out-of-memory", "python-out-of-memory", "other-error"],
 )
 async def test_a_batch_that_raises_fails_only_its_own_requests(
-    fault: Exception, status: int, test_voice_dir: Path, tmp_path: Path
+    make_fault: Callable[[], Exception], status: int, test_voice_dir: Path, tmp_path: Path
 ) -> None:
     base = Synthesizer.load(test_voice_dir, device="cpu")
-    faulty = FaultySynthesizer(base, fail_texts={"나", "다"}, fault=fault)
+    faulty = FaultySynthesizer(base, fail_texts={"나", "다"}, fault=make_fault())
     settings = make_settings(test_voice_dir, tmp_path, max_batch_size=2, batch_wait_ms=0.0)
     app = create_app(settings)
     registry = VoiceRegistry.from_synthesizers({"faulty": faulty}, "faulty")

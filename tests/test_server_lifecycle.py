@@ -1,11 +1,15 @@
 """The server's lifecycle over real sockets: `sori serve` drains on SIGTERM (readiness false first,
-new work 503, admitted work finished, exit 0), starts degraded with a voice that cannot load, and
-drops the work of clients that hang up before their audio is ready."""
+new work 503, admitted work finished, exit 0), cuts a drain off at its time limit or a second
+signal (what is unfinished answered 503 at once, exit 1), exits 3 when it cannot start, starts
+degraded with a voice that cannot load, and drops the work of clients that hang up before their
+audio is ready. The lifespan closes the assistant's store, and `server.app` needs no uvicorn."""
 
 from __future__ import annotations
 
+import ast
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -23,15 +27,44 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+import server
+from assistant import StoreUnavailableError
 from server import create_app
 from server.deps import get_voices
 from server.voices import VoiceRegistry
-from server.worker import InferenceWorker
-from tests.server_support import make_settings, metric, read_wav, uvicorn_server
-from tests.test_server_uvicorn import free_port
+from server.worker import ABANDONED_DETAIL, InferenceWorker
+from sori.cli import main
+from tests.server_support import (
+    free_port,
+    live_client,
+    make_settings,
+    metric,
+    read_wav,
+    uvicorn_server,
+)
 from tts import FrontendResult, SynthesisOptions, SynthesisResult, Synthesizer
 
 DRAIN_TIMEOUT_S = 30.0
+LONG_SENTENCE = "가나다라마바사아자차카타파하" * 3
+"""No punctuation, so one sentence of many symbols: the slow voice decodes hundreds of steps."""
+
+
+@pytest.fixture(scope="module")
+def slow_voice_dir(test_voice_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test voice allowed 1,000 decoder steps (not 120): a long sentence then takes about
+    0.2 s alone on a fast idle CPU, so work queued behind it surely outlasts a few probes."""
+    voice = tmp_path_factory.mktemp("voices") / "test-slow"
+    shutil.copytree(test_voice_dir, voice)
+    config = json.loads((voice / "config.json").read_text(encoding="utf-8"))
+    config["model"]["max_decoder_steps"] = 1000
+    (voice / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    return voice
+
+
+def long_texts(count: int, sentences: int = 1) -> list[str]:
+    """`count` different texts of `sentences` long sentences each (different, so none is shared)."""
+    return [". ".join(f"{chr(0xAC00 + 29 * index)}{LONG_SENTENCE}" for _ in range(sentences)) + "."
+            for index in range(count)]
 
 
 def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 30.0) -> float:
@@ -72,13 +105,17 @@ def sori_serve(voice: Path, data_dir: Path, log: Path, **env: str) -> Iterator[t
             process.wait()
 
 
-def test_sori_serve_drains_on_sigterm_then_exits_0(test_voice_dir: Path, tmp_path: Path) -> None:
-    # One request at a time, sentence by sentence, so the six are still queued when SIGTERM comes.
-    env = {"SORI_MAX_BATCH_SIZE": "1", "SORI_BATCH_WAIT_MS": "0", "SORI_GRIFFIN_LIM_ITERS": "32",
-           "SORI_DRAIN_TIMEOUT_S": str(DRAIN_TIMEOUT_S)}
-    texts = [f"{chr(0xAC00 + 29 * index)}나다. 라마바. 사아자. 차카타." for index in range(6)]
+SERIAL = {"SORI_MAX_BATCH_SIZE": "1", "SORI_BATCH_WAIT_MS": "0", "SORI_GRIFFIN_LIM_ITERS": "32"}
+"""One sentence at a time, so requests queue up behind each other."""
+
+
+def test_sori_serve_drains_on_sigterm_then_exits_0(slow_voice_dir: Path, tmp_path: Path) -> None:
+    # Three or more long requests still queued when SIGTERM comes: seconds of work on this machine,
+    # about a second on a fast idle one, against the probes' few milliseconds.
+    env = {**SERIAL, "SORI_DRAIN_TIMEOUT_S": str(DRAIN_TIMEOUT_S)}
+    texts = long_texts(6)
     log = tmp_path / "serve.log"
-    with sori_serve(test_voice_dir, tmp_path / "data", log, **env) as (process, url):
+    with sori_serve(slow_voice_dir, tmp_path / "data", log, **env) as (process, url):
         wait_for(lambda: httpx.get(f"{url}/readyz", timeout=5).status_code == 200, "readiness", 60)
         with ThreadPoolExecutor(len(texts)) as pool:
             answers = [pool.submit(httpx.post, f"{url}/speak", json={"text": t}, timeout=60) for t in texts]
@@ -106,6 +143,91 @@ def test_sori_serve_drains_on_sigterm_then_exits_0(test_voice_dir: Path, tmp_pat
     assert served == len(texts)
     assert exit_code == 0 and drain_s < DRAIN_TIMEOUT_S
     assert "drained in" in log.read_text()
+
+
+@pytest.mark.parametrize("cut_by", ["time-limit", "second-signal"])
+def test_a_drain_cut_off_answers_the_unfinished_503_and_exits_1_at_once(
+    cut_by: str, slow_voice_dir: Path, tmp_path: Path
+) -> None:
+    # Five requests of two long sentences: one running and three or more queued when SIGTERM comes,
+    # several seconds of work here (well over a second on a fast idle machine), so the 0.5 s
+    # limit or the second signal always finds some of it unfinished.
+    drain_timeout_s = 0.5 if cut_by == "time-limit" else DRAIN_TIMEOUT_S
+    env = {**SERIAL, "SORI_DRAIN_TIMEOUT_S": str(drain_timeout_s)}
+    texts = long_texts(5, sentences=2)
+    log = tmp_path / "serve.log"
+    with sori_serve(slow_voice_dir, tmp_path / "data", log, **env) as (process, url):
+        wait_for(lambda: httpx.get(f"{url}/readyz", timeout=5).status_code == 200, "readiness", 60)
+        with ThreadPoolExecutor(len(texts)) as pool:
+            answers = [pool.submit(httpx.post, f"{url}/speak", json={"text": t}, timeout=60) for t in texts]
+            wait_for(lambda: metric(httpx.get(f"{url}/metrics").text, "sori_queue_depth") >= 3,
+                     "requests to queue up")
+            signalled = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            cut = signalled + drain_timeout_s  # when the limit runs out (it counts from the signal)
+            if cut_by == "second-signal":
+                wait_for(lambda: httpx.get(f"{url}/readyz", timeout=5).status_code == 503, "the drain")
+                cut = time.monotonic()
+                process.send_signal(signal.SIGTERM)
+            exit_code = process.wait(timeout=30)
+            exit_s = time.monotonic() - cut
+            responses = [answer.result() for answer in answers]
+    output = log.read_text()
+    served = [r for r in responses if r.status_code == 200]
+    refused = [r for r in responses if r.status_code == 503]
+    unfinished = int(output.split("drain cut off with ")[1].split()[0])
+    print(f"\ndrain cut off by {cut_by}: exit {exit_code} {exit_s:.2f} s after the cut, "
+          f"{unfinished} unfinished, {len(refused)} answered 503, {len(served)} served 200")
+    assert exit_code == 1 and exit_s < 3.0
+    assert len(served) + len(refused) == len(texts) and refused
+    assert all(r.json() == {"detail": ABANDONED_DETAIL} and r.headers["retry-after"] == "1" for r in refused)
+    # A request whose audio was done at the very moment of the cut is counted but still served.
+    assert len(refused) <= unfinished <= len(refused) + 1
+    reason = "drain time limit of 0.5 s reached" if cut_by == "time-limit" else "second signal: drain cut off"
+    assert reason in output and "drained in" not in output
+
+
+def test_sori_serve_exits_3_when_the_port_is_taken(
+    test_voice_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SORI_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SORI_WARMUP", "false")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        status = main(["serve", "--voice", str(test_voice_dir), "--device", "cpu",
+                       "--host", "127.0.0.1", "--port", str(port)])
+    assert status == 3
+    assert f"sori serve: the server did not start on 127.0.0.1:{port}" in capsys.readouterr().err
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_the_lifespan_closes_the_assistant_store(test_voice_dir: Path, tmp_path: Path) -> None:
+    app = create_app(make_settings(test_voice_dir, tmp_path))
+    async with live_client(app) as http:
+        assistant = app.state.assistant
+        assert (await http.post("/assistant", json={"text": "우유를 장보기 목록에 추가해줘"})).status_code == 200
+        assert assistant.store.shopping_items() == ["우유"]
+    assert app.state.assistant is None
+    with pytest.raises(StoreUnavailableError, match="closed"):
+        assistant.store.shopping_items()
+
+
+def test_only_the_process_runner_imports_uvicorn() -> None:
+    """`server.app` runs under any ASGI server: of the server package, only server/serving.py
+    (the process runner `sori serve` uses) may import uvicorn."""
+    package = Path(server.__file__).parent
+    importers = []
+    for module in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            if any(name.split(".")[0] == "uvicorn" for name in names):
+                importers.append(module.relative_to(package).as_posix())
+    assert importers == ["serving.py"]
 
 
 def test_sori_serve_with_a_voice_that_cannot_load_serves_degraded(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,14 +16,7 @@ import httpx
 import pytest
 
 from sori.cli import main
-from tests.server_support import read_wav
-
-
-def free_port() -> int:
-    """A port that was free a moment ago on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.server_support import free_port, read_wav
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Response
 from starlette.concurrency import run_in_threadpool
 
 from assistant import AssistantError
-from server.deps import AssistantDep, SettingsDep, SpeechDep, VoicesDep, require_api_key
+from server.deps import AssistantDep, SettingsDep, SpeechDep, VoicesDep
 from server.errors import InvalidInputError, QueueFullError, ServiceError
 from server.routes.body import JSONBodyRoute, require_json
 from server.routes.common import check_length, error_responses, voice_for
@@ -26,7 +26,7 @@ AUDIO_STATUS_HEADER = {
 
 router = APIRouter(
     tags=["assistant"],
-    dependencies=[Depends(require_api_key), Depends(require_json)],
+    dependencies=[Depends(require_json)],
     route_class=JSONBodyRoute,
     responses=error_responses(401),
 )

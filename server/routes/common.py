@@ -6,7 +6,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
-from server.errors import TextTooLongError
+from server.errors import TextTooLongError, VoiceUnavailableError
 from server.schemas import ErrorResponse
 from server.voices import Voice, VoiceRegistry
 
@@ -19,8 +19,8 @@ ERROR_DESCRIPTIONS = {
     422: "The body breaks the schema (a list of problems), or its text has nothing speakable "
     "or names an unknown voice (a message).",
     500: "Synthesis failed inside the model; the error is in the server log, not in the answer.",
-    503: "Starting, degraded, shutting down or the queue is full; Retry-After, when present, "
-    "says how many seconds to wait.",
+    503: "Starting, degraded, the voice could not be loaded, shutting down or the queue is full; "
+    "Retry-After, when present, says how many seconds to wait.",
     504: "Synthesis did not finish within the per-request timeout.",
 }
 """What each error status means, for the OpenAPI schema; every body is an ErrorResponse."""
@@ -64,9 +64,13 @@ def check_length(text: str, limit: int, field: str = "text") -> None:
 
 
 async def voice_for(voices: VoiceRegistry, requested: str | None, *, openai_names: bool = False) -> Voice:
-    """The requested voice by registry name, loading it in the thread pool the first time."""
+    """The requested voice by registry name, loading it in the thread pool the first time;
+    VoiceUnavailableError (503 with the reason) for one that could not be loaded."""
     name = voices.resolve(requested, openai_names=openai_names)
     voice = voices.loaded(name)
-    if voice is None:
-        voice = await run_in_threadpool(voices.load, name)
-    return voice
+    if voice is not None:
+        return voice
+    failure = voices.failure(name)
+    if failure is not None:  # known already: no trip to the thread pool
+        raise VoiceUnavailableError(failure)
+    return await run_in_threadpool(voices.load, name)

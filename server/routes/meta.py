@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from server.deps import MetricsDep, VoicesDep, require_api_key
+from server.deps import MetricsDep, VoicesDep
 from server.lifecycle import Lifecycle
 from server.routes.common import error_responses
 from server.schemas import ReadyResponse, VoiceInfo, VoicesResponse
@@ -16,7 +16,8 @@ from server.speech import SpeechService
 from server.voices import VoiceRegistry
 
 public = APIRouter(tags=["health"])
-protected = APIRouter(tags=["meta"], dependencies=[Depends(require_api_key)], responses=error_responses(401))
+protected = APIRouter(tags=["meta"], responses=error_responses(401))
+"""Routes behind the API key (when one is set); `public` ones never need it."""
 
 
 @public.get("/healthz")

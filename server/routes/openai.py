@@ -12,7 +12,7 @@ from typing import cast
 
 from fastapi import APIRouter, Depends, Response
 
-from server.deps import SettingsDep, SpeechDep, VoicesDep, require_api_key
+from server.deps import SettingsDep, SpeechDep, VoicesDep
 from server.routes.body import JSONBodyRoute, require_json
 from server.routes.common import (
     SPEECH_ERRORS,
@@ -26,7 +26,7 @@ from tts import AudioFormat
 
 router = APIRouter(
     tags=["openai"],
-    dependencies=[Depends(require_api_key), Depends(require_json)],
+    dependencies=[Depends(require_json)],
     route_class=JSONBodyRoute,
     responses=error_responses(401),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Response
 
 from server.cache import Lookup
-from server.deps import SettingsDep, SpeechDep, VoicesDep, require_api_key
+from server.deps import SettingsDep, SpeechDep, VoicesDep
 from server.routes.body import JSONBodyRoute, require_json
 from server.routes.common import (
     SPEECH_ERRORS,
@@ -21,7 +21,7 @@ from server.voices import VoiceRegistry
 
 router = APIRouter(
     tags=["speech"],
-    dependencies=[Depends(require_api_key), Depends(require_json)],
+    dependencies=[Depends(require_json)],
     route_class=JSONBodyRoute,
     responses=error_responses(401),
 )

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 EXIT_NO_VOICE = 2
 EXIT_CUT_OFF = 1
 """The drain was cut short (its time limit or a second signal) with requests unfinished."""
+EXIT_NOT_STARTED = 3
+"""uvicorn did not start (the port is taken, the app's start-up failed); as `uvicorn.run` exits."""
 GRACEFUL_SHUTDOWN_S = 10
 """After the drain, how long uvicorn waits for connections to finish sending before closing them."""
 
@@ -33,13 +37,14 @@ def run(args: argparse.Namespace) -> int:
     """Check that the voice exists, then serve until SIGTERM or Ctrl+C, draining first.
 
     A voice that exists but cannot be loaded does not stop the server: it starts degraded
-    (/readyz 503 with the reason, logged). Exit 0 after a complete drain, 1 when it was cut short.
+    (/readyz 503 with the reason, logged). Exit 0 after a complete drain, 1 when it was cut short,
+    3 when the server never started.
     """
     import uvicorn
     from pydantic import ValidationError
 
     from server import Settings, create_app
-    from server.lifecycle import DrainingServer
+    from server.serving import DrainingServer
     from server.voices import VoiceRegistry
     from tts import VoiceError
 
@@ -63,8 +68,31 @@ def run(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
     server = DrainingServer(config, app.state.lifecycle, settings.drain_timeout_s)
-    server.run()
+    try:
+        server.run()
+    except SystemExit:  # uvicorn calls sys.exit itself when it cannot bind or start the app
+        if server.started:
+            raise
+    if not server.started:
+        print(f"sori serve: the server did not start on {settings.host}:{settings.port} "
+              "(the reason is logged above)", file=sys.stderr)
+        return EXIT_NOT_STARTED
     if server.cut_off:
-        print(f"sori serve: stopped with {server.cut_off} request(s) unfinished", file=sys.stderr)
-        return EXIT_CUT_OFF
+        print(f"sori serve: drain cut off with {server.cut_off} request(s) unfinished (answered 503)",
+              file=sys.stderr)
+        _exit_now(EXIT_CUT_OFF)
     return 0
+
+
+def _exit_now(status: int) -> NoReturn:
+    """Flush the logs and end the process without the interpreter's teardown.
+
+    After a cut-off the abandoned batch may still be running inside torch in the worker's daemon
+    thread, and finalising the interpreter under it aborts the process (SIGABRT, "terminate called
+    without an active exception") instead of exiting with `status`. Everything that needs closing
+    (the assistant's store, the sockets) has been closed by the app's shutdown by now.
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
