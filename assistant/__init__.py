@@ -1,7 +1,7 @@
 """Sori's Korean voice assistant: utterance → intent (hassil) → skill → Korean reply text."""
 
 from assistant.assistant import Assistant, AssistantReply, default_store_path
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, StoreUnavailableError
 from assistant.normalize import normalize_utterance
 from assistant.particles import has_final_consonant, particle_for, strip_particle, with_particle
 from assistant.recognizer import (
@@ -22,6 +22,7 @@ __all__ = [
     "AssistantReply",
     "IntentCatalog",
     "Recognition",
+    "StoreUnavailableError",
     "WeatherError",
     "WeatherProvider",
     "WeatherReport",

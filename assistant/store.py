@@ -1,14 +1,16 @@
 """SQLite persistence for timers and the shopping list, so both survive a restart.
 
 Safe for many writers at once, from threads and from processes: the file is in write-ahead-log
-mode (readers never block the writer), and every write is a single `BEGIN IMMEDIATE` transaction
-that takes SQLite's write lock before it reads, waiting up to `timeout_seconds` for another
-process instead of failing with "database is locked". An operation is all-or-nothing: a process
-killed half-way leaves the file as it was before that operation.
+mode (readers never block the writer, nor the writer readers), and every write is a single
+`BEGIN IMMEDIATE` transaction that takes SQLite's write lock before it reads, waiting up to
+`timeout_seconds` for another process instead of failing at once. An operation is all-or-nothing:
+a process killed half-way leaves the file as it was before that operation. A store that cannot be
+used (still locked after the timeout, disk full or failing, closed) raises StoreUnavailableError.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, StoreUnavailableError
 
 SCHEMA_VERSION = 1
 _SCHEMA = (
@@ -70,56 +72,117 @@ def _use_write_ahead_log(connection: sqlite3.Connection, timeout_seconds: float)
             time.sleep(0.01)
 
 
+@contextmanager
+def _transaction(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction: holds the write lock from its first read, commits on success,
+    rolls back on any error (or leaves nothing behind if the process dies inside it)."""
+    if connection.in_transaction:  # a ROLLBACK that failed (I/O error) left one open
+        connection.execute("ROLLBACK")
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        yield connection
+        connection.execute("COMMIT")
+    except BaseException:
+        # Some errors (disk full) have already rolled it back; a failing rollback must not hide
+        # the error that caused it, and the next transaction retries it.
+        if connection.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                connection.execute("ROLLBACK")
+        raise
+
+
+_UNAVAILABLE = frozenset({
+    sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR,
+    sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY,
+    sqlite3.SQLITE_PERM, sqlite3.SQLITE_NOMEM, sqlite3.SQLITE_PROTOCOL,
+})
+"""SQLite result codes that mean the file or the machine is in trouble, not this module: any other
+sqlite3 error (a constraint, a misuse) is a bug and stays as it is."""
+
+
+def _is_unavailable(error: sqlite3.Error) -> bool:
+    """Whether `error` comes from the state of the file or the machine (see _UNAVAILABLE)."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in _UNAVAILABLE
+
+
+def _unavailable(error: sqlite3.Error) -> StoreUnavailableError:
+    """The error an operation raises for `error`; SQLite's message names no path, so a server can
+    show it to a client."""
+    return StoreUnavailableError(f"the assistant store is unavailable: {error}")
+
+
+_CLOSED = "the assistant store is closed"
+
+
 class AssistantStore:
-    """Timers and shopping items in one SQLite file, created on first use."""
+    """Timers and shopping items in one SQLite file, created on first use.
+
+    Two connections for the store's life (opening one per operation would also checkpoint the log
+    on every close): writes go through one, each exclusive under a Python lock, so the threads of
+    one process queue there rather than in SQLite's sleep-and-retry busy handler; reads go through
+    the other under their own lock, so a write waiting for another process's lock delays no read.
+    Reads cannot share the writer's connection: they would see its uncommitted transaction.
+    """
 
     def __init__(self, path: Path, *, timeout_seconds: float = 30.0) -> None:
         self.path = Path(path)
-        # One connection for the store's life: opening one per operation would also checkpoint
-        # the log on every close. The lock makes each operation exclusive on it, and lets the
-        # threads of one process queue here rather than in SQLite's sleep-and-retry busy handler.
-        self._lock = threading.Lock()
-        connection: sqlite3.Connection | None = None
+        self._write_lock = threading.Lock()
+        self._read_lock = threading.Lock()
+        self._closed = False
+        opened: list[sqlite3.Connection] = []
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(
-                self.path, timeout=timeout_seconds, isolation_level=None, check_same_thread=False
-            )
-            _use_write_ahead_log(connection, timeout_seconds)
-            self._connection = connection
-            with self._write() as writing:
+            for _ in range(2):
+                opened.append(sqlite3.connect(self.path, timeout=timeout_seconds, isolation_level=None,
+                                              check_same_thread=False))
+            writer, reader = opened
+            _use_write_ahead_log(writer, timeout_seconds)
+            with _transaction(writer):
                 for statement in _SCHEMA:
-                    writing.execute(statement)
+                    writer.execute(statement)
+            reader.execute("PRAGMA query_only = ON")
         except (OSError, sqlite3.Error) as error:
-            if connection is not None:
+            for connection in opened:
                 connection.close()
             raise AssistantError(f"cannot open the assistant store {self.path}: {error}") from error
+        self._writer, self._reader = writer, reader
 
     def close(self) -> None:
-        """Close the file (the store cannot be used afterwards)."""
-        with self._lock:
-            self._connection.close()
+        """Close the file once an operation under way has finished; closing again does nothing,
+        and any later operation raises StoreUnavailableError."""
+        with self._write_lock, self._read_lock:
+            if not self._closed:
+                self._closed = True
+                self._reader.close()
+                self._writer.close()
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
         """The connection for reads (autocommit: each statement sees one committed state)."""
-        with self._lock:
-            yield self._connection
+        with self._read_lock:
+            if self._closed:
+                raise StoreUnavailableError(_CLOSED)
+            try:
+                yield self._reader
+            except sqlite3.Error as error:
+                if not _is_unavailable(error):
+                    raise
+                raise _unavailable(error) from error
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: holds the write lock from its first read, commits on success,
-        rolls back on any error (or leaves nothing behind if the process dies inside it)."""
-        with self._lock:
-            connection = self._connection
-            connection.execute("BEGIN IMMEDIATE")
+        """One write transaction on the writer connection (see _transaction)."""
+        with self._write_lock:
+            if self._closed:
+                raise StoreUnavailableError(_CLOSED)
             try:
-                yield connection
-                connection.execute("COMMIT")
-            except BaseException:
-                if connection.in_transaction:  # some errors (disk full) already rolled it back
-                    connection.execute("ROLLBACK")
-                raise
+                with _transaction(self._writer) as connection:
+                    yield connection
+            except sqlite3.Error as error:
+                if not _is_unavailable(error):
+                    raise
+                raise _unavailable(error) from error
 
     def add_timer(self, duration_seconds: int, started_at: float) -> Timer:
         """Start a timer of `duration_seconds` at POSIX time `started_at`."""

@@ -177,7 +177,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per service (default 120)")
     parser.add_argument("--min-coverage", type=float, default=0.5,
                         help="share of packages a service must audit for the audit to count (default 0.5)")
-    parser.add_argument("--osv-url", help="OSV query endpoint instead of https://api.osv.dev/v1/query")
+    parser.add_argument("--osv-url", help="OSV query endpoint instead of https://api.osv.dev/v1/query "
+                        "(pip-audit 2.10 or later)")
     parser.add_argument("--cache-dir", help="pip-audit's HTTP cache directory")
     args = parser.parse_args(argv)
     reports = []

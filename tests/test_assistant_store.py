@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -14,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from assistant import Assistant, AssistantError
+from assistant import Assistant, AssistantError, StoreUnavailableError
 from assistant.particles import with_particle
 from assistant.store import AssistantStore
 from server import create_app
@@ -108,6 +109,80 @@ def test_finished_timers_are_taken_once(tmp_path: Path) -> None:
     assert store.take_finished_timers(now=60.0) == [short]
     assert store.take_finished_timers(now=60.0) == []
     assert store.timers() == [long]
+
+
+def hold_write_lock(path: Path) -> sqlite3.Connection:
+    """Another connection holding the file's write lock (as a busy process would) until it commits."""
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    blocker.execute("INSERT INTO shopping_items (name, added_at) VALUES ('사과', 0)")
+    return blocker
+
+
+def test_a_store_locked_past_its_timeout_is_unavailable_then_recovers(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    store = AssistantStore(path, timeout_seconds=0.25)
+    store.add_shopping_item("우유", added_at=0.0)
+    blocker = hold_write_lock(path)
+    for write in (lambda: store.add_shopping_item("빵", added_at=1.0),
+                  lambda: store.add_timer(60, started_at=0.0),
+                  lambda: store.take_finished_timers(now=1e9)):
+        began = time.monotonic()
+        with pytest.raises(StoreUnavailableError, match="unavailable: database is locked"):
+            write()
+        assert 0.2 <= time.monotonic() - began < 5.0  # waited its timeout, not 30 s nor forever
+    assert store.shopping_items() == ["우유"]  # reads go on under the lock (WAL)
+    blocker.execute("COMMIT")
+    blocker.close()
+    assert store.add_shopping_item("빵", added_at=2.0)
+    assert store.shopping_items() == ["우유", "사과", "빵"]
+
+
+def test_a_write_waiting_for_the_lock_delays_no_read(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    store = AssistantStore(path, timeout_seconds=20.0)
+    blocker = hold_write_lock(path)
+    waiting = threading.Thread(target=store.add_shopping_item, args=("빵", 1.0))
+    waiting.start()
+    while not store._write_lock.locked():  # the writer is inside SQLite's busy wait
+        time.sleep(0.001)
+    began = time.monotonic()
+    assert store.shopping_items() == [] and store.timers() == []
+    read_s = time.monotonic() - began
+    blocker.execute("COMMIT")
+    blocker.close()
+    waiting.join(timeout=20.0)
+    assert not waiting.is_alive()
+    assert read_s < 2.0  # a read behind the writer would wait until the COMMIT above
+    assert store.shopping_items() == ["사과", "빵"]
+
+
+def test_a_closed_store_is_unavailable_and_closing_twice_is_harmless(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    store = AssistantStore(path)
+    store.add_shopping_item("우유", added_at=0.0)
+    store.close()
+    store.close()
+    for operation in (store.shopping_items, store.timers,
+                      lambda: store.add_shopping_item("빵", added_at=1.0)):
+        with pytest.raises(StoreUnavailableError, match="closed"):
+            operation()
+    assert AssistantStore(path).shopping_items() == ["우유"]
+
+
+def test_a_busy_store_reaches_the_assistants_caller_as_unavailable(tmp_path: Path) -> None:
+    """Skills let the error through, so the server can answer 503 (not 422, not 500)."""
+    path = tmp_path / "s.sqlite3"
+    assistant = Assistant(store_path=path, clock=lambda: START)
+    assistant.store = AssistantStore(path, timeout_seconds=0.1)
+    blocker = hold_write_lock(path)
+    for utterance in ("빵 사야 해", "10분 타이머 맞춰줘", "타이머 얼마나 남았어"):
+        with pytest.raises(StoreUnavailableError):
+            assistant.ask(utterance)
+    assert assistant.ask("장보기 목록 읽어줘").reply == "장보기 목록이 비어 있어요."
+    blocker.execute("ROLLBACK")
+    blocker.close()
+    assert assistant.ask("빵 사야 해").reply == "빵을 장보기 목록에 추가했어요."
 
 
 WRITER = """

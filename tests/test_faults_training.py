@@ -9,8 +9,11 @@ import os
 import random
 import re
 import shutil
+import signal
+import subprocess
 import time
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -41,6 +44,9 @@ CONFIG = tiny_train_config(max_steps=1000, checkpoint_interval=2, eval_interval=
 """Checkpoints every two steps, so kills often land in or near a write; the killed processes never
 reach max_steps, and the last one is resumed with --max_steps set to where the test stops."""
 MIN_FINAL_STEP = 8
+WRITE_ATTEMPTS = 25
+"""Checkpoint writes a "write" trial may let pass before giving up: it catches a write by polling
+for the temporary directory, which on fast storage can be renamed before the poll sees it."""
 RUN_FILES = {"alignments", "checkpoints", "metrics.jsonl", "tensorboard", "train.log", "train_config.json"}
 CHECKPOINT_FILES = sorted([ckpt.META_FILE, ckpt.WEIGHTS_FILE, ckpt.STATE_FILE])
 WRITING = re.compile(r"\.tmp-step_\d{8}-\d+")
@@ -80,6 +86,26 @@ def _writing(run_dir: Path) -> bool | None:
         return None
 
 
+def _kill_mid_write(process: subprocess.Popen[bytes], run_dir: Path, log: Path) -> int:
+    """SIGKILL the run inside a checkpoint write; returns how many writes finished first
+    (WRITE_ATTEMPTS: none was caught, and the kill landed wherever the run was).
+
+    Polling alone races the rename, so the session is frozen (SIGSTOP) the moment a temporary
+    directory is seen and killed only if the write is still under way; otherwise it is let go
+    (SIGCONT) on to the next checkpoint."""
+    for passed in range(WRITE_ATTEMPTS):
+        wait_for(lambda: _writing(run_dir), process, log, poll=0.0005)
+        os.killpg(process.pid, signal.SIGSTOP)
+        _, status = os.waitpid(process.pid, os.WUNTRACED)  # returns once the whole process stopped
+        assert os.WIFSTOPPED(status), f"the process ended ({status}):\n{log.read_text()[-3000:]}"
+        if _writing(run_dir):
+            kill_session(process, log)
+            return passed
+        os.killpg(process.pid, signal.SIGCONT)
+    kill_session(process, log)
+    return WRITE_ATTEMPTS
+
+
 def _check_run_dir(run_dir: Path, max_steps: int) -> tuple[int, list[Path]]:
     """Assert a (killed) run directory is sound; returns the newest complete checkpoint's step
     (0 without one) and the temporary files and directories the kill left behind."""
@@ -115,22 +141,26 @@ def test_training_survives_sigkill_at_random_moments(prepared_features: Path, tm
     rng = random.Random(SEED)
     run_dir = tmp_path / "run"
     command = ["train", "--features", str(prepared_features), "--run-dir", str(run_dir), "--threads=1"]
-    newest, landed, resumed_from, left = 0, [], [], []
+    newest = 0
+    left: list[Path] = []
+    landed: list[str] = []
+    resumed_from: list[int | None] = []
+    writes_passed: list[int] = []
     for trial, how in enumerate(TRIALS):
         log = tmp_path / f"trial{trial}.log"
         process = start_sori(log, *command, *(["--resume"] if trial else _cli_overrides(CONFIG)))
         try:
             if trial:
-                resumed_from.append(wait_for(lambda log=log: _logged_step(log, RESUMED), process, log))
+                resumed_from.append(wait_for(partial(_logged_step, log, RESUMED), process, log))
                 assert resumed_from[-1] == newest
                 assert not [path for path in left if path.exists()]  # cleaned before resuming
             if how == "write":
-                wait_for(lambda: _writing(run_dir), process, log, poll=0.0005)
+                writes_passed.append(_kill_mid_write(process, run_dir, log))
             else:
                 target = newest + rng.randint(1, 3)
-                wait_for(lambda log=log, target=target: _logged_step(log, TRAINED, target), process, log)
+                wait_for(partial(_logged_step, log, TRAINED, target), process, log)
                 time.sleep(rng.uniform(0.0, 0.5))
-            kill_session(process, log)
+                kill_session(process, log)
         finally:
             stop_session(process)
         newest, left = _check_run_dir(run_dir, CONFIG.max_steps)
@@ -141,7 +171,7 @@ def test_training_survives_sigkill_at_random_moments(prepared_features: Path, tm
             with (run_dir / METRICS_FILE).open("a", encoding="utf-8") as stream:
                 stream.write(json.dumps({"step": newest + 1, "val/total": 1.25})[:15])
             assert read_metrics(run_dir) == logged
-    assert "write" in landed
+    assert "write" in landed, (landed, writes_passed)
 
     final_step = max(MIN_FINAL_STEP, newest + CONFIG.eval_interval) // CONFIG.eval_interval * CONFIG.eval_interval
     log = tmp_path / "final.log"
@@ -156,7 +186,8 @@ def test_training_survives_sigkill_at_random_moments(prepared_features: Path, tm
     assert [e["step"] for e in read_metrics(run_dir)] == list(range(CONFIG.eval_interval, final_step + 1,
                                                                      CONFIG.eval_interval))
     print(f"\nkills: {len(TRIALS)} ({landed.count('write')} mid-checkpoint-write, "
-          f"{landed.count('delete')} mid-checkpoint-delete, {landed.count('step')} elsewhere: {landed}); "
+          f"{landed.count('delete')} mid-checkpoint-delete, {landed.count('step')} elsewhere: {landed}; "
+          f"checkpoint writes each write trial let finish first: {writes_passed}); "
           f"resumed from steps {resumed_from}; finished at step {final_step}")
 
     # Evaluation touches no weight and no RNG stream, so the uninterrupted reference skips it.

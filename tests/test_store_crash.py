@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant import AssistantError
+from assistant import AssistantError, StoreUnavailableError
 from assistant.store import AssistantStore
 
 TRIALS = 8
@@ -139,3 +139,22 @@ def test_an_error_inside_an_operation_rolls_it_back(tmp_path: Path) -> None:
         store.add_shopping_items(["빵", "계란\ud800"], added_at=1.0)
     assert store.shopping_items() == ["우유"]
     assert store.add_shopping_items(["빵"], added_at=2.0) == ["빵"]
+
+
+def test_a_full_disk_mid_operation_is_unavailable_rolls_back_and_recovers(tmp_path: Path) -> None:
+    """SQLITE_FULL half-way through a multi-item add (the file may not grow, as on a full disk):
+    a typed error, nothing of the operation written, and the store works once there is room."""
+    store = AssistantStore(tmp_path / "s.sqlite3")
+    store.add_shopping_items(["우유"], added_at=0.0)
+    writer = store._writer  # the limit is per connection: set on the one that writes
+    pages = writer.execute("PRAGMA page_count").fetchone()[0]
+    writer.execute(f"PRAGMA max_page_count = {pages + 2}")
+    many = [f"{i:04d}-" + "빵" * 100 for i in range(200)]
+    with pytest.raises(StoreUnavailableError, match="unavailable: database or disk is full"):
+        store.add_shopping_items(many, added_at=1.0)
+    assert store.shopping_items() == ["우유"]
+    assert store.add_shopping_item("계란", added_at=2.0)  # a small write still fits
+    writer.execute(f"PRAGMA max_page_count = {2**30}")
+    assert store.add_shopping_items(many, added_at=3.0) == many
+    assert store.shopping_items() == ["우유", "계란", *many]
+    store.close()
