@@ -98,6 +98,18 @@ class OutOfMemoryError(ServiceError):
         super().__init__(headers={"Retry-After": str(max(1, int(retry_after_s)))})
 
 
+class StoreBusyError(ServiceError):
+    """The assistant's store is locked past its timeout, full or failing; retrying is safe because a
+    failed write leaves nothing behind (503 with Retry-After; SQLite's message only in the log)."""
+
+    status_code = 503
+    default_detail = "the assistant's store is busy; try again shortly"
+    retry_after_s = 5
+
+    def __init__(self) -> None:
+        super().__init__(headers={"Retry-After": str(self.retry_after_s)})
+
+
 class ClientDisconnectedError(ServiceError):
     """The client closed the connection before its audio was ready; its work was dropped unless
     another request shares it.

@@ -293,3 +293,25 @@ async def test_concurrent_http_requests_all_land(test_voice_dir: Path, tmp_path:
         assert response.status_code == 200, response.text
         assert response.json()["reply"] == f"{with_particle(item, '을/를')} 장보기 목록에 추가했어요."
     assert sorted(AssistantStore(settings.assistant_store_path).shopping_items()) == sorted(ITEMS_32)
+
+
+@pytest.mark.anyio
+async def test_a_locked_store_is_a_503_with_retry_after_and_nothing_half_done(
+    test_voice_dir: Path, tmp_path: Path
+) -> None:
+    """A store locked past its timeout answers 503 (retry is safe), and the next request succeeds."""
+    settings = make_settings(test_voice_dir, tmp_path)
+    app = create_app(settings)
+    async with live_client(app) as http:
+        app.state.assistant.store.close()
+        app.state.assistant.store = AssistantStore(settings.assistant_store_path, timeout_seconds=0.25)
+        blocker = hold_write_lock(settings.assistant_store_path)
+        busy = await http.post("/assistant", json={"text": "우유를 장보기 목록에 추가해줘"})
+        assert busy.status_code == 503 and busy.headers["retry-after"] == "5"
+        assert busy.json() == {"detail": "the assistant's store is busy; try again shortly"}
+        blocker.execute("COMMIT")
+        blocker.close()
+        retried = await http.post("/assistant", json={"text": "우유를 장보기 목록에 추가해줘"})
+        assert retried.status_code == 200, retried.text
+    # The blocker's own item and one 우유: the refused attempt left nothing behind.
+    assert sorted(AssistantStore(settings.assistant_store_path).shopping_items()) == ["사과", "우유"]

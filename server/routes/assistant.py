@@ -8,9 +8,9 @@ import logging
 from fastapi import APIRouter, Depends, Response
 from starlette.concurrency import run_in_threadpool
 
-from assistant import AssistantError
+from assistant import AssistantError, StoreUnavailableError
 from server.deps import AssistantDep, SettingsDep, SpeechDep, VoicesDep
-from server.errors import InvalidInputError, QueueFullError, ServiceError
+from server.errors import InvalidInputError, QueueFullError, ServiceError, StoreBusyError
 from server.routes.body import JSONBodyRoute, require_json
 from server.routes.common import check_length, error_responses, voice_for
 from server.schemas import AssistantRequest, AssistantResponse
@@ -56,6 +56,9 @@ async def ask(
         raise QueueFullError(speech.worker.retry_after_s())
     try:
         answer = await run_in_threadpool(assistant.ask, body.text)
+    except StoreUnavailableError as error:
+        logger.warning("assistant store unavailable: %s", error)
+        raise StoreBusyError() from None
     except AssistantError as error:
         raise InvalidInputError(str(error)) from None
     audio: str | None = None
