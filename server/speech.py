@@ -8,8 +8,10 @@ service (`for_client`) that knows when its client has gone, so work nobody waits
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +20,12 @@ import numpy as np
 from starlette.concurrency import run_in_threadpool
 
 from server.cache import Lookup, SingleFlightCache
-from server.errors import ClientDisconnectedError, RequestTimeoutError, UnspeakableTextError
+from server.errors import (
+    ClientDisconnectedError,
+    QueueFullError,
+    RequestTimeoutError,
+    UnspeakableTextError,
+)
 from server.metrics import Metrics
 from server.voices import Voice
 from server.worker import InferenceWorker
@@ -32,6 +39,9 @@ from tts import (
 )
 
 logger = logging.getLogger(__name__)
+
+QUEUE_POLL_S = 0.05
+"""How often speech that is owed checks the full queue for room."""
 
 MAX_DETAIL_CHARS = 300
 """Frontend messages quote the text; keep what goes back to the client short."""
@@ -156,6 +166,26 @@ class SpeechService:
             if gone is not None:
                 gone.cancel()
             self.cache.leave(key, future, abandon=abandon)
+
+    async def synthesize_owed(
+        self, voice: Voice, text: str, options: SynthesisOptions
+    ) -> tuple[Speech, Lookup]:
+        """Like `synthesize`, but a full queue is waited out (until the request deadline) instead
+        of refused: for speech owed after an effect already happened, such as an assistant reply
+        once its skill has run, where a 503 would make the client's retry repeat the effect.
+
+        The queue's bound still holds: the request waits outside it, polling for room for up to
+        request_timeout_s (504 after that); once admitted, its synthesis has the usual time limit.
+        """
+        deadline = time.monotonic() + self.request_timeout_s
+        while True:
+            if self.has_capacity():
+                with contextlib.suppress(QueueFullError):  # another request took the room first
+                    return await self.synthesize(voice, text, options)
+            if time.monotonic() + QUEUE_POLL_S >= deadline:
+                self.metrics.timeouts.inc()
+                raise RequestTimeoutError(f"the queue had no room within {self.request_timeout_s:g} s")
+            await asyncio.sleep(QUEUE_POLL_S)
 
     async def _compute(self, voice: Voice, text: str, options: SynthesisOptions) -> Speech:
         """Validate with the frontend (thread pool), queue, await the worker's result."""

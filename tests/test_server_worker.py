@@ -4,7 +4,9 @@ single-flight; and the cache and worker on their own."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from assistant import AssistantReply
 from server import Settings, create_app
 from server.cache import SingleFlightCache
 from server.deps import get_voices
@@ -114,6 +117,50 @@ async def test_full_queue_gives_503_with_retry_after(
         blocking.release.set()
     assert results[texts[0]].status_code == 200
     assert results[texts[1]].status_code == 200
+
+
+async def test_an_assistant_reply_owed_after_its_skill_waits_for_room_in_the_queue(
+    test_voice_dir: Path, tmp_path: Path, base_synthesizer: Synthesizer
+) -> None:
+    """The queue fills between the capacity check and the reply: the reply waits, then is spoken."""
+    blocking = BlockingSynthesizer(base_synthesizer)
+    settings = make_settings(test_voice_dir, tmp_path, queue_size=1, max_batch_size=1, batch_wait_ms=0.0)
+    app = app_with_voice(settings, blocking)
+    texts = distinct_texts(2)
+    skill_ran, proceed = threading.Event(), threading.Event()
+    results: dict[str, httpx.Response] = {}
+    async with live_client(app) as http, anyio.create_task_group() as group:
+        assistant = app.state.assistant
+        ask = assistant.ask
+
+        def ask_then_hold(text: str) -> AssistantReply:
+            answer = ask(text)
+            skill_ran.set()
+            if not proceed.wait(timeout=30):
+                raise RuntimeError("the test never let the assistant go on")
+            return answer
+
+        assistant.ask = ask_then_hold
+
+        async def post(key: str, path: str, text: str) -> None:
+            results[key] = await http.post(path, json={"text": text})
+
+        group.start_soon(post, "first", "/speak", texts[0])
+        await wait_until(blocking.started.is_set)  # the worker holds the first request
+        group.start_soon(post, "assistant", "/assistant", "5분 타이머 맞춰 줘")
+        await wait_until(skill_ran.is_set)  # the timer runs: its reply is owed
+        group.start_soon(post, "second", "/speak", texts[1])
+        await wait_until(lambda: app.state.speech.worker.depth == 1)  # now the queue is full
+        proceed.set()
+        await anyio.sleep(0.3)
+        assert "assistant" not in results  # waiting for room, not answered without audio
+        blocking.release.set()
+        await wait_until(lambda: len(results) == 3)
+        assert len(assistant.store.timers()) == 1
+    answer = results["assistant"]
+    assert answer.status_code == 200 and answer.headers["x-sori-audio-status"] == "ok"
+    assert read_wav(base64.b64decode(answer.json()["audio"]))[3] > 0
+    assert results["first"].status_code == results["second"].status_code == 200
 
 
 async def test_request_timeout_gives_504(

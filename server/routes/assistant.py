@@ -66,7 +66,7 @@ async def ask(
     if answer.reply is not None:
         try:
             voice = await voice_for(voices, None)
-            spoken, lookup = await speech.synthesize(voice, answer.reply, speech.options())
+            spoken, lookup = await speech.synthesize_owed(voice, answer.reply, speech.options())
             audio = base64.b64encode(await speech.encode(spoken, "wav")).decode("ascii")
             status = "ok"
             response.headers.update(spoken.headers(lookup))
