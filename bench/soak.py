@@ -6,7 +6,8 @@ Three runs against a fresh `sori serve` each (cache off, so every request is syn
 2. overload: the same with an 8-request queue, so the server must refuse work; the only non-2xx
    allowed are the designed 503s with Retry-After.
 3. soak: 2,000 requests of the same mix from 16 clients; resident memory after the first 200
-   answers and at the end must differ by less than 10%, and the queue must drain to zero.
+   answers and at the end (both read once the queue has drained) must differ by less than 10%,
+   and the queue must drain to zero.
 Then SIGTERM: the server must drain and exit 0. Tables are printed and written to
 bench/SOAK_RESULTS.md.
 """
@@ -26,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.loadgen import UNSPOKEN, LoadPlan, LoadReport, percentile, run_load
+from bench.loadgen import UNSPOKEN, Call, LoadPlan, LoadReport, mixed_call, percentile, run_load
 from bench.report import Table, machine_summary, write_results
 from bench.served import Served, ServeError, served
 from bench.voice import bench_voice
@@ -38,6 +39,8 @@ SOAK_REQUESTS = 2_000
 SOAK_WARM_REQUESTS = 200
 SOAK_CLIENTS = 16
 DRAIN_WAIT_S = 30.0
+IDLE_SETTLE_S = 2.0
+"""Wait after the queue drains before reading memory: the last batch may still be finishing."""
 
 
 @dataclass
@@ -46,7 +49,6 @@ class Samples:
 
     depths: list[int] = field(default_factory=list)
     rss_bytes: list[int] = field(default_factory=list)
-    rss_at_warm: int | None = None
 
 
 async def _sample(server: Served, report: LoadReport, samples: Samples, done: asyncio.Event) -> None:
@@ -62,13 +64,13 @@ async def _sample(server: Served, report: LoadReport, samples: Samples, done: as
             except httpx.HTTPError:
                 pass
             samples.rss_bytes.append(server.rss_bytes())
-            if samples.rss_at_warm is None and len(report.outcomes) >= SOAK_WARM_REQUESTS:
-                samples.rss_at_warm = samples.rss_bytes[-1]
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(done.wait(), SAMPLE_EVERY_S)
 
 
-def _measured(server: Served, plan: LoadPlan) -> tuple[LoadReport, Samples]:
+def _measured(
+    server: Served, plan: LoadPlan, call_for: Callable[[int], Call] = mixed_call
+) -> tuple[LoadReport, Samples]:
     """Run the plan against the server while sampling it."""
 
     async def go() -> tuple[LoadReport, Samples]:
@@ -76,7 +78,7 @@ def _measured(server: Served, plan: LoadPlan) -> tuple[LoadReport, Samples]:
         done = asyncio.Event()
         report = LoadReport()
         sampler = asyncio.create_task(_sample(server, report, samples, done))
-        loaded = await run_load(server.base_url, plan, report=report)
+        loaded = await run_load(server.base_url, plan, call_for, report=report)
         done.set()
         await sampler
         return loaded, samples
@@ -145,25 +147,43 @@ def _shutdown_note(server: Served) -> str:
 
 
 def _soak(voice_dir: Path, workdir: Path) -> Table:
-    """2,000 requests; memory after the first 200 vs at the end."""
-    plan = LoadPlan(clients=SOAK_CLIENTS, ramp_s=2.0, duration_s=3_600.0, max_requests=SOAK_REQUESTS)
+    """2,000 requests; resident memory after the first 200 vs at the end, both taken once the
+    queue has drained (the same idle state), so a batch in flight cannot tip either figure."""
+    warm_plan = LoadPlan(clients=SOAK_CLIENTS, ramp_s=2.0, duration_s=3_600.0,
+                         max_requests=SOAK_WARM_REQUESTS)
+    rest_plan = LoadPlan(clients=SOAK_CLIENTS, ramp_s=2.0, duration_s=3_600.0,
+                         max_requests=SOAK_REQUESTS - SOAK_WARM_REQUESTS)
     with served(voice_dir, workdir, {"cache_size": "0"}) as server:
-        report, samples = _measured(server, plan)
+        warm_report, warm_samples = _measured(server, warm_plan)
+        _settled_depth(server)
+        rss_warm = _idle_rss(server)
+        rest_report, rest_samples = _measured(
+            server, rest_plan, lambda index: mixed_call(index + SOAK_WARM_REQUESTS))
         end_depth = _settled_depth(server)
-        rss_end = server.rss_bytes()
+        rss_end = _idle_rss(server)
+    report = LoadReport(warm_report.outcomes + rest_report.outcomes,
+                        warm_report.wall_s + rest_report.wall_s)
+    samples = Samples(warm_samples.depths + rest_samples.depths,
+                      warm_samples.rss_bytes + rest_samples.rss_bytes)
     table = _route_table(f"Soak: {SOAK_REQUESTS:,} requests from {SOAK_CLIENTS} clients", report,
                          samples, end_depth)
-    warm = samples.rss_at_warm or samples.rss_bytes[0]
-    growth = (rss_end - warm) / warm
+    growth = (rss_end - rss_warm) / rss_warm
     table.notes.append(
-        f"Resident memory after the first {SOAK_WARM_REQUESTS} answers: {warm / 2**20:.1f} MiB; at the "
-        f"end: {rss_end / 2**20:.1f} MiB; change {growth:+.1%} (limit ±{LEAK_LIMIT:.0%}).")
+        f"Resident memory, idle, after the first {SOAK_WARM_REQUESTS} answers: {rss_warm / 2**20:.1f} "
+        f"MiB; idle at the end: {rss_end / 2**20:.1f} MiB; change {growth:+.1%} "
+        f"(limit ±{LEAK_LIMIT:.0%}).")
     table.notes.append(_shutdown_note(server))
     ok = (abs(growth) < LEAK_LIMIT and end_depth == 0 and not report.errors
           and report.served == SOAK_REQUESTS and server.exit_code == 0)
     table.notes.append(f"Verdict: {'held' if ok else 'FAILED'} (every request served, memory within "
                        f"{LEAK_LIMIT:.0%}, queue back to 0, clean exit).")
     return table
+
+
+def _idle_rss(server: Served) -> int:
+    """Resident memory once the last batch has finished (the worker trims the heap when idle)."""
+    time.sleep(IDLE_SETTLE_S)
+    return server.rss_bytes()
 
 
 def _guarded(name: str, run: Callable[[], Table]) -> Table:

@@ -32,6 +32,7 @@ from server.errors import (
     ShuttingDownError,
     SynthesisFailedError,
 )
+from server.memory import HeapTrimmer
 from server.metrics import Metrics
 from tts import FrontendResult, SynthesisOptions, SynthesisResult, Synthesizer
 
@@ -107,6 +108,8 @@ class InferenceWorker:
         """Requests answered with audio; written only by the worker thread."""
         self.jobs_cancelled = 0
         """Jobs skipped unsynthesised (their future was cancelled); written only by the worker thread."""
+        self.heap = HeapTrimmer()
+        """Hands freed memory back to the OS whenever the queue runs empty after a batch."""
 
     def start(self) -> None:
         """Start the worker thread."""
@@ -197,6 +200,8 @@ class InferenceWorker:
                     self._deliver_error(job, SynthesisFailedError())
             finally:
                 self._running = []
+            if self._queue.empty():
+                self.heap.trim()  # idle: hand the batch's freed buffers back to the OS
 
     def _gather(self, first: Job) -> list[Job]:
         """The first job plus whatever arrives within batch_wait_s, up to max_batch_size."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import platform
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -321,3 +322,16 @@ async def test_cache_cancels_abandoned_work_only_when_nobody_else_waits() -> Non
     assert await third == "value"
     assert cache.get("k") == "value"
     assert not cache.leave("k", third, abandon=True)  # finished work is never cancelled
+
+
+async def test_the_worker_hands_freed_memory_back_once_the_queue_runs_empty(
+    test_voice_dir: Path, tmp_path: Path
+) -> None:
+    app = create_app(make_settings(test_voice_dir, tmp_path))
+    async with live_client(app) as http:
+        worker = app.state.speech.worker
+        if platform.libc_ver()[0] == "glibc":
+            assert worker.heap.available
+        before = worker.heap.trims
+        assert (await http.post("/speak", json={"text": "안녕"})).status_code == 200
+        await wait_until(lambda: worker.heap.trims > before or not worker.heap.available)
