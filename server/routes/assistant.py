@@ -5,14 +5,13 @@ from __future__ import annotations
 import base64
 import logging
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import Response
 from starlette.concurrency import run_in_threadpool
 
 from assistant import AssistantError, StoreUnavailableError
 from server.deps import AssistantDep, SettingsDep, SpeechDep, VoicesDep
 from server.errors import InvalidInputError, QueueFullError, ServiceError, StoreBusyError
-from server.routes.body import JSONBodyRoute, require_json
-from server.routes.common import check_length, error_responses, voice_for
+from server.routes.common import check_length, error_responses, json_api_router, voice_for
 from server.schemas import AssistantRequest, AssistantResponse
 
 logger = logging.getLogger(__name__)
@@ -24,12 +23,7 @@ AUDIO_STATUS_HEADER = {
     }
 }
 
-router = APIRouter(
-    tags=["assistant"],
-    dependencies=[Depends(require_json)],
-    route_class=JSONBodyRoute,
-    responses=error_responses(401),
-)
+router = json_api_router("assistant")
 
 
 @router.post(

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import APIRouter, Depends
 from starlette.concurrency import run_in_threadpool
 
 from server.errors import TextTooLongError, VoiceUnavailableError
+from server.routes.body import JSONBodyRoute, require_json
 from server.schemas import ErrorResponse
 from server.voices import Voice, VoiceRegistry
 
@@ -74,3 +76,14 @@ async def voice_for(voices: VoiceRegistry, requested: str | None, *, openai_name
     if failure is not None:  # known already: no trip to the thread pool
         raise VoiceUnavailableError(failure)
     return await run_in_threadpool(voices.load, name)
+
+
+def json_api_router(tag: str) -> APIRouter:
+    """A router for JSON-body API routes: JSON required, bodies parsed by JSONBodyRoute (named
+    400s), and the API key's 401 documented on every operation."""
+    return APIRouter(
+        tags=[tag],
+        dependencies=[Depends(require_json)],
+        route_class=JSONBodyRoute,
+        responses=error_responses(401),
+    )

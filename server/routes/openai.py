@@ -10,26 +10,21 @@ from __future__ import annotations
 
 from typing import cast
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import Response
 
 from server.deps import SettingsDep, SpeechDep, VoicesDep
-from server.routes.body import JSONBodyRoute, require_json
 from server.routes.common import (
     SPEECH_ERRORS,
     SPEECH_HEADERS,
     check_length,
     error_responses,
+    json_api_router,
     voice_for,
 )
 from server.schemas import OpenAISpeechRequest
 from tts import AudioFormat
 
-router = APIRouter(
-    tags=["openai"],
-    dependencies=[Depends(require_json)],
-    route_class=JSONBodyRoute,
-    responses=error_responses(401),
-)
+router = json_api_router("openai")
 
 MEDIA_TYPES = {"wav": "audio/wav", "pcm": "audio/pcm", "flac": "audio/flac"}
 

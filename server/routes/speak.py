@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import Response
 
 from server.cache import Lookup
 from server.deps import SettingsDep, SpeechDep, VoicesDep
-from server.routes.body import JSONBodyRoute, require_json
 from server.routes.common import (
     SPEECH_ERRORS,
     SPEECH_HEADERS,
     check_length,
     error_responses,
+    json_api_router,
     voice_for,
 )
 from server.schemas import SpeakRequest
@@ -19,12 +19,7 @@ from server.settings import Settings
 from server.speech import Speech, SpeechService
 from server.voices import VoiceRegistry
 
-router = APIRouter(
-    tags=["speech"],
-    dependencies=[Depends(require_json)],
-    route_class=JSONBodyRoute,
-    responses=error_responses(401),
-)
+router = json_api_router("speech")
 
 
 async def _synthesize(
