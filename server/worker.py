@@ -109,7 +109,7 @@ class InferenceWorker:
         self.jobs_cancelled = 0
         """Jobs skipped unsynthesised (their future was cancelled); written only by the worker thread."""
         self.heap = HeapTrimmer()
-        """Hands freed memory back to the OS whenever the queue runs empty after a batch."""
+        """Hands the batches' freed memory back to the OS once the worker has been idle for a poll."""
 
     def start(self) -> None:
         """Start the worker thread."""
@@ -183,10 +183,14 @@ class InferenceWorker:
 
     def _run(self) -> None:
         """Thread body: take a batch, serve it, repeat until stopped."""
+        trimmed = True
         while not self._stop.is_set():
             try:
                 first = self._queue.get(timeout=POLL_SECONDS)
             except queue.Empty:
+                if not trimmed:  # idle for a poll since the last batch: off the request path
+                    self.heap.trim()
+                    trimmed = True
                 continue
             if self._skip_if_cancelled(first):
                 continue
@@ -200,8 +204,7 @@ class InferenceWorker:
                     self._deliver_error(job, SynthesisFailedError())
             finally:
                 self._running = []
-            if self._queue.empty():
-                self.heap.trim()  # idle: hand the batch's freed buffers back to the OS
+            trimmed = False
 
     def _gather(self, first: Job) -> list[Job]:
         """The first job plus whatever arrives within batch_wait_s, up to max_batch_size."""

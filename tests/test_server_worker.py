@@ -324,7 +324,7 @@ async def test_cache_cancels_abandoned_work_only_when_nobody_else_waits() -> Non
     assert not cache.leave("k", third, abandon=True)  # finished work is never cancelled
 
 
-async def test_the_worker_hands_freed_memory_back_once_the_queue_runs_empty(
+async def test_the_worker_hands_freed_memory_back_once_idle(
     test_voice_dir: Path, tmp_path: Path
 ) -> None:
     app = create_app(make_settings(test_voice_dir, tmp_path))
