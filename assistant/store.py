@@ -160,29 +160,27 @@ class AssistantStore:
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
         """The connection for reads (autocommit: each statement sees one committed state)."""
-        with self._read_lock:
-            if self._closed:
-                raise StoreUnavailableError(_CLOSED)
-            try:
-                yield self._reader
-            except sqlite3.Error as error:
-                if not _is_unavailable(error):
-                    raise
-                raise _unavailable(error) from error
+        with self._read_lock, self._open():
+            yield self._reader
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction on the writer connection (see _transaction)."""
-        with self._write_lock:
-            if self._closed:
-                raise StoreUnavailableError(_CLOSED)
-            try:
-                with _transaction(self._writer) as connection:
-                    yield connection
-            except sqlite3.Error as error:
-                if not _is_unavailable(error):
-                    raise
-                raise _unavailable(error) from error
+        with self._write_lock, self._open(), _transaction(self._writer) as connection:
+            yield connection
+
+    @contextmanager
+    def _open(self) -> Iterator[None]:
+        """Refuse a closed store; SQLite errors that mean the file or machine is in trouble become
+        StoreUnavailableError (called with the connection's lock held)."""
+        if self._closed:
+            raise StoreUnavailableError(_CLOSED)
+        try:
+            yield
+        except sqlite3.Error as error:
+            if not _is_unavailable(error):
+                raise
+            raise _unavailable(error) from error
 
     def add_timer(self, duration_seconds: int, started_at: float) -> Timer:
         """Start a timer of `duration_seconds` at POSIX time `started_at`."""

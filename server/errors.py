@@ -9,9 +9,16 @@ class ServiceError(Exception):
     status_code = 500
     default_detail = "the request could not be served"
 
-    def __init__(self, detail: str | None = None, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        detail: str | None = None,
+        headers: dict[str, str] | None = None,
+        retry_after_s: float | None = None,
+    ) -> None:
         self.detail = detail or self.default_detail
         self.headers = dict(headers or {})
+        if retry_after_s is not None:  # a transient refusal: tell the client when to come back
+            self.headers["Retry-After"] = str(max(1, int(retry_after_s)))
         super().__init__(self.detail)
 
 
@@ -48,7 +55,7 @@ class QueueFullError(ServiceError):
     default_detail = "the server is busy: the synthesis queue is full, try again shortly"
 
     def __init__(self, retry_after_s: int) -> None:
-        super().__init__(headers={"Retry-After": str(max(1, int(retry_after_s)))})
+        super().__init__(retry_after_s=retry_after_s)
 
 
 class NotReadyError(ServiceError):
@@ -71,7 +78,7 @@ class ShuttingDownError(NotReadyError):
     default_detail = "the server is shutting down; try again shortly"
 
     def __init__(self, retry_after_s: int, detail: str | None = None) -> None:
-        super().__init__(detail, headers={"Retry-After": str(max(1, int(retry_after_s)))})
+        super().__init__(detail, retry_after_s=retry_after_s)
 
 
 class RequestTimeoutError(ServiceError):
@@ -95,7 +102,7 @@ class OutOfMemoryError(ServiceError):
     default_detail = "the model ran out of memory on this batch; try again shortly"
 
     def __init__(self, retry_after_s: int) -> None:
-        super().__init__(headers={"Retry-After": str(max(1, int(retry_after_s)))})
+        super().__init__(retry_after_s=retry_after_s)
 
 
 class StoreBusyError(ServiceError):
@@ -107,7 +114,7 @@ class StoreBusyError(ServiceError):
     retry_after_s = 5
 
     def __init__(self) -> None:
-        super().__init__(headers={"Retry-After": str(self.retry_after_s)})
+        super().__init__(retry_after_s=self.retry_after_s)
 
 
 class ClientDisconnectedError(ServiceError):
