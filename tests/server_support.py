@@ -1,19 +1,24 @@
 """Helpers for the server tests: settings for the tiny test voice, a live app client, a free port,
-a uvicorn thread, real Synthesizer subclasses that block or fail, and Prometheus text parsing."""
+a uvicorn thread, `sori serve` as a subprocess, real Synthesizer subclasses that block or fail, and Prometheus text parsing."""
 
 from __future__ import annotations
 
 import io
+import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 import wave
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import uvicorn
 from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
@@ -40,6 +45,15 @@ async def live_client(app: FastAPI, raise_app_exceptions: bool = True) -> AsyncI
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=raise_app_exceptions)
         async with httpx.AsyncClient(transport=transport, base_url=BASE_URL, timeout=120) as client:
             yield client
+
+
+def assert_json_error(response: httpx.Response, status: int) -> str:
+    """The response has the status and a JSON {"detail": ...} body; returns the detail as text."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"detail"}
+    return json.dumps(body["detail"], ensure_ascii=False)
 
 
 def free_port() -> int:
@@ -122,3 +136,41 @@ class FailingOnceSynthesizer(Synthesizer):
         if self.calls == 1:
             raise RuntimeError("CUDA error: device-side assert at /secret/path.cu:42")
         return super().synthesize_analyzed(analyzed, options)
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 30.0) -> float:
+    """Poll until condition() holds; the seconds it took (fails the test naming `what` on timeout)."""
+    started = time.monotonic()
+    while not condition():
+        if time.monotonic() - started > timeout_s:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.01)
+    return time.monotonic() - started
+
+
+@contextmanager
+def sori_serve(voice: Path, data_dir: Path, log: Path, **env: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """`sori serve --voice VOICE` on a free port with extra SORI_* env; yields it once /healthz answers."""
+    port = free_port()
+    environment = dict(os.environ, SORI_DATA_DIR=str(data_dir), SORI_WARMUP="false", **env)
+    command = [sys.executable, "-m", "sori", "serve", "--voice", str(voice), "--device", "cpu",
+               "--host", "127.0.0.1", "--port", str(port)]
+    url = f"http://127.0.0.1:{port}"
+    with log.open("w") as output:
+        process = subprocess.Popen(command, env=environment, stdout=output, stderr=subprocess.STDOUT, text=True)
+
+    def answers() -> bool:
+        if process.poll() is not None:
+            pytest.fail(f"sori serve exited early with {process.returncode}:\n{log.read_text()}")
+        try:
+            return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        wait_for(answers, "sori serve to answer /healthz", timeout_s=120)
+        yield process, url
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

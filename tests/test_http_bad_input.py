@@ -20,7 +20,13 @@ import httpx
 import pytest
 
 from server import create_app
-from tests.server_support import live_client, make_settings, metric, uvicorn_server
+from tests.server_support import (
+    assert_json_error,
+    live_client,
+    make_settings,
+    metric,
+    uvicorn_server,
+)
 
 MAX_BODY_BYTES = 512 * 1024
 """Room for 100,000 levels of nesting and for 100,000 Hangul syllables (300,000 bytes in UTF-8)."""
@@ -45,15 +51,6 @@ async def client(test_voice_dir: Path, tmp_path_factory: pytest.TempPathFactory)
                              griffin_lim_iters=1)
     async with live_client(create_app(settings)) as http:
         yield http
-
-
-def json_detail(response: httpx.Response, status: int) -> str:
-    """The response has the status and a JSON {"detail": ...} body; the detail as text."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    body = response.json()
-    assert set(body) == {"detail"}
-    return json.dumps(body["detail"], ensure_ascii=False)
 
 
 def obj(**fields: object) -> bytes:
@@ -107,7 +104,7 @@ async def test_malformed_requests_get_a_named_4xx_fast_and_without_synthesis(cli
         started = time.perf_counter()
         response = await client.post(path, content=body, headers=headers)
         timings.append((time.perf_counter() - started, path, body[:40]))
-        assert named in json_detail(response, status), (path, body[:60])
+        assert named in assert_json_error(response, status), (path, body[:60])
     slowest = max(timings)
     print(f"{len(timings)} malformed requests; slowest {slowest[0] * 1000:.1f} ms: {slowest[1]} {slowest[2]!r}")
     assert slowest[0] < FAST_S
@@ -124,7 +121,7 @@ async def test_hostile_text_in_valid_json_is_spoken_or_a_4xx_never_a_500(client:
             if spoken:
                 assert response.status_code == 200 and response.headers["content-type"] == "audio/wav"
             else:
-                assert "\\\\ud800" in json_detail(response, 422)
+                assert "\\\\ud800" in assert_json_error(response, 422)
         answer = await client.post("/assistant", content=json.dumps({"text": text}).encode(), headers=JSON)
         assert answer.status_code == 200 and answer.json()["intent"] is None
     number = await client.post("/speak", json={"text": "1" * 30 + ".5"})  # was a 500 (NumberReadingError)

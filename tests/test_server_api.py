@@ -16,7 +16,14 @@ import soundfile
 from assistant import FALLBACK_REPLY
 from server import create_app
 from server.deps import get_voices
-from tests.server_support import BASE_URL, live_client, make_settings, metric, read_wav
+from tests.server_support import (
+    BASE_URL,
+    assert_json_error,
+    live_client,
+    make_settings,
+    metric,
+    read_wav,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -44,15 +51,6 @@ async def shared_client(
     app = create_app(make_settings(test_voice_dir, tmp_path_factory.mktemp("data")))
     async with live_client(app) as http:
         yield http
-
-
-def assert_json_error(response: httpx.Response, status: int) -> str:
-    """The response has the status and a JSON {"detail": ...} body; returns the detail as text."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    body = response.json()
-    assert set(body) == {"detail"}
-    return json.dumps(body["detail"], ensure_ascii=False)
 
 
 async def test_speak_returns_a_wav_with_describing_headers(client: httpx.AsyncClient) -> None:

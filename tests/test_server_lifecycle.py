@@ -8,17 +8,13 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import shutil
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -35,12 +31,13 @@ from server.voices import VoiceRegistry
 from server.worker import ABANDONED_DETAIL, InferenceWorker
 from sori.cli import main
 from tests.server_support import (
-    free_port,
     live_client,
     make_settings,
     metric,
     read_wav,
+    sori_serve,
     uvicorn_server,
+    wait_for,
 )
 from tts import FrontendResult, SynthesisOptions, SynthesisResult, Synthesizer
 
@@ -67,42 +64,14 @@ def long_texts(count: int, sentences: int = 1) -> list[str]:
             for index in range(count)]
 
 
-def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 30.0) -> float:
-    """Poll until condition() holds; the seconds it took (fails the test naming `what` on timeout)."""
-    started = time.monotonic()
-    while not condition():
-        if time.monotonic() - started > timeout_s:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.01)
-    return time.monotonic() - started
-
-
-@contextmanager
-def sori_serve(voice: Path, data_dir: Path, log: Path, **env: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """`sori serve --voice VOICE` on a free port with extra SORI_* env; yields it once /healthz answers."""
-    port = free_port()
-    environment = dict(os.environ, SORI_DATA_DIR=str(data_dir), SORI_WARMUP="false", **env)
-    command = [sys.executable, "-m", "sori", "serve", "--voice", str(voice), "--device", "cpu",
-               "--host", "127.0.0.1", "--port", str(port)]
-    url = f"http://127.0.0.1:{port}"
-    with log.open("w") as output:
-        process = subprocess.Popen(command, env=environment, stdout=output, stderr=subprocess.STDOUT, text=True)
-
-    def answers() -> bool:
-        if process.poll() is not None:
-            pytest.fail(f"sori serve exited early with {process.returncode}:\n{log.read_text()}")
-        try:
-            return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    try:
-        wait_for(answers, "sori serve to answer /healthz", timeout_s=120)
-        yield process, url
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+def queue_up(pool: ThreadPoolExecutor, url: str, texts: Sequence[str]) -> list[Future[httpx.Response]]:
+    """Once the server is ready, POST each text to /speak from the pool; return when 3 or more wait
+    in the queue (so work is surely unfinished when the caller signals the server)."""
+    wait_for(lambda: httpx.get(f"{url}/readyz", timeout=5).status_code == 200, "readiness", 60)
+    answers = [pool.submit(httpx.post, f"{url}/speak", json={"text": t}, timeout=60) for t in texts]
+    wait_for(lambda: metric(httpx.get(f"{url}/metrics").text, "sori_queue_depth") >= 3,
+             "requests to queue up")
+    return answers
 
 
 SERIAL = {"SORI_MAX_BATCH_SIZE": "1", "SORI_BATCH_WAIT_MS": "0", "SORI_GRIFFIN_LIM_ITERS": "32"}
@@ -115,22 +84,21 @@ def test_sori_serve_drains_on_sigterm_then_exits_0(slow_voice_dir: Path, tmp_pat
     env = {**SERIAL, "SORI_DRAIN_TIMEOUT_S": str(DRAIN_TIMEOUT_S)}
     texts = long_texts(6)
     log = tmp_path / "serve.log"
-    with sori_serve(slow_voice_dir, tmp_path / "data", log, **env) as (process, url):
-        wait_for(lambda: httpx.get(f"{url}/readyz", timeout=5).status_code == 200, "readiness", 60)
-        with ThreadPoolExecutor(len(texts)) as pool:
-            answers = [pool.submit(httpx.post, f"{url}/speak", json={"text": t}, timeout=60) for t in texts]
-            wait_for(lambda: metric(httpx.get(f"{url}/metrics").text, "sori_queue_depth") >= 3,
-                     "requests to queue up")
-            in_flight = sum(not answer.done() for answer in answers)
-            signalled = time.monotonic()
-            process.send_signal(signal.SIGTERM)
-            not_ready_after = wait_for(
-                lambda: httpx.get(f"{url}/readyz", timeout=5).status_code == 503, "/readyz to turn 503"
-            )
-            readiness = httpx.get(f"{url}/readyz", timeout=5).json()
-            refused = httpx.post(f"{url}/speak", json={"text": "새 요청"}, timeout=10)
-            still_running = sum(not answer.done() for answer in answers)
-            responses = [answer.result() for answer in answers]
+    with (
+        sori_serve(slow_voice_dir, tmp_path / "data", log, **env) as (process, url),
+        ThreadPoolExecutor(len(texts)) as pool,
+    ):
+        answers = queue_up(pool, url, texts)
+        in_flight = sum(not answer.done() for answer in answers)
+        signalled = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        not_ready_after = wait_for(
+            lambda: httpx.get(f"{url}/readyz", timeout=5).status_code == 503, "/readyz to turn 503"
+        )
+        readiness = httpx.get(f"{url}/readyz", timeout=5).json()
+        refused = httpx.post(f"{url}/speak", json={"text": "새 요청"}, timeout=10)
+        still_running = sum(not answer.done() for answer in answers)
+        responses = [answer.result() for answer in answers]
         exit_code = process.wait(timeout=DRAIN_TIMEOUT_S)
         drain_s = time.monotonic() - signalled
     served = sum(r.status_code == 200 and read_wav(r.content)[3] > 0 for r in responses)
@@ -156,22 +124,21 @@ def test_a_drain_cut_off_answers_the_unfinished_503_and_exits_1_at_once(
     env = {**SERIAL, "SORI_DRAIN_TIMEOUT_S": str(drain_timeout_s)}
     texts = long_texts(5, sentences=2)
     log = tmp_path / "serve.log"
-    with sori_serve(slow_voice_dir, tmp_path / "data", log, **env) as (process, url):
-        wait_for(lambda: httpx.get(f"{url}/readyz", timeout=5).status_code == 200, "readiness", 60)
-        with ThreadPoolExecutor(len(texts)) as pool:
-            answers = [pool.submit(httpx.post, f"{url}/speak", json={"text": t}, timeout=60) for t in texts]
-            wait_for(lambda: metric(httpx.get(f"{url}/metrics").text, "sori_queue_depth") >= 3,
-                     "requests to queue up")
-            signalled = time.monotonic()
+    with (
+        sori_serve(slow_voice_dir, tmp_path / "data", log, **env) as (process, url),
+        ThreadPoolExecutor(len(texts)) as pool,
+    ):
+        answers = queue_up(pool, url, texts)
+        signalled = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        cut = signalled + drain_timeout_s  # when the limit runs out (it counts from the signal)
+        if cut_by == "second-signal":
+            wait_for(lambda: httpx.get(f"{url}/readyz", timeout=5).status_code == 503, "the drain")
+            cut = time.monotonic()
             process.send_signal(signal.SIGTERM)
-            cut = signalled + drain_timeout_s  # when the limit runs out (it counts from the signal)
-            if cut_by == "second-signal":
-                wait_for(lambda: httpx.get(f"{url}/readyz", timeout=5).status_code == 503, "the drain")
-                cut = time.monotonic()
-                process.send_signal(signal.SIGTERM)
-            exit_code = process.wait(timeout=30)
-            exit_s = time.monotonic() - cut
-            responses = [answer.result() for answer in answers]
+        exit_code = process.wait(timeout=30)
+        exit_s = time.monotonic() - cut
+        responses = [answer.result() for answer in answers]
     output = log.read_text()
     served = [r for r in responses if r.status_code == 200]
     refused = [r for r in responses if r.status_code == 503]

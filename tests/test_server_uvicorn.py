@@ -4,11 +4,6 @@ CLI's clear refusal when there is no voice to serve."""
 from __future__ import annotations
 
 import base64
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,39 +11,16 @@ import httpx
 import pytest
 
 from sori.cli import main
-from tests.server_support import free_port, read_wav
+from tests.server_support import read_wav, sori_serve, wait_for
 
 
 @pytest.fixture(scope="module")
 def served(test_voice_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`sori serve --voice <test voice>` on a free port; yields its base URL once ready."""
-    port = free_port()
-    env = dict(os.environ, SORI_DATA_DIR=str(tmp_path_factory.mktemp("data")), SORI_WARMUP="false")
-    command = [sys.executable, "-m", "sori", "serve", "--voice", str(test_voice_dir),
-               "--device", "cpu", "--host", "127.0.0.1", "--port", str(port)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"sori serve exited early:\n{process.stdout.read() if process.stdout else ''}")
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("sori serve did not become ready within 120 s")
-            time.sleep(0.2)
+    workdir = tmp_path_factory.mktemp("serve")
+    with sori_serve(test_voice_dir, workdir / "data", workdir / "serve.log") as (_, url):
+        wait_for(lambda: httpx.get(f"{url}/readyz", timeout=2).status_code == 200, "readiness", 120)
         yield url
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def test_sori_serve_answers_every_endpoint_over_tcp(served: str) -> None:
