@@ -15,6 +15,7 @@ from torch import nn
 from tts.model.attention import LocationSensitiveAttention
 from tts.model.config import TacotronConfig
 from tts.model.fast_decode import fast_decode
+from tts.model.graph_decode import GraphDecoder
 from tts.model.layers import Prenet
 
 
@@ -61,6 +62,8 @@ class Decoder(nn.Module):
         out_dim = config.decoder_rnn_dim + config.encoder_dim
         self.mel_projection = nn.Linear(out_dim, config.n_mels * config.reduction_factor)
         self.stop_projection = nn.Linear(out_dim, 1)
+        self.graphs = GraphDecoder()
+        """CUDA graphs of decoding chunks, captured on first use per batch and text bucket."""
 
     def initial_state(self, memory: torch.Tensor) -> DecoderState:
         """All-zero state for a batch. memory [B, T_text, encoder_dim]."""
@@ -147,6 +150,7 @@ class Decoder(nn.Module):
         seeds: torch.Tensor,
         stop_threshold: float,
         check_every: int = 8,
+        cuda_graphs: bool = True,
     ) -> tuple[DecoderOutput, torch.Tensor, torch.Tensor]:
         """Free-running decoding of a batch until every item stopped or hit its step limit.
 
@@ -155,10 +159,17 @@ class Decoder(nn.Module):
         Each step feeds back the last of its r frames and draws the pre-net dropout masks from
         (seed, step); the stop token is checked (one host sync) every `check_every` steps, so the
         output may run up to check_every - 1 steps past the last item's end.
-        Computes what repeated `step` would, regrouped for speed (see `tts.model.fast_decode`).
+        Computes what repeated `step` would, regrouped for speed (see `tts.model.fast_decode`);
+        on CUDA with `cuda_graphs`, by replaying captured chunks of `self.graphs.chunk_steps`
+        steps instead (see `tts.model.graph_decode`).
         """
-        outputs, alignments, steps, hit_limit = fast_decode(
-            self, memory, text_mask, max_steps, seeds, stop_threshold, check_every
-        )
+        if cuda_graphs and memory.is_cuda:
+            outputs, alignments, steps, hit_limit = self.graphs.decode(
+                self, memory, text_mask, max_steps, seeds, stop_threshold
+            )
+        else:
+            outputs, alignments, steps, hit_limit = fast_decode(
+                self, memory, text_mask, max_steps, seeds, stop_threshold, check_every
+            )
         mel = outputs[:, :, :-1].reshape(memory.size(0), -1, self.n_mels)
         return DecoderOutput(mel, outputs[:, :, -1], alignments), steps, hit_limit

@@ -117,13 +117,109 @@ def gru_update(input_gates: torch.Tensor, hidden: torch.Tensor, weights: GRUWeig
     return torch.lerp(candidate, hidden, update)  # (1 - z) * n + z * h
 
 
-class _Utterance(NamedTuple):
+class Utterance(NamedTuple):
     """Per-call constants: the encoder side of attention, prepared once."""
 
     processed_memory: torch.Tensor  # [B, attention_dim, T_text] (channels first, like the conv)
     projected_memory: torch.Tensor  # [B, T_text, context_width]: memory @ FusedDecoder.context
     mask_bias: torch.Tensor  # [B, 1, T_text]: 0 at real symbols, the lowest float at padding
     score: torch.Tensor  # [B, 1, attention_dim]
+
+
+class StepState(NamedTuple):
+    """What one fast step hands the next, besides the location buffer it updates in place."""
+
+    attention_hidden: torch.Tensor  # [B, attention_rnn_dim]
+    hidden_1: torch.Tensor  # [B, decoder_rnn_dim]
+    hidden_2: torch.Tensor  # [B, decoder_rnn_dim]
+    attention_gates: torch.Tensor  # [B, 3 * attention_rnn_dim]: the context's part of the GRU input
+    frame: torch.Tensor  # [B, n_mels]: the last frame fed back to the pre-net
+
+
+def prepare_utterance(
+    decoder: Decoder, weights: FusedDecoder, memory: torch.Tensor, text_mask: torch.Tensor
+) -> Utterance:
+    """The encoder side of attention for a batch. memory [B, T_text, encoder_dim], text_mask [B, T_text]."""
+    batch, length, _ = memory.shape
+    # The context only ever enters linear layers, so each step's projections of it are the
+    # attention-weighted sum of the projected memory: one (T_text x width) product per step
+    # instead of reading the whole (encoder_dim x width) weight.
+    return Utterance(
+        processed_memory=decoder.attention.process_memory(memory).transpose(1, 2).contiguous(),
+        projected_memory=torch.matmul(memory, weights.context),
+        mask_bias=torch.zeros(batch, 1, length, dtype=memory.dtype, device=memory.device).masked_fill_(
+            ~text_mask.unsqueeze(1), torch.finfo(memory.dtype).min
+        ),
+        score=weights.score.expand(batch, 1, -1),
+    )
+
+
+def initial_step_state(decoder: Decoder, weights: FusedDecoder, memory: torch.Tensor) -> StepState:
+    """All-zero decoder state for a batch (the context starts at 0, so its gates are the bias)."""
+    batch = memory.size(0)
+    return StepState(
+        attention_hidden=memory.new_zeros(batch, decoder.attention_rnn.hidden_size),
+        hidden_1=memory.new_zeros(batch, decoder.rnn_1.hidden_size),
+        hidden_2=memory.new_zeros(batch, decoder.rnn_2.hidden_size),
+        attention_gates=weights.context_bias[: 3 * decoder.attention_rnn.hidden_size].expand(batch, -1),
+        frame=memory.new_zeros(batch, decoder.n_mels),
+    )
+
+
+def location_buffer(memory: torch.Tensor, kernel: int) -> torch.Tensor:
+    """Zeroed [B, 2, T_text + kernel - 1]: rows 0 and 1 hold the previous and cumulative attention
+    weights, padded for the location convolution."""
+    return memory.new_zeros(memory.size(0), 2, memory.size(1) + kernel - 1)
+
+
+def fast_step(
+    weights: FusedDecoder,
+    utterance: Utterance,
+    location: torch.Tensor,
+    state: StepState,
+    masks: tuple[torch.Tensor | None, ...],
+    last_frame: slice,
+) -> tuple[StepState, torch.Tensor, torch.Tensor]:
+    """One decoder step, regrouped; `location` is updated in place.
+
+    masks: per pre-net layer [B, width] or None -> (new state, output [B, r * n_mels + 1] (frames,
+    then the stop logit), alignment [B, 1, T_text]).
+    """
+    x = state.frame
+    for (weight, bias), mask in zip(weights.prenet, masks, strict=True):
+        x = torch.addmm(bias, x, weight).relu_()
+        if mask is not None:
+            x = x.mul_(mask)
+    attention_hidden = gru_update(
+        torch.addmm(state.attention_gates, x, weights.attention_input),
+        state.attention_hidden, weights.attention_rnn,
+    )
+    alignment = _attend(attention_hidden, location, weights, utterance)  # [B, 1, T_text]
+    pad = (weights.location.size(2) - 1) // 2
+    length = alignment.size(2)
+    location[:, 0:1, pad : pad + length].copy_(alignment)
+    location[:, 1:2, pad : pad + length].add_(alignment)
+    widths = [3 * attention_hidden.size(1), state.hidden_1.size(1), weights.output.size(1)]
+    fanned = torch.baddbmm(weights.context_bias, alignment, utterance.projected_memory)
+    attention_gates, input_part, output_part = fanned.squeeze(1).split(widths, dim=1)
+    x = torch.addmm(input_part, attention_hidden, weights.input_hidden)
+    hidden_1 = gru_update(
+        torch.addmm(weights.rnn_1_input[1], x, weights.rnn_1_input[0]), state.hidden_1, weights.rnn_1
+    )
+    x = x.add_(hidden_1)
+    hidden_2 = gru_update(
+        torch.addmm(weights.rnn_2_input[1], x, weights.rnn_2_input[0]), state.hidden_2, weights.rnn_2
+    )
+    x = x.add_(hidden_2)
+    output = torch.addmm(output_part, x, weights.output)  # [B, r * n_mels + 1]
+    new_state = StepState(attention_hidden, hidden_1, hidden_2, attention_gates, output[:, last_frame])
+    return new_state, output, alignment
+
+
+def last_frame_slice(decoder: Decoder) -> slice:
+    """Where the frame fed back (the last of the step's r frames) sits in a step's output."""
+    start = (decoder.reduction_factor - 1) * decoder.n_mels
+    return slice(start, start + decoder.n_mels)
 
 
 def fast_decode(
@@ -142,32 +238,12 @@ def fast_decode(
         alignments [B, T_steps, T_text], steps [B], hit_limit [B] bool).
     """
     weights = fuse(decoder)
-    batch, length, _ = memory.shape
+    batch = memory.size(0)
     device, dtype = memory.device, memory.dtype
-    # The context only ever enters linear layers, so each step's projections of it are the
-    # attention-weighted sum of the projected memory: one (T_text x width) product per step
-    # instead of reading the whole (encoder_dim x width) weight.
-    utterance = _Utterance(
-        processed_memory=decoder.attention.process_memory(memory).transpose(1, 2).contiguous(),
-        projected_memory=torch.matmul(memory, weights.context),
-        mask_bias=torch.zeros(batch, 1, length, dtype=dtype, device=device).masked_fill_(
-            ~text_mask.unsqueeze(1), torch.finfo(dtype).min
-        ),
-        score=weights.score.expand(batch, 1, -1),
-    )
-    kernel = weights.location.size(2)
-    pad = (kernel - 1) // 2
-    # Rows 0 and 1: previous and cumulative attention weights, zero-padded for the convolution.
-    location = memory.new_zeros(batch, 2, length + kernel - 1)
-    previous_weights = location[:, 0:1, pad : pad + length]  # [B, 1, T_text] views into the buffer
-    cumulative_weights = location[:, 1:2, pad : pad + length]
-    attention_hidden = memory.new_zeros(batch, decoder.attention_rnn.hidden_size)
-    hidden_1 = memory.new_zeros(batch, decoder.rnn_1.hidden_size)
-    hidden_2 = memory.new_zeros(batch, decoder.rnn_2.hidden_size)
-    widths = [3 * attention_hidden.size(1), hidden_1.size(1), weights.output.size(1)]
-    attention_gates = weights.context_bias[: widths[0]].expand(batch, -1)  # the context starts at 0
-    frame = memory.new_zeros(batch, decoder.n_mels)
-    last_frame = (decoder.reduction_factor - 1) * decoder.n_mels
+    utterance = prepare_utterance(decoder, weights, memory, text_mask)
+    location = location_buffer(memory, weights.location.size(2))
+    state = initial_step_state(decoder, weights, memory)
+    last_frame = last_frame_slice(decoder)
 
     max_steps = max_steps.to(device)
     limit = int(max_steps.max())
@@ -179,36 +255,12 @@ def fast_decode(
     with inference_threads(batch, device):
         for start in range(0, limit, check_every):
             chunk = torch.arange(start, min(start + check_every, limit), device=device)
-            for masks in _prenet_masks(decoder, seeds, chunk, dtype):
-                x = frame
-                for (weight, bias), mask in zip(weights.prenet, masks, strict=True):
-                    x = torch.addmm(bias, x, weight).relu_()
-                    if mask is not None:
-                        x = x.mul_(mask)
-                attention_hidden = gru_update(
-                    torch.addmm(attention_gates, x, weights.attention_input),
-                    attention_hidden, weights.attention_rnn,
-                )
-                alignment = _attend(attention_hidden, location, weights, utterance)  # [B, 1, T_text]
-                previous_weights.copy_(alignment)
-                cumulative_weights.add_(alignment)
-                fanned = torch.baddbmm(weights.context_bias, alignment, utterance.projected_memory)
-                attention_gates, input_part, output_part = fanned.squeeze(1).split(widths, dim=1)
-                x = torch.addmm(input_part, attention_hidden, weights.input_hidden)
-                hidden_1 = gru_update(
-                    torch.addmm(weights.rnn_1_input[1], x, weights.rnn_1_input[0]), hidden_1, weights.rnn_1
-                )
-                x = x.add_(hidden_1)
-                hidden_2 = gru_update(
-                    torch.addmm(weights.rnn_2_input[1], x, weights.rnn_2_input[0]), hidden_2, weights.rnn_2
-                )
-                x = x.add_(hidden_2)
-                output = torch.addmm(output_part, x, weights.output)  # [B, r * n_mels + 1]
+            for masks in prenet_masks(decoder, seeds, chunk, dtype):
+                state, output, alignment = fast_step(weights, utterance, location, state, masks, last_frame)
                 outputs.append(output)
                 alignments.append(alignment)
-                frame = output[:, last_frame : last_frame + decoder.n_mels]
             stop_logits = torch.stack(outputs[-chunk.numel() :], dim=1)[:, :, -1]  # [B, n_steps]
-            steps, finished, stopped_by_token = _check_stops(
+            steps, finished, stopped_by_token = check_stops(
                 stop_logits, chunk, max_steps, stop_threshold, steps, finished, stopped_by_token
             )
             if bool(finished.all()):
@@ -220,7 +272,7 @@ def _attend(
     query_state: torch.Tensor,
     location: torch.Tensor,
     weights: FusedDecoder,
-    utterance: _Utterance,
+    utterance: Utterance,
 ) -> torch.Tensor:
     """Location-sensitive attention weights. query_state [B, attention_rnn_dim],
     location [B, 2, T_text + kernel - 1] -> [B, 1, T_text]."""
@@ -231,7 +283,7 @@ def _attend(
     return torch.softmax(energies, dim=2)
 
 
-def _prenet_masks(
+def prenet_masks(
     decoder: Decoder, seeds: torch.Tensor, chunk: torch.Tensor, dtype: torch.dtype
 ) -> list[tuple[torch.Tensor | None, ...]]:
     """Per step of `chunk`, the dropout multiplier of each pre-net layer ([B, width], or None)."""
@@ -245,7 +297,7 @@ def _prenet_masks(
     return list(zip(*per_layer, strict=True))
 
 
-def _check_stops(
+def check_stops(
     stop_logits: torch.Tensor,
     chunk: torch.Tensor,
     max_steps: torch.Tensor,

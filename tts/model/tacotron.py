@@ -104,11 +104,14 @@ class Tacotron(nn.Module):
         max_steps: torch.Tensor | int | None = None,
         seeds: torch.Tensor | None = None,
         stop_threshold: float | None = None,
+        cuda_graphs: bool = True,
     ) -> InferenceOutput:
         """Free-running decoding of a batch; each item's result equals decoding it alone.
 
         ids [B, T_text], text_lengths [B]; max_steps: per-item [B] or one int (default
         config.max_decoder_steps, never above it); seeds [B] for the pre-net dropout masks.
+        On CUDA the decoder replays captured CUDA graphs unless `cuda_graphs` is False; the
+        result per item is the same either way (within float rounding).
         """
         if self.training:
             raise RuntimeError("Tacotron.infer needs eval mode (batch norm statistics); call .eval()")
@@ -126,7 +129,7 @@ class Tacotron(nn.Module):
         with inference_threads(batch, device):
             memory = self.encoder(ids, text_lengths)
             decoded, steps, hit_limit = self.decoder.infer(
-                memory, text_mask, limits, seeds.to(device), threshold
+                memory, text_mask, limits, seeds.to(device), threshold, cuda_graphs=cuda_graphs
             )
             frame_lengths = steps * self.config.reduction_factor
             linear = self.linear_projection(self.postnet(decoded.mel, frame_lengths))
