@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     """An extra directory searched for voices (each subdirectory with a config.json is one)."""
     device: str = "auto"
     """Where the model runs: auto (CUDA when available), cpu, cuda or cuda:N."""
+    cuda_graphs: bool = True
+    """On CUDA, decode by replaying captured CUDA graphs (off: the eager fast loop); never on a CPU."""
     host: str = "127.0.0.1"
     """Interface `sori serve` binds to."""
     port: int = Field(8000, ge=0, le=65535)

@@ -74,6 +74,7 @@ class VoiceRegistry:
         *,
         device: str = "auto",
         max_batch_size: int = 64,
+        cuda_graphs: bool = True,
         loaded: Mapping[str, Synthesizer] | None = None,
     ) -> None:
         names = set(paths) | set(loaded or {})
@@ -83,6 +84,7 @@ class VoiceRegistry:
         self.default_name = default_name
         self._device = device
         self._max_batch_size = max_batch_size
+        self._cuda_graphs = cuda_graphs
         self._loaded: dict[str, Synthesizer] = dict(loaded or {})
         self._configs: dict[str, VoiceConfig] = {n: s.config for n, s in self._loaded.items()}
         self._failures: dict[str, str] = {}
@@ -96,7 +98,8 @@ class VoiceRegistry:
         paths = find_voices([settings.voices_dir] if settings.voices_dir is not None else [])
         default_name, default_path = resolve_default_voice(settings, paths)
         paths[default_name] = default_path
-        return cls(paths, default_name, device=settings.device, max_batch_size=settings.max_batch_size)
+        return cls(paths, default_name, device=settings.device, max_batch_size=settings.max_batch_size,
+                   cuda_graphs=settings.cuda_graphs)
 
     @classmethod
     def from_synthesizers(cls, synthesizers: Mapping[str, Synthesizer], default_name: str) -> VoiceRegistry:
@@ -169,7 +172,8 @@ class VoiceRegistry:
         label = f"the default voice {name}" if name == self.default_name else f"voice {name}"
         logger.info("loading voice %s from %s", name, directory)
         try:
-            return Synthesizer.load(directory, device=self._device, max_batch_size=self._max_batch_size)
+            return Synthesizer.load(directory, device=self._device, max_batch_size=self._max_batch_size,
+                                    cuda_graphs=self._cuda_graphs)
         except VoiceError as error:
             logger.error("%s could not be loaded: %s", label, error)
             message = str(error).replace(f"{directory.parent}{os.sep}", "")

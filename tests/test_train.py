@@ -23,6 +23,7 @@ from safetensors.torch import load_file
 from sori.cli import main
 from tests.conftest import tiny_tacotron_config, tiny_train_config
 from tts.model import LossConfig, Tacotron, TacotronOutput
+from tts.model.decoder import StepsFn
 from tts.training import checkpoint as ckpt
 from tts.training.config import ConfigError, TrainConfig
 from tts.training.data import BucketBatchSampler, Collate, Example, bucketed_batches
@@ -266,10 +267,11 @@ def test_scheduled_sampling_can_be_switched_on_when_resuming(
     forward = Tacotron.forward
 
     def spy(self: Tacotron, ids: torch.Tensor, text_lengths: torch.Tensor, mels: torch.Tensor,
-            frame_lengths: torch.Tensor, feedback: torch.Tensor | None = None) -> TacotronOutput:
+            frame_lengths: torch.Tensor, feedback: torch.Tensor | None = None,
+            run_steps: StepsFn | None = None) -> TacotronOutput:
         if self.training:
             fed_steps.append(feedback is not None and not torch.equal(feedback, mels))
-        return forward(self, ids, text_lengths, mels, frame_lengths, feedback)
+        return forward(self, ids, text_lengths, mels, frame_lengths, feedback, run_steps)
 
     monkeypatch.setattr(Tacotron, "forward", spy)
     fed = tmp_path / "fed"

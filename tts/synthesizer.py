@@ -121,18 +121,26 @@ def sentence_seed(ids: Sequence[int]) -> int:
 class Synthesizer:
     """A loaded voice that turns Korean text into speech."""
 
-    def __init__(self, config: VoiceConfig, model: Tacotron, device: torch.device, max_batch_size: int = 64) -> None:
+    def __init__(
+        self, config: VoiceConfig, model: Tacotron, device: torch.device, max_batch_size: int = 64,
+        cuda_graphs: bool = True,
+    ) -> None:
         self.config = config
         self.model = model.to(device).eval()
         self.device = device
         self.max_batch_size = max_batch_size
+        self.cuda_graphs = cuda_graphs
+        """On CUDA, decode by replaying captured CUDA graphs (tts.model.graph_decode)."""
 
     @classmethod
-    def load(cls, voice_dir: str | Path, device: str | torch.device = "auto", max_batch_size: int = 64) -> Synthesizer:
+    def load(
+        cls, voice_dir: str | Path, device: str | torch.device = "auto", max_batch_size: int = 64,
+        cuda_graphs: bool = True,
+    ) -> Synthesizer:
         """Load a voice directory onto a device ('auto', 'cpu', 'cuda', 'cuda:1', ...)."""
         resolved = resolve_device(device)
         config, model = load_voice(Path(voice_dir), resolved)
-        return cls(config, model, resolved, max_batch_size)
+        return cls(config, model, resolved, max_batch_size, cuda_graphs)
 
     @property
     def sample_rate(self) -> int:
@@ -227,6 +235,7 @@ class Synthesizer:
         output = self.model.infer(
             ids.to(self.device), torch.tensor(lengths, device=self.device),
             max_steps=max_steps.to(self.device), seeds=seeds.to(self.device),
+            cuda_graphs=self.cuda_graphs,
         )
         frame_lengths = output.frame_lengths
         linear = output.linear.transpose(1, 2).float()  # [B, n_freq, T_frames]

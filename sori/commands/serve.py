@@ -30,6 +30,8 @@ def register(subparsers: Any) -> None:
                         help="voice directory or registry name (default: the bundled voice)")
     parser.add_argument("--voices-dir", default=None, metavar="DIR", help="extra directory of voices")
     parser.add_argument("--device", default=None, choices=["auto", "cpu", "cuda"], help="where to run the model")
+    parser.add_argument("--no-cuda-graphs", dest="cuda_graphs", action="store_const", const=False,
+                        default=None, help="on CUDA, decode with the eager loop instead of CUDA graphs")
     parser.set_defaults(func=run)
 
 
@@ -50,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
 
     overrides = {
         "host": args.host, "port": args.port, "voice": args.voice,
-        "voices_dir": args.voices_dir, "device": args.device,
+        "voices_dir": args.voices_dir, "device": args.device, "cuda_graphs": args.cuda_graphs,
     }
     try:
         settings = Settings(**{key: value for key, value in overrides.items() if value is not None})

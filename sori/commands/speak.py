@@ -21,6 +21,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--voice", type=Path, default=None, help="voice directory (default: the bundled voice)")
     parser.add_argument("--alignment", type=Path, default=None, help="also write the attention alignment PNG here")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to run the model")
+    parser.add_argument("--no-cuda-graphs", dest="cuda_graphs", action="store_false",
+                        help="on CUDA, decode with the eager loop instead of captured CUDA graphs")
     parser.add_argument("--speed", type=float, default=1.0, help="speaking rate factor (0.25-4.0)")
     parser.add_argument("--json", action="store_true", help="print a JSON summary (health per sentence)")
     parser.set_defaults(func=run)
@@ -41,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         options = SynthesisOptions(speed=args.speed)
         voice_dir = args.voice if args.voice is not None else default_voice_dir()
-        synthesizer = Synthesizer.load(voice_dir, device=args.device)
+        synthesizer = Synthesizer.load(voice_dir, device=args.device, cuda_graphs=args.cuda_graphs)
         started = time.perf_counter()
         result = synthesizer.synthesize(args.text, options)
         elapsed = time.perf_counter() - started

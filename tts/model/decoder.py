@@ -7,6 +7,7 @@ kept on the module between calls, so inference is reentrant and batchable.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import torch
@@ -17,6 +18,10 @@ from tts.model.config import TacotronConfig
 from tts.model.fast_decode import fast_decode
 from tts.model.graph_decode import GraphDecoder
 from tts.model.layers import Prenet
+
+
+StepsFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
+"""(prenet_out, memory, text_mask) -> (frames, stop logits, alignments): see `Decoder.run_steps`."""
 
 
 class DecoderState(NamedTuple):
@@ -112,12 +117,14 @@ class Decoder(nn.Module):
         text_mask: torch.Tensor,
         targets: torch.Tensor,
         feedback: torch.Tensor | None = None,
+        run_steps: StepsFn | None = None,
     ) -> DecoderOutput:
         """Teacher-forced pass: each step sees the last frame of the previous step.
 
         memory [B, T_text, encoder_dim], text_mask [B, T_text], targets [B, T_frames, n_mels]
         with T_frames a multiple of r -> DecoderOutput. The frames fed back are `targets`, or
         `feedback` (same shape) when given: scheduled sampling mixes in the model's own predictions.
+        `run_steps` replaces `self.run_steps` (training passes a CUDA-graphed equivalent).
         """
         batch, total_frames, _ = targets.shape
         r = self.reduction_factor
@@ -129,6 +136,17 @@ class Decoder(nn.Module):
         go = fed.new_zeros(batch, 1, self.n_mels)
         inputs = torch.cat((go, fed[:, r - 1::r][:, :-1]), dim=1)  # [B, T_steps, n_mels]
         prenet_out = self.prenet(inputs)  # [B, T_steps, prenet_dim]
+        frames, stops, alignments = (run_steps or self.run_steps)(prenet_out, memory, text_mask)
+        return DecoderOutput(frames.reshape(batch, total_frames, self.n_mels), stops, alignments)
+
+    def run_steps(
+        self, prenet_out: torch.Tensor, memory: torch.Tensor, text_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The teacher-forced loop over `step`, from pre-net outputs.
+
+        prenet_out [B, T_steps, prenet_dim], memory [B, T_text, encoder_dim], text_mask [B, T_text]
+        -> (frames [B, T_steps, r * n_mels], stop logits [B, T_steps], alignments [B, T_steps, T_text]).
+        """
         processed_memory = self.attention.process_memory(memory)
         state = self.initial_state(memory)
         frames, stops, weights = [], [], []
@@ -139,8 +157,7 @@ class Decoder(nn.Module):
             frames.append(frame)
             stops.append(stop)
             weights.append(state.attention_weights)
-        mel = torch.stack(frames, dim=1).reshape(batch, total_frames, self.n_mels)
-        return DecoderOutput(mel, torch.stack(stops, dim=1), torch.stack(weights, dim=1))
+        return torch.stack(frames, dim=1), torch.stack(stops, dim=1), torch.stack(weights, dim=1)
 
     def infer(
         self,

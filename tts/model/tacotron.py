@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from tts.model.config import TacotronConfig
-from tts.model.decoder import Decoder
+from tts.model.decoder import Decoder, StepsFn
 from tts.model.layers import CBHG, Prenet, lengths_to_mask
 from tts.threads import inference_threads
 
@@ -83,16 +83,18 @@ class Tacotron(nn.Module):
         mels: torch.Tensor,
         frame_lengths: torch.Tensor,
         feedback: torch.Tensor | None = None,
+        run_steps: StepsFn | None = None,
     ) -> TacotronOutput:
         """Teacher-forced pass.
 
         ids [B, T_text], text_lengths [B], mels [B, T_frames, n_mels] (T_frames a multiple of r),
         frame_lengths [B] -> TacotronOutput. `feedback` ([B, T_frames, n_mels]) replaces the true
-        frames the decoder is fed back (scheduled sampling); the targets stay `mels`.
+        frames the decoder is fed back (scheduled sampling); the targets stay `mels`. `run_steps`
+        replaces the decoder's teacher-forced loop (see `Decoder.run_steps`).
         """
         text_mask = lengths_to_mask(text_lengths, ids.size(1))
         memory = self.encoder(ids, text_lengths)
-        decoded = self.decoder(memory, text_mask, mels, feedback)
+        decoded = self.decoder(memory, text_mask, mels, feedback, run_steps)
         linear = self.linear_projection(self.postnet(decoded.mel, frame_lengths))
         return TacotronOutput(decoded.mel, linear, decoded.stop_logits, decoded.alignments)
 

@@ -14,7 +14,7 @@ from tts.model.config import TacotronConfig
 from tts.model.loss import LossConfig
 
 TextColumn = Literal["original", "expanded"]
-Precision = Literal["fp32", "bf16", "fp16"]
+Precision = Literal["tf32", "fp32", "bf16", "fp16"]
 LearningRateDecay = Literal["noam", "cosine", "constant"]
 
 DERIVED_MODEL_FIELDS = frozenset({"n_symbols", "pad_id", "n_mels", "n_freq"})
@@ -135,8 +135,14 @@ class TrainConfig:
     """Step at which the self-fed share starts rising from 0 (may be set when resuming a run)."""
     self_feeding_ramp_steps: int = 1000
     """Steps over which the self-fed share rises linearly to self_feeding_max."""
-    precision: Precision = "bf16"
-    """Autocast dtype on CUDA ('fp16' adds a gradient scaler); the CPU always trains in fp32."""
+    precision: Precision = "tf32"
+    """On CUDA: 'tf32' (fp32 weights and activations, TensorFloat-32 matrix products), 'fp32'
+    (full fp32 products), or bf16/fp16 autocast ('fp16' adds a gradient scaler). The decoder's
+    steps are too small for bf16 to pay: its casts cost more launches than it saves (bench/RESULTS.md).
+    The CPU always trains in fp32."""
+    cuda_graphs: bool = True
+    """On CUDA in one process without autocast, replay the decoder's teacher-forced loop as CUDA
+    graphs captured per padded shape bucket (tts.training.graphs)."""
     device: str = "auto"
     """'auto' (CUDA when available), 'cpu' or 'cuda'; under torchrun each rank takes its LOCAL_RANK GPU."""
     num_workers: int = 0
@@ -178,8 +184,8 @@ class TrainConfig:
             problems.append(f"loss_spike_factor must exceed 1, got {self.loss_spike_factor}")
         if self.lr_decay not in ("noam", "cosine", "constant"):
             problems.append(f"lr_decay must be noam, cosine or constant, got {self.lr_decay!r}")
-        if self.precision not in ("fp32", "bf16", "fp16"):
-            problems.append(f"precision must be fp32, bf16 or fp16, got {self.precision!r}")
+        if self.precision not in ("tf32", "fp32", "bf16", "fp16"):
+            problems.append(f"precision must be tf32, fp32, bf16 or fp16, got {self.precision!r}")
         if self.device not in ("auto", "cpu", "cuda"):
             problems.append(f"device must be auto, cpu or cuda, got {self.device!r}")
         known_model = {f.name for f in fields(TacotronConfig)} - DERIVED_MODEL_FIELDS

@@ -1,7 +1,7 @@
 """The training loop: one readable function from prepared features to checkpoints.
 
 Per step: next length-bucketed batch -> learning rate and guided-attention weight from pure
-schedules -> forward (bf16 autocast on CUDA) -> loss -> backward -> clip -> step, unless the loss or
+schedules -> forward (on CUDA: TF32 products, the decoder loop replayed as CUDA graphs) -> loss -> backward -> clip -> step, unless the loss or
 gradient is non-finite or exploding, in which case the step is skipped and counted (and a run that
 keeps diverging stops, naming the step). Every eval_interval: validation, attention measures, an
 alignment PNG, TensorBoard. Every checkpoint_interval, and on SIGINT/SIGTERM: an atomic checkpoint
@@ -39,6 +39,7 @@ from tts.training.distributed import (
 )
 from tts.training.evaluate import evaluate, validation_batches
 from tts.training.features import FeatureSettings, read_settings
+from tts.training.graphs import GraphedSteps
 from tts.training.metrics import append_metrics, trim_metrics
 from tts.training.runtime import (
     TRAIN_CONFIG_FILE,
@@ -119,7 +120,11 @@ def _run(
         model.parameters(), lr=config.learning_rate, betas=(config.adam_beta1, config.adam_beta2),
         eps=config.adam_eps, weight_decay=config.weight_decay, fused=device.type == "cuda",
     )
-    use_amp = device.type == "cuda" and config.precision != "fp32"
+    use_amp = device.type == "cuda" and config.precision in ("bf16", "fp16")
+    if device.type == "cuda":
+        # Process-wide, and this process is a training run: TF32 products unless fp32 was asked for.
+        torch.backends.cuda.matmul.allow_tf32 = config.precision == "tf32"
+        torch.backends.cudnn.allow_tf32 = config.precision == "tf32"
     amp_dtype = torch.float16 if config.precision == "fp16" else torch.bfloat16
     scaler = torch.amp.GradScaler(device.type, enabled=use_amp and config.precision == "fp16")
     loss_fn = TacotronLoss(config.loss, audio.sample_rate, audio.n_freq, model_config.reduction_factor)
@@ -184,8 +189,11 @@ def _run(
         "prepare": settings.prepare.to_dict(), "features_dir": str(features_dir),
         "corpus": corpus_name(features_dir), "git_commit": ckpt.git_commit() if main else None,
         "world_size": context.world_size, "device": device_name(device), "torch": torch.__version__,
-        "precision": config.precision if use_amp else "fp32",
+        "precision": config.precision if device.type == "cuda" else "fp32",
     }
+    graphed_steps = (GraphedSteps(model.decoder, config.batch_size)
+                     if config.cuda_graphs and device.type == "cuda" and not use_amp
+                     and not context.is_distributed else None)
     autocast = (lambda: torch.autocast("cuda", dtype=amp_dtype)) if use_amp else contextlib.nullcontext
 
     def save() -> Path | None:
@@ -264,7 +272,8 @@ def _run(
             with autocast():
                 feedback = self_fed_frames(model, batch.ids, batch.text_lengths, batch.mels, feeding)
         with autocast():
-            output = ddp_model(batch.ids, batch.text_lengths, batch.mels, batch.frame_lengths, feedback)
+            output = ddp_model(batch.ids, batch.text_lengths, batch.mels, batch.frame_lengths, feedback,
+                               run_steps=graphed_steps)
         terms = loss_fn(output, batch.mels, batch.linears, batch.text_lengths, batch.frame_lengths, ga_weight)
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(terms.total).backward()
