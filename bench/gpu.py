@@ -1,27 +1,44 @@
-"""Benchmark 3: the GPU rows (batch-1 latency and real-time factor, eager vs optimised decoding;
-throughput at 1, 8, 32 and 128 concurrent sentences through `Synthesizer.synthesize_many`).
+"""Benchmark 3: the GPU rows.
 
-Without CUDA every row says "not measured: no GPU". The measuring code is device-agnostic
-(`measure(device)` runs on a CPU too, which is how it is checked here).
+- the decoder step at batch 1, 8 and 64: eager (`Decoder.step` per step, stop checked every step),
+  fast (`fast_decode`) and CUDA graphs (`tts.model.graph_decode`), with how far graphs and fast differ;
+- batch-1 latency and real-time factor, model + Griffin-Lim, for the demo voice and a default-size
+  r = 2 voice, with and without graphs;
+- throughput through `Synthesizer.synthesize_many` at 1, 8, 32, 64 and 128 sentences;
+- first audio for a short sentence, in process and through HTTP, and `sori serve --device cuda`
+  under 1, 8 and 64 clients (requests/s, x real time, p50/p95).
+Training frames/s per precision and with graphs are in bench/training.py.
+
+Without CUDA every table says "not measured: no GPU". The measuring code is device-agnostic
+(`decoder_steps(device)` and friends run on a CPU too, which is how the tests check them).
 """
 
 from __future__ import annotations
 
+import asyncio
+import io
+import statistics
 import tempfile
 import time
+import wave
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
+from bench.loadgen import percentile
 from bench.report import Table
 from bench.timing import interleave
-from bench.voice import bench_voice, sentence
-from tts.model import Tacotron
+from bench.voice import RANDOM_VOICE, bench_voice, random_voice, sentence
+from tts.model import Tacotron, TacotronConfig
 from tts.model.dropout import dropout_mask
 from tts.model.layers import lengths_to_mask
 from tts.synthesizer import SynthesisOptions, Synthesizer
 
-CONCURRENCY = (1, 8, 32, 128)
+BATCHES = (1, 8, 64)
+CONCURRENCY = (1, 8, 32, 64, 128)
+CLIENTS = (1, 8, 64)
+SHORT = "안녕하세요."
 NO_GPU = "not measured: no GPU"
 
 
@@ -29,20 +46,37 @@ def run(rounds: int = 5) -> list[Table]:
     """Measure on CUDA when it is there; otherwise the same tables marked as not measured."""
     if not torch.cuda.is_available():
         return _not_measured()
+    device = torch.device("cuda")
     with tempfile.TemporaryDirectory() as workdir:
-        return measure(torch.device("cuda"), Path(workdir), rounds, CONCURRENCY)
+        return [
+            decoder_steps(device, rounds, BATCHES),
+            latency(device, Path(workdir), rounds),
+            throughput(device, Path(workdir), CONCURRENCY),
+            *served_tables(device, Path(workdir), CLIENTS),
+        ]
 
 
 def _not_measured() -> list[Table]:
-    latency = Table("GPU: batch-1 latency, model + Griffin-Lim",
-                    ["decoding", "latency ms", "RTF"])
-    latency.add("eager (one Decoder.step per step, stop checked every step)", NO_GPU, NO_GPU)
-    latency.add("optimised (Tacotron.infer)", NO_GPU, NO_GPU)
-    throughput = Table("GPU: throughput through synthesize_many",
-                       ["sentences", "wall s", "audio s", "x real time"])
+    tables = [
+        Table("GPU: decoder step (default model, 60 symbols, 200 steps)",
+              ["batch", "eager ms/step", "fast ms/step", "graphs ms/step", "graphs vs fast"]),
+        Table("GPU: batch-1 latency, model + Griffin-Lim", ["voice", "decoding", "latency ms", "RTF"]),
+        Table("GPU: throughput through synthesize_many",
+              ["sentences", "graphs: wall s", "x real time", "no graphs: wall s", "x real time"]),
+        Table("GPU: first audio for a short sentence", ["path", "p50 ms", "p95 ms"]),
+        Table("GPU: sori serve under load", ["clients", "requests", "requests/s", "x real time",
+                                             "p50 ms", "p95 ms"]),
+    ]
+    tables[0].columns.append("max |graphs - fast|")
+    tables[0].add(*(["-"] + [NO_GPU] * 5))
+    tables[1].columns.insert(3, "audio s")
+    tables[1].add("-", "-", NO_GPU, NO_GPU, NO_GPU)
     for count in CONCURRENCY:
-        throughput.add(count, NO_GPU, NO_GPU, NO_GPU)
-    return [latency, throughput]
+        tables[2].add(count, *([NO_GPU] * 4))
+    tables[3].add("-", NO_GPU, NO_GPU)
+    for clients in CLIENTS:
+        tables[4].add(clients, *([NO_GPU] * 5))
+    return tables
 
 
 def _sync(device: torch.device) -> None:
@@ -51,16 +85,15 @@ def _sync(device: torch.device) -> None:
 
 
 @torch.inference_mode()
-def _eager_infer(model: Tacotron, ids: torch.Tensor, steps: int) -> torch.Tensor:
-    """The plain loop the optimised path is measured against. ids [1, T_text] -> linear [1, T_frames, n_freq]."""
-    lengths = torch.tensor([ids.size(1)], device=ids.device)
-    memory = model.encoder(ids, lengths)
-    mask = lengths_to_mask(lengths)
+def _eager_decode(model: Tacotron, memory: torch.Tensor, mask: torch.Tensor, steps: int) -> torch.Tensor:
+    """The plain loop the optimised paths are measured against: one `Decoder.step` per step, its
+    dropout masks drawn per step and the stop token read on the host every step."""
     decoder = model.decoder
+    batch = memory.size(0)
     processed = decoder.attention.process_memory(memory)
     state = decoder.initial_state(memory)
-    frame = memory.new_zeros(1, decoder.n_mels)
-    seeds = torch.zeros(1, dtype=torch.long, device=ids.device)
+    frame = memory.new_zeros(batch, decoder.n_mels)
+    seeds = torch.zeros(batch, dtype=torch.long, device=memory.device)
     frames = []
     for step in range(steps):
         masks = [dropout_mask(seeds, step, layer, width, decoder.prenet_dropout, memory.dtype)
@@ -68,54 +101,179 @@ def _eager_infer(model: Tacotron, ids: torch.Tensor, steps: int) -> torch.Tensor
         out, stop, state = decoder.step(decoder.prenet(frame, masks), state, memory, processed, mask)
         frames.append(out)
         frame = out[:, -decoder.n_mels:]
-        bool(torch.sigmoid(stop)[0] > 2.0)  # the per-step stop check's host sync
-    mel = torch.stack(frames, dim=1).reshape(1, -1, decoder.n_mels)
-    return model.linear_projection(model.postnet(mel, torch.tensor([mel.size(1)], device=ids.device)))
+        bool((torch.sigmoid(stop) > 2.0).all())  # the per-step stop check's host sync
+    return torch.stack(frames, dim=1)
 
 
-def measure(device: torch.device, workdir: Path, rounds: int, concurrency: tuple[int, ...]) -> list[Table]:
-    """The GPU tables, measured on `device`."""
-    voice_dir, description = bench_voice(workdir)
-    synthesizer = Synthesizer.load(voice_dir, device=device, max_batch_size=max(concurrency))
-    model, audio = synthesizer.model, synthesizer.config.audio
-    ids = torch.tensor([synthesizer.analyze(sentence(0))[0][1].ids], device=device)
-    steps = 100
-    seconds = steps * model.config.reduction_factor * audio.hop_length / audio.sample_rate
+def decoder_steps(device: torch.device, rounds: int, batches: tuple[int, ...], steps: int = 200) -> Table:
+    """ms per decoder step, eager vs fast vs graphs, for the default model at each batch size."""
+    table = Table(f"{device.type.upper()}: decoder step (default model, 60 symbols, {steps} steps)",
+                  ["batch", "eager ms/step", "fast ms/step", "graphs ms/step", "graphs vs fast",
+                   "max |graphs - fast|"])
+    torch.manual_seed(0)
+    model = Tacotron(TacotronConfig(n_symbols=80)).to(device).eval()
+    decoder = model.decoder
+    for batch in batches:
+        ids = torch.randint(1, 80, (batch, 60), device=device)
+        lengths = torch.full((batch,), 60, device=device)
+        with torch.inference_mode():
+            memory = model.encoder(ids, lengths)
+        mask = lengths_to_mask(lengths, 60)
+        limits = torch.full((batch,), steps, device=device)
+        seeds = torch.arange(batch, device=device)
 
+        def decode(graphs: bool) -> Callable[[], torch.Tensor]:
+            def call() -> torch.Tensor:
+                with torch.inference_mode():
+                    output = decoder.infer(memory, mask, limits, seeds, 2.0, cuda_graphs=graphs)[0]
+                _sync(device)
+                return output.mel
+
+            return call
+
+        def eager() -> None:
+            _eager_decode(model, memory, mask, steps)
+            _sync(device)
+
+        candidates = {"eager": eager, "fast": decode(False), "graphs": decode(True)}
+        samples = interleave(candidates, rounds)
+        difference = float((decode(True)() - decode(False)()).abs().max())
+        per_step = {name: samples.median(name) * 1000 / steps for name in candidates}
+        table.add(batch, f"{per_step['eager']:.3f}", f"{per_step['fast']:.3f}", f"{per_step['graphs']:.3f}",
+                  f"{samples.ratio('graphs', 'fast'):.1f}x", f"{difference:.1e}")
+    table.notes.append("Graphs replay chunks of 8 steps; the first call per bucket captures (untimed warm-up).")
+    return table
+
+
+def latency(device: torch.device, workdir: Path, rounds: int, steps: int = 100) -> Table:
+    """Batch-1 model + Griffin-Lim for a fixed number of steps, with and without graphs."""
     from tts.audio import griffin_lim
 
-    def eager() -> None:
-        linear = _eager_infer(model, ids, steps).transpose(1, 2)
-        griffin_lim(linear, [linear.size(2)], audio)
-        _sync(device)
+    table = Table(f"{device.type.upper()}: batch-1 latency, model + Griffin-Lim ({steps} steps)",
+                  ["voice", "decoding", "latency ms", "audio s", "RTF"])
+    demo_dir, demo_description = bench_voice(workdir)
+    voices = {"demo": Synthesizer.load(demo_dir, device=device),
+              "default size, random": Synthesizer.load(random_voice(workdir), device=device)}
+    for label, synthesizer in voices.items():
+        model, audio = synthesizer.model, synthesizer.config.audio
+        if label == "demo":
+            ids = torch.tensor([synthesizer.analyze(sentence(0))[0][1].ids], device=device)
+        else:  # its frontend needs g2pk; random weights speak random symbols just as well
+            ids = torch.randint(1, model.config.n_symbols, (1, 30), device=device)
+        seconds = steps * model.config.reduction_factor * audio.hop_length / audio.sample_rate
 
-    def optimised() -> None:
-        output = model.infer(ids, torch.tensor([ids.size(1)], device=device), max_steps=steps,
-                             stop_threshold=2.0)
-        linear = output.linear.transpose(1, 2)
-        griffin_lim(linear, [linear.size(2)], audio)
-        _sync(device)
+        def speak(graphs: bool) -> Callable[[], None]:
+            def call() -> None:
+                output = model.infer(ids, torch.tensor([ids.size(1)], device=device), max_steps=steps,
+                                     stop_threshold=2.0, cuda_graphs=graphs)
+                linear = output.linear.transpose(1, 2)
+                griffin_lim(linear, [linear.size(2)], audio)
+                _sync(device)
 
-    samples = interleave({"eager": eager, "optimised": optimised}, rounds)
-    latency = Table(f"{device.type.upper()}: batch-1 latency, model + Griffin-Lim ({steps} steps, "
-                    f"{seconds:.2f} s of audio)", ["decoding", "latency ms", "RTF"])
-    latency.add("eager (one Decoder.step per step, stop checked every step)",
-                f"{samples.median('eager') * 1000:.1f}", f"{samples.median('eager') / seconds:.4f}")
-    latency.add("optimised (Tacotron.infer)",
-                f"{samples.median('optimised') * 1000:.1f}", f"{samples.median('optimised') / seconds:.4f}")
-    latency.notes.append(f"Voice: {description}.")
+            return call
 
-    throughput = Table(f"{device.type.upper()}: throughput through synthesize_many",
-                       ["sentences", "wall s", "audio s", "x real time"])
+        samples = interleave({"fast": speak(False), "graphs": speak(True)}, rounds)
+        for name in ("fast", "graphs"):
+            median = samples.median(name)
+            table.add(label, name, f"{median * 1000:.1f}", f"{seconds:.2f}", f"{median / seconds:.4f}")
+    table.notes.append(f"demo: {demo_description}; default size, random: {RANDOM_VOICE}.")
+    return table
+
+
+def throughput(device: torch.device, workdir: Path, concurrency: tuple[int, ...]) -> Table:
+    """Sentences spoken together through synthesize_many, with and without graphs."""
+    table = Table(f"{device.type.upper()}: throughput through synthesize_many",
+                  ["sentences", "graphs: wall s", "x real time", "no graphs: wall s", "x real time"])
+    voice_dir, description = bench_voice(workdir)
     options = SynthesisOptions()
+    cells: dict[int, list[str]] = {count: [] for count in concurrency}
+    for graphs in (True, False):
+        synthesizer = Synthesizer.load(voice_dir, device=device, max_batch_size=max(concurrency),
+                                       cuda_graphs=graphs)
+        for count in concurrency:
+            texts = [sentence(index) for index in range(count)]
+            synthesizer.synthesize_many(texts, options)  # warm-up: captures this batch's buckets
+            walls = []
+            for _ in range(3):
+                start = time.perf_counter()
+                results = synthesizer.synthesize_many(texts, options)
+                _sync(device)
+                walls.append(time.perf_counter() - start)
+            wall = statistics.median(walls)
+            audio_seconds = sum(result.duration_seconds for result in results)
+            cells[count] += [f"{wall:.3f}", f"{audio_seconds / wall:.0f}"]
     for count in concurrency:
-        texts = [sentence(index) for index in range(count)]
-        synthesizer.synthesize_many(texts[:1], options)
+        table.add(count, *cells[count])
+    table.notes.append(f"Voice: {description}; median of 3 runs after a warm-up run.")
+    return table
+
+
+def in_process_first_audio(device: torch.device, voice_dir: Path, repeats: int = 30) -> list[float]:
+    """Seconds to speak SHORT through `Synthesizer.synthesize`, after a warm-up."""
+    synthesizer = Synthesizer.load(voice_dir, device=device)
+    synthesizer.synthesize(SHORT)
+    times = []
+    for _ in range(repeats):
         start = time.perf_counter()
-        results = synthesizer.synthesize_many(texts, options)
-        _sync(device)
-        wall = time.perf_counter() - start
-        audio_seconds = sum(result.duration_seconds for result in results)
-        throughput.add(count, f"{wall:.2f}", f"{audio_seconds:.1f}", f"{audio_seconds / wall:.0f}")
-    throughput.notes.append(f"Voice: {description}.")
-    return [latency, throughput]
+        synthesizer.synthesize(SHORT)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def served_tables(device: torch.device, workdir: Path, clients: tuple[int, ...], repeats: int = 40) -> list[Table]:
+    """First audio in process and over HTTP, then `sori serve --device cuda` under load."""
+    from bench.served import served
+
+    voice_dir, description = bench_voice(workdir)
+    name = device.type.upper()
+    first = Table(f"{name}: first audio for a short sentence", ["path", "p50 ms", "p95 ms"])
+    local = in_process_first_audio(device, voice_dir, repeats)
+    first.add(f"in process, Synthesizer.synthesize({SHORT!r})", f"{statistics.median(local) * 1000:.1f}",
+              f"{percentile(local, 0.95) * 1000:.1f}")
+    load = Table(f"{name}: sori serve under load", ["clients", "requests", "requests/s", "x real time",
+                                               "p50 ms", "p95 ms"])
+    with served(voice_dir, workdir, {"device": device.type, "cache_size": "0"}) as server:
+        single = asyncio.run(_clients(server.base_url, 1, repeats, lambda _: SHORT))[1]
+        first.add("POST /speak over HTTP (one client, cache off)", f"{statistics.median(single) * 1000:.1f}",
+                  f"{percentile(single, 0.95) * 1000:.1f}")
+        offset = 0
+        for count in clients:
+            total = max(repeats, 6 * count)
+            wall, latencies, audio_seconds = asyncio.run(
+                _clients(server.base_url, count, total, lambda index, base=offset: sentence(base + index)))
+            offset += total
+            load.add(count, len(latencies), f"{len(latencies) / wall:.1f}", f"{audio_seconds / wall:.0f}",
+                     f"{statistics.median(latencies) * 1000:.0f}", f"{percentile(latencies, 0.95) * 1000:.0f}")
+    for table in (first, load):
+        table.notes.append(f"Voice: {description}; `sori serve --device {device.type}`, cache off, "
+                           f"distinct sentences (the short one repeated for first audio).")
+    return [first, load]
+
+
+async def _clients(
+    base_url: str, concurrency: int, total: int, text: Callable[[int], str]
+) -> tuple[float, list[float], float]:
+    """`total` POST /speak from `concurrency` closed-loop clients -> (wall s, latencies, audio s)."""
+    import httpx
+
+    gate = asyncio.Semaphore(concurrency)
+    latencies: list[float] = []
+    audio = [0.0]
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=120.0) as client:
+
+        async def one(index: int) -> None:
+            async with gate:
+                start = time.perf_counter()
+                response = await client.post("/speak", json={"text": text(index)})
+                if response.status_code == 200:
+                    latencies.append(time.perf_counter() - start)
+                    with wave.open(io.BytesIO(response.content)) as reader:
+                        audio[0] += reader.getnframes() / reader.getframerate()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(index) for index in range(total)))
+        wall = time.perf_counter() - started
+    if not latencies:
+        raise RuntimeError(f"no request succeeded at concurrency {concurrency}")
+    return wall, latencies, audio[0]

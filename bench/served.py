@@ -116,16 +116,16 @@ def _stop(served: Served) -> None:
 @contextmanager
 def served(voice_dir: Path, workdir: Path, settings: Mapping[str, str] | None = None) -> Iterator[Served]:
     """Run `sori serve --voice voice_dir` with SORI_* settings (names without the prefix)."""
-    sori = Path(sys.executable).with_name("sori")
-    if not sori.exists():
-        raise ServeError(f"no `sori` console script beside {sys.executable}")
+    script = Path(sys.executable).with_name("sori")
+    # Without the console script (Sori on PYTHONPATH only), the same CLI as a module.
+    sori = [str(script)] if script.exists() else [sys.executable, "-m", "sori"]
     port = free_port()
     env = dict(os.environ, SORI_LOG_LEVEL="warning", SORI_DEVICE="cpu", SORI_DATA_DIR=str(workdir / "data"))
     env.update({f"SORI_{key.upper()}": value for key, value in (settings or {}).items()})
     log = workdir / f"serve-{port}.log"
     with log.open("wb") as log_file:
         process = subprocess.Popen(
-            [str(sori), "serve", "--host", HOST, "--port", str(port), "--voice", str(voice_dir)],
+            [*sori, "serve", "--host", HOST, "--port", str(port), "--voice", str(voice_dir)],
             stdout=log_file, stderr=subprocess.STDOUT, env=env,
         )
         handle = Served(f"http://{HOST}:{port}", process, log)
