@@ -156,14 +156,14 @@ def test_cuda_graphs_equal_eager_decoding(lengths: list[int]) -> None:
     config = tiny_tacotron_config()
     model, memory, mask = _encoded(config, lengths, device="cuda")
     batch = len(lengths)
-    max_steps = torch.arange(20, 20 + 7 * batch, 7)[:batch]
-    seeds = torch.arange(batch) + 11
+    max_steps = torch.arange(20, 20 + 7 * batch, 7, device="cuda")[:batch]
+    seeds = torch.arange(batch, device="cuda") + 11
     graphs = GraphDecoder()
     with torch.inference_mode():
         for _ in range(2):  # the second call replays the graph captured by the first
             graphed = graphs.decode(model.decoder, memory, mask, max_steps, seeds, 1.1)
         fast = fast_decode(model.decoder, memory, mask, max_steps, seeds, 1.1, graphs.chunk_steps)
-    assert graphs.captures == 1
+    assert graphs.captures == 1 and graphs.captured == 1
     _assert_same_per_item(graphed, fast, lengths)
 
 
@@ -177,7 +177,7 @@ def test_cuda_tacotron_infer_with_and_without_graphs() -> None:
     seeds = torch.tensor([1, 2, 3], device="cuda")
     on = model.infer(ids, lengths, max_steps=40, seeds=seeds)
     off = model.infer(ids, lengths, max_steps=40, seeds=seeds, cuda_graphs=False)
-    assert len(model.decoder.graphs) == 1
+    assert len(model.decoder.graphs) == 1 and model.decoder.graphs.captured == 1
     assert on.step_lengths.tolist() == off.step_lengths.tolist()
     for row in range(3):
         frames = int(on.frame_lengths[row])

@@ -25,7 +25,8 @@ def _loss_and_grads(model: Tacotron, batch: dict[str, torch.Tensor], run_steps: 
     terms = loss_fn(output, batch["mels"], batch["linears"], batch["text_lengths"], batch["frame_lengths"])
     terms.total.backward()
     grads = {name: p.grad.detach().clone() for name, p in model.named_parameters() if p.grad is not None}
-    return output, terms.total.detach(), grads
+    # Detached: a live autograd graph would break the next CUDA graph capture (see the loop).
+    return type(output)(*(t.detach() for t in output)), terms.total.detach(), grads
 
 
 def _batch(config, lengths: list[int], frames: list[int], device: str = "cpu") -> dict[str, torch.Tensor]:

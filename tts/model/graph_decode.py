@@ -16,6 +16,7 @@ Shape legend: B batch, B_pad its bucket, T_text symbols, T_pad their bucket, K s
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -40,6 +41,8 @@ from tts.model.fast_decode import (
 
 if TYPE_CHECKING:
     from tts.model.decoder import Decoder
+
+logger = logging.getLogger(__name__)
 
 TEXT_BUCKET = 32
 """Text lengths are padded up to a multiple of this, so a few graphs cover every sentence."""
@@ -216,8 +219,16 @@ class _Graph:
         self._decoder, self._weights = decoder, weights
         self._graph: torch.cuda.CUDAGraph | None = None
         if capture:
-            self._graph = _capture(lambda: run_chunk(decoder, weights, self.buffers, stop_threshold),
-                                   key.device)
+            try:
+                self._graph = _capture(lambda: run_chunk(decoder, weights, self.buffers, stop_threshold),
+                                       key.device)
+            except RuntimeError:  # never fail a request for want of a graph: decode eagerly
+                logger.exception("CUDA graph capture failed for %s; this bucket decodes eagerly", key)
+
+    @property
+    def captured(self) -> bool:
+        """Whether replay launches a captured graph (False: the chunk runs eagerly)."""
+        return self._graph is not None
 
     def replay(self) -> None:
         """Run one chunk."""
@@ -283,6 +294,11 @@ class GraphDecoder:
 
     def __len__(self) -> int:
         return len(self._graphs)
+
+    @property
+    def captured(self) -> int:
+        """Cached buckets that replay a real CUDA graph."""
+        return sum(graph.captured for graph in self._graphs.values())
 
     def clear(self) -> None:
         """Drop every graph and static weight (frees their device memory)."""

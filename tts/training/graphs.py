@@ -112,13 +112,19 @@ class GraphedSteps:
         samples = (prenet_in.detach().clone().requires_grad_(prenet_in.requires_grad),
                    memory_in.detach().clone().requires_grad_(memory_in.requires_grad),
                    mask_in.clone())
-        graphed = torch.cuda.make_graphed_callables(
-            _DecoderSteps(self.decoder), samples, num_warmup_iters=WARMUP_ITERATIONS,
-            allow_unused_input=True, pool=self._pool,
-        )
-        self.captures += 1
-        logger.info("captured the decoder loop for batch %d, %d steps, %d symbols (%d graphs)",
-                    *key, len(self._graphs) + 1)
+        try:
+            graphed = torch.cuda.make_graphed_callables(
+                _DecoderSteps(self.decoder), samples, num_warmup_iters=WARMUP_ITERATIONS,
+                allow_unused_input=True, pool=self._pool,
+            )
+        except RuntimeError:  # train on rather than stop: this bucket runs eagerly
+            logger.exception("CUDA graph capture failed for batch %d, %d steps, %d symbols; "
+                             "that bucket trains eagerly", *key)
+            graphed = _DecoderSteps(self.decoder)
+        else:
+            self.captures += 1
+            logger.info("captured the decoder loop for batch %d, %d steps, %d symbols (%d graphs)",
+                        *key, len(self._graphs) + 1)
         self._graphs[key] = graphed
         while len(self._graphs) > self.max_graphs:
             self._graphs.popitem(last=False)

@@ -282,6 +282,10 @@ def _run(
         shared = all_reduce_mean(torch.stack([terms.total.detach().float(),
                                               torch.tensor(float(stop.requested), device=device)]), context)
         loss, stop_votes = shared.tolist()
+        step_terms = torch.stack([t.detach().float() for t in terms])
+        # Nothing of this step's autograd graph may outlive it: the next forward may capture a CUDA
+        # graph, and a live graph's gradient accumulators would make that capture wait on a stream.
+        del output, terms
         problem = None
         if not math.isfinite(loss):
             problem = f"non-finite loss {loss}"
@@ -294,7 +298,7 @@ def _run(
             scaler.update()
             progress.bad_streak = 0
             progress.loss_ema = loss if progress.loss_ema is None else 0.98 * progress.loss_ema + 0.02 * loss
-            running += torch.stack([t.detach().float() for t in terms])
+            running += step_terms
             running_steps += 1
         else:
             with torch.no_grad():
