@@ -76,6 +76,7 @@ def _not_measured() -> list[Table]:
     tables[3].add("-", NO_GPU, NO_GPU)
     for clients in CLIENTS:
         tables[4].add(clients, *([NO_GPU] * 5))
+    tables[-1].notes.append("The last GPU measurements are in bench/GPU_RESULTS.md.")
     return tables
 
 
