@@ -113,72 +113,84 @@ def decoder_steps(device: torch.device, rounds: int, batches: tuple[int, ...], s
                    "max |graphs - fast|"])
     torch.manual_seed(0)
     model = Tacotron(TacotronConfig(n_symbols=80)).to(device).eval()
-    decoder = model.decoder
     for batch in batches:
-        ids = torch.randint(1, 80, (batch, 60), device=device)
-        lengths = torch.full((batch,), 60, device=device)
-        with torch.inference_mode():
-            memory = model.encoder(ids, lengths)
-        mask = lengths_to_mask(lengths, 60)
-        limits = torch.full((batch,), steps, device=device)
-        seeds = torch.arange(batch, device=device)
-
-        def decode(graphs: bool) -> Callable[[], torch.Tensor]:
-            def call() -> torch.Tensor:
-                with torch.inference_mode():
-                    output = decoder.infer(memory, mask, limits, seeds, 2.0, cuda_graphs=graphs)[0]
-                _sync(device)
-                return output.mel
-
-            return call
-
-        def eager() -> None:
-            _eager_decode(model, memory, mask, steps)
-            _sync(device)
-
-        candidates = {"eager": eager, "fast": decode(False), "graphs": decode(True)}
-        samples = interleave(candidates, rounds)
-        difference = float((decode(True)() - decode(False)()).abs().max())
-        per_step = {name: samples.median(name) * 1000 / steps for name in candidates}
-        table.add(batch, f"{per_step['eager']:.3f}", f"{per_step['fast']:.3f}", f"{per_step['graphs']:.3f}",
-                  f"{samples.ratio('graphs', 'fast'):.1f}x", f"{difference:.1e}")
+        table.add(*_decoder_step_row(model, batch, device, rounds, steps))
     table.notes.append("Graphs replay chunks of 8 steps; the first call per bucket captures (untimed warm-up).")
     return table
 
 
+def _decoder_step_row(model: Tacotron, batch: int, device: torch.device, rounds: int, steps: int) -> list[str]:
+    """One row of the decoder-step table."""
+    decoder = model.decoder
+    ids = torch.randint(1, 80, (batch, 60), device=device)
+    lengths = torch.full((batch,), 60, device=device)
+    with torch.inference_mode():
+        memory = model.encoder(ids, lengths)
+    mask = lengths_to_mask(lengths, 60)
+    limits = torch.full((batch,), steps, device=device)
+    seeds = torch.arange(batch, device=device)
+
+    def decode(graphs: bool) -> Callable[[], torch.Tensor]:
+        def call() -> torch.Tensor:
+            with torch.inference_mode():
+                output = decoder.infer(memory, mask, limits, seeds, 2.0, cuda_graphs=graphs)[0]
+            _sync(device)
+            return output.mel
+
+        return call
+
+    def eager() -> None:
+        _eager_decode(model, memory, mask, steps)
+        _sync(device)
+
+    candidates = {"eager": eager, "fast": decode(False), "graphs": decode(True)}
+    samples = interleave(candidates, rounds)
+    difference = float((decode(True)() - decode(False)()).abs().max())
+    per_step = {name: samples.median(name) * 1000 / steps for name in candidates}
+    return [str(batch), f"{per_step['eager']:.3f}", f"{per_step['fast']:.3f}", f"{per_step['graphs']:.3f}",
+            f"{samples.ratio('graphs', 'fast'):.1f}x", f"{difference:.1e}"]
+
+
 def latency(device: torch.device, workdir: Path, rounds: int, steps: int = 100) -> Table:
     """Batch-1 model + Griffin-Lim for a fixed number of steps, with and without graphs."""
-    from tts.audio import griffin_lim
-
     table = Table(f"{device.type.upper()}: batch-1 latency, model + Griffin-Lim ({steps} steps)",
                   ["voice", "decoding", "latency ms", "audio s", "RTF"])
     demo_dir, demo_description = bench_voice(workdir)
     voices = {"demo": Synthesizer.load(demo_dir, device=device),
               "default size, random": Synthesizer.load(random_voice(workdir), device=device)}
     for label, synthesizer in voices.items():
-        model, audio = synthesizer.model, synthesizer.config.audio
-        if label == "demo":
-            ids = torch.tensor([synthesizer.analyze(sentence(0))[0][1].ids], device=device)
-        else:  # its frontend needs g2pk; random weights speak random symbols just as well
-            ids = torch.randint(1, model.config.n_symbols, (1, 30), device=device)
-        seconds = steps * model.config.reduction_factor * audio.hop_length / audio.sample_rate
-
-        def speak(graphs: bool) -> Callable[[], None]:
-            def call() -> None:
-                output = model.infer(ids, torch.tensor([ids.size(1)], device=device), max_steps=steps,
-                                     stop_threshold=2.0, cuda_graphs=graphs)
-                linear = output.linear.transpose(1, 2)
-                griffin_lim(linear, [linear.size(2)], audio)
-                _sync(device)
-
-            return call
-
-        samples = interleave({"fast": speak(False), "graphs": speak(True)}, rounds)
-        for name in ("fast", "graphs"):
-            median = samples.median(name)
-            table.add(label, name, f"{median * 1000:.1f}", f"{seconds:.2f}", f"{median / seconds:.4f}")
+        for row in _latency_rows(label, synthesizer, device, rounds, steps):
+            table.add(*row)
     table.notes.append(f"demo: {demo_description}; default size, random: {RANDOM_VOICE}.")
     return table
+
+
+def _latency_rows(
+    label: str, synthesizer: Synthesizer, device: torch.device, rounds: int, steps: int
+) -> list[list[str]]:
+    """The fast and graphs rows of one voice in the latency table."""
+    from tts.audio import griffin_lim
+
+    model, audio = synthesizer.model, synthesizer.config.audio
+    if label == "demo":
+        ids = torch.tensor([synthesizer.analyze(sentence(0))[0][1].ids], device=device)
+    else:  # its frontend needs g2pk; random weights speak random symbols just as well
+        ids = torch.randint(1, model.config.n_symbols, (1, 30), device=device)
+    seconds = steps * model.config.reduction_factor * audio.hop_length / audio.sample_rate
+
+    def speak(graphs: bool) -> Callable[[], None]:
+        def call() -> None:
+            output = model.infer(ids, torch.tensor([ids.size(1)], device=device), max_steps=steps,
+                                 stop_threshold=2.0, cuda_graphs=graphs)
+            linear = output.linear.transpose(1, 2)
+            griffin_lim(linear, [linear.size(2)], audio)
+            _sync(device)
+
+        return call
+
+    samples = interleave({"fast": speak(False), "graphs": speak(True)}, rounds)
+    return [[label, name, f"{samples.median(name) * 1000:.1f}", f"{seconds:.2f}",
+             f"{samples.median(name) / seconds:.4f}"] for name in ("fast", "graphs")]
 
 
 def throughput(device: torch.device, workdir: Path, concurrency: tuple[int, ...]) -> Table:
@@ -241,7 +253,7 @@ def served_tables(device: torch.device, workdir: Path, clients: tuple[int, ...],
         for count in clients:
             total = max(repeats, 6 * count)
             wall, latencies, audio_seconds = asyncio.run(
-                _clients(server.base_url, count, total, lambda index, base=offset: sentence(base + index)))
+                _clients(server.base_url, count, total, _numbered(offset)))
             offset += total
             load.add(count, len(latencies), f"{len(latencies) / wall:.1f}", f"{audio_seconds / wall:.0f}",
                      f"{statistics.median(latencies) * 1000:.0f}", f"{percentile(latencies, 0.95) * 1000:.0f}")
@@ -249,6 +261,11 @@ def served_tables(device: torch.device, workdir: Path, clients: tuple[int, ...],
         table.notes.append(f"Voice: {description}; `sori serve --device {device.type}`, cache off, "
                            f"distinct sentences (the short one repeated for first audio).")
     return [first, load]
+
+
+def _numbered(offset: int) -> Callable[[int], str]:
+    """Request index -> a distinct sentence, counting from `offset`."""
+    return lambda index: sentence(offset + index)
 
 
 async def _clients(

@@ -19,7 +19,6 @@ from tts.model.fast_decode import fast_decode
 from tts.model.graph_decode import GraphDecoder
 from tts.model.layers import Prenet
 
-
 StepsFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
 """(prenet_out, memory, text_mask) -> (frames, stop logits, alignments): see `Decoder.run_steps`."""
 

@@ -34,7 +34,6 @@ from tts.model.fast_decode import (
     fast_step,
     fuse,
     last_frame_slice,
-    location_buffer,
     prenet_masks,
     prepare_utterance,
 )
@@ -126,7 +125,7 @@ def allocate_buffers(
         stopped_by_token=zeros(batch, dtype=torch.bool),
         outputs=zeros(batch, chunk_steps, weights.output.size(1)),
         alignments=zeros(batch, chunk_steps, length),
-        all_finished=zeros((), dtype=torch.bool),
+        all_finished=torch.zeros((), dtype=torch.bool, device=key.device),
     )
 
 
@@ -437,4 +436,4 @@ def _map_tensors(weights: FusedDecoder, fn: Callable[[torch.Tensor], torch.Tenso
             fields.append(GRUWeights(*(fn(t) for t in value)))
         else:
             fields.append(tuple(fn(t) for t in value))
-    return FusedDecoder(*fields)
+    return FusedDecoder(*fields)  # type: ignore[arg-type]  # rebuilt field by field, as read
