@@ -19,6 +19,7 @@ from torch.nn import functional as F
 
 from tts.alignment import AttentionHealth, attention_health
 from tts.audio import griffin_lim
+from tts.audio.griffin_lim_graph import GriffinLimGraphs
 from tts.model import Tacotron
 from tts.text import FrontendError, FrontendResult, text_to_ids
 from tts.text.sentences import split_sentences
@@ -130,7 +131,9 @@ class Synthesizer:
         self.device = device
         self.max_batch_size = max_batch_size
         self.cuda_graphs = cuda_graphs
-        """On CUDA, decode by replaying captured CUDA graphs (tts.model.graph_decode)."""
+        """On CUDA, decode and run Griffin-Lim by replaying captured CUDA graphs."""
+        self.griffin_lim_graphs = (GriffinLimGraphs() if cuda_graphs and device.type == "cuda" else None)
+        """Griffin-Lim's captured graphs (tts.audio.griffin_lim_graph), on CUDA only."""
 
     @classmethod
     def load(
@@ -246,7 +249,7 @@ class Synthesizer:
         audio = self.config.audio
         if options.griffin_lim_iters is not None:
             audio = replace(audio, griffin_lim_iters=options.griffin_lim_iters)
-        waves = griffin_lim(linear, frame_lengths.cpu(), audio)
+        waves = griffin_lim(linear, frame_lengths.cpu(), audio, graphs=self.griffin_lim_graphs)
 
         steps = output.step_lengths.cpu().tolist()
         hit_limit = output.hit_limit.cpu().tolist()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -25,6 +26,9 @@ from tts.audio.config import AudioConfig
 from tts.audio.errors import AudioError
 from tts.audio.spectrogram import denormalize
 from tts.threads import inference_threads
+
+if TYPE_CHECKING:
+    from tts.audio.griffin_lim_graph import GriffinLimGraphs
 
 
 def silence_margin_frames(config: AudioConfig) -> int:
@@ -57,12 +61,14 @@ def griffin_lim(
     linear: torch.Tensor,
     lengths: torch.Tensor | Sequence[int],
     config: AudioConfig,
+    graphs: GriffinLimGraphs | None = None,
 ) -> list[torch.Tensor]:
     """Invert a padded batch of normalised linear spectrograms in one Griffin-Lim call.
 
     linear: [B, n_freq, T_frames] in [0, 1] (values outside are clipped), on any device.
     lengths: [B] valid frames per item (1..T_frames); frames beyond are ignored.
     Returns B de-emphasised waves, item i of shape [lengths[i] * hop_length], on linear's device.
+    `graphs` runs the iterations through `GriffinLimGraphs` (captured CUDA graphs; give it on CUDA).
     """
     frame_counts = _check(linear, lengths, config)
     if not frame_counts:
@@ -76,11 +82,14 @@ def griffin_lim(
     if not torch.isfinite(padded).all():
         raise AudioError("griffin_lim got NaN or infinite values within the items' lengths")
     magnitude = sharpen(denormalize(padded, config), config)  # [B, n_freq, total]
-    with inference_threads(len(frame_counts), linear.device):
-        waves = fast_griffin_lim(
-            magnitude, config.n_fft, config.hop_length, config.win_length,
-            config.griffin_lim_iters, config.griffin_lim_momentum,
-        )  # [B, (total - 1) * hop_length]
+    if graphs is not None:
+        waves = graphs.run(magnitude, config)  # [B, (total - 1) * hop_length]
+    else:
+        with inference_threads(len(frame_counts), linear.device):
+            waves = fast_griffin_lim(
+                magnitude, config.n_fft, config.hop_length, config.win_length,
+                config.griffin_lim_iters, config.griffin_lim_momentum,
+            )  # [B, (total - 1) * hop_length]
     # De-emphasis is causal, so filtering the padded batch equals filtering each trimmed item.
     waves = deemphasize(waves, config)
     return [waves[i, : count * config.hop_length].clone() for i, count in enumerate(frame_counts)]
@@ -93,16 +102,19 @@ def fast_griffin_lim(
     win_length: int,
     n_iter: int,
     momentum: float,
+    frames: Frames | None = None,
 ) -> torch.Tensor:
     """Fast Griffin-Lim (Perraudin et al. 2013) from zero phase, Hann window, centred frames.
 
     magnitude [B, n_freq, T_frames] (real, linear) -> waves [B, (T_frames - 1) * hop_length].
     Same result as torchaudio.functional.griffinlim(power=1, rand_init=False) up to rounding.
+    `frames` (built for this shape) may be passed in: building it waits on the device once.
     """
     if not 0 <= momentum < 1:
         raise AudioError(f"griffin_lim_momentum must be in [0, 1), got {momentum}")
-    frames = _Frames(magnitude.shape[0], magnitude.shape[2], n_fft, hop_length, win_length,
-                     magnitude.dtype, magnitude.device)
+    if frames is None:
+        frames = Frames(magnitude.shape[0], magnitude.shape[2], n_fft, hop_length, win_length,
+                        magnitude.dtype, magnitude.device)
     target = magnitude.transpose(1, 2).contiguous()  # [B, T_frames, n_freq]
     spectrum = target.to(torch.promote_types(target.dtype, torch.complex64))  # zero phase
     # The magnitude once per real and imaginary part: multiplying the complex spectrum's real view
@@ -120,7 +132,7 @@ def fast_griffin_lim(
     return frames.istft(spectrum)
 
 
-class _Frames:
+class Frames:
     """Centred STFT and inverse STFT of a fixed batch shape, with the constants computed once.
 
     Spectra are [B, T_frames, n_freq] (frames first, so each frame's FFT is contiguous).

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import torch
 
+from tts import cuda_graph
 from tts.model.fast_decode import (
     FusedDecoder,
     GRUWeights,
@@ -219,8 +220,8 @@ class _Graph:
         self._graph: torch.cuda.CUDAGraph | None = None
         if capture:
             try:
-                self._graph = _capture(lambda: run_chunk(decoder, weights, self.buffers, stop_threshold),
-                                       key.device)
+                self._graph = cuda_graph.capture(lambda: run_chunk(decoder, weights, self.buffers, stop_threshold),
+                                      key.device)
             except RuntimeError:  # never fail a request for want of a graph: decode eagerly
                 logger.exception("CUDA graph capture failed for %s; this bucket decodes eagerly", key)
 
@@ -235,21 +236,6 @@ class _Graph:
             self._graph.replay()
         else:
             run_chunk(self._decoder, self._weights, self.buffers, self.stop_threshold)
-
-
-def _capture(body: Callable[[], None], device: torch.device) -> torch.cuda.CUDAGraph:
-    """Warm up on a side stream (lazy initialisations must not happen inside capture), then capture."""
-    side = torch.cuda.Stream(device)
-    side.wait_stream(torch.cuda.current_stream(device))
-    with torch.cuda.stream(side):
-        for _ in range(2):
-            body()
-    torch.cuda.current_stream(device).wait_stream(side)
-    graph = torch.cuda.CUDAGraph()
-    # thread_local: a request decoding on another thread must not invalidate this capture.
-    with torch.cuda.graph(graph, capture_error_mode="thread_local"):
-        body()
-    return graph
 
 
 class _StaticWeights(NamedTuple):

@@ -1,0 +1,137 @@
+"""CUDA graphs for Griffin-Lim: all of `fast_griffin_lim`'s iterations captured once per shape.
+
+On a GPU, 60 Griffin-Lim iterations over a sentence or two are about a thousand small kernels, and
+launching them costs more than running them. A graph holds a static magnitude buffer and its output
+waves, and replays every iteration at once. It is captured per (device, dtype, batch bucket = next
+power of two, frame bucket = multiple of FRAME_BUCKET, STFT settings, iterations, momentum).
+Batches are padded with silent frames and silent rows: `griffin_lim` already ends every item in
+silence so that a batch gives each item what it gets alone, so more silence changes nothing real
+(within float tolerance). With `capture=False` the padded run is eager: that is how the tests check
+the padding on a CPU.
+Shape legend: B batch, B_pad its bucket, T frames, T_pad their bucket.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import torch
+
+from tts import cuda_graph
+from tts.audio.config import AudioConfig
+from tts.audio.griffin_lim import Frames, fast_griffin_lim
+
+logger = logging.getLogger(__name__)
+
+FRAME_BUCKET = 64
+"""Frame counts are padded up to a multiple of this."""
+
+
+def frame_bucket(frames: int) -> int:
+    """The padded frame count a graph is captured for."""
+    return -(-frames // FRAME_BUCKET) * FRAME_BUCKET
+
+
+def batch_bucket(batch: int) -> int:
+    """The padded batch size a graph is captured for: the next power of two."""
+    return 1 << max(0, batch - 1).bit_length()
+
+
+@dataclass(frozen=True)
+class _Key:
+    device: torch.device
+    dtype: torch.dtype
+    batch: int  # B_pad
+    frames: int  # T_pad
+    n_fft: int
+    hop_length: int
+    win_length: int
+    iterations: int
+    momentum: float
+
+
+class _Graph:
+    """A static magnitude buffer, its output, and the captured iterations (or their eager run)."""
+
+    def __init__(self, key: _Key, n_freq: int, capture_graph: bool) -> None:
+        self.key = key
+        self.magnitude = torch.zeros(key.batch, n_freq, key.frames, dtype=key.dtype, device=key.device)
+        self.waves = torch.zeros(key.batch, (key.frames - 1) * key.hop_length, dtype=key.dtype,
+                                 device=key.device)
+        # Built once outside any capture: it checks the window envelope on the host.
+        self.frames = Frames(key.batch, key.frames, key.n_fft, key.hop_length, key.win_length,
+                             key.dtype, key.device)
+        self.graph: torch.cuda.CUDAGraph | None = None
+        if capture_graph:
+            try:
+                self.graph = cuda_graph.capture(self._body, key.device)
+            except RuntimeError:  # never fail a request for want of a graph: run eagerly
+                logger.exception("CUDA graph capture of Griffin-Lim failed for %s; running eagerly", key)
+
+    def _body(self) -> None:
+        key = self.key
+        self.waves.copy_(fast_griffin_lim(self.magnitude, key.n_fft, key.hop_length, key.win_length,
+                                          key.iterations, key.momentum, frames=self.frames))
+
+    def run(self) -> None:
+        """Griffin-Lim over the magnitude buffer into the waves buffer."""
+        if self.graph is not None:
+            self.graph.replay()
+        else:
+            self._body()
+
+
+class GriffinLimGraphs:
+    """Runs `fast_griffin_lim` by replaying captured graphs; keeps at most `max_graphs` (LRU).
+
+    One lock serialises runs: the graphs' buffers are shared between calls.
+    """
+
+    def __init__(self, max_graphs: int = 16, capture: bool = True) -> None:
+        if max_graphs < 1:
+            raise ValueError("max_graphs must be >= 1")
+        self.max_graphs = max_graphs
+        self.capture = capture
+        self._graphs: OrderedDict[_Key, _Graph] = OrderedDict()
+        self._lock = threading.Lock()
+        self.captures = 0
+        """Buckets built so far."""
+
+    def __len__(self) -> int:
+        return len(self._graphs)
+
+    @property
+    def captured(self) -> int:
+        """Cached buckets that replay a real CUDA graph."""
+        return sum(graph.graph is not None for graph in self._graphs.values())
+
+    def run(self, magnitude: torch.Tensor, config: AudioConfig) -> torch.Tensor:
+        """`fast_griffin_lim` with the config's STFT settings, iterations and momentum.
+
+        magnitude [B, n_freq, T] (linear) -> waves [B, (T - 1) * hop_length].
+        """
+        batch, n_freq, frames = magnitude.shape
+        key = _Key(magnitude.device, magnitude.dtype, batch_bucket(batch), frame_bucket(frames),
+                   config.n_fft, config.hop_length, config.win_length, config.griffin_lim_iters,
+                   config.griffin_lim_momentum)
+        with self._lock:
+            graph = self._graph(key, n_freq)
+            graph.magnitude.zero_()
+            graph.magnitude[:batch, :, :frames].copy_(magnitude)
+            graph.run()
+            return graph.waves[:batch, : (frames - 1) * config.hop_length].clone()
+
+    def _graph(self, key: _Key, n_freq: int) -> _Graph:
+        graph = self._graphs.get(key)
+        if graph is not None:
+            self._graphs.move_to_end(key)
+            return graph
+        graph = _Graph(key, n_freq, self.capture)
+        self.captures += 1
+        self._graphs[key] = graph
+        while len(self._graphs) > self.max_graphs:
+            self._graphs.popitem(last=False)
+        return graph
