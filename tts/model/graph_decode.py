@@ -220,8 +220,8 @@ class _Graph:
         self._graph: torch.cuda.CUDAGraph | None = None
         if capture:
             try:
-                self._graph = cuda_graph.capture(lambda: run_chunk(decoder, weights, self.buffers, stop_threshold),
-                                      key.device)
+                self._graph = cuda_graph.capture(
+                    lambda: run_chunk(decoder, weights, self.buffers, stop_threshold), key.device)
             except RuntimeError:  # never fail a request for want of a graph: decode eagerly
                 logger.exception("CUDA graph capture failed for %s; this bucket decodes eagerly", key)
 
