@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     """Where the model runs: auto (CUDA when available), cpu, cuda or cuda:N."""
     cuda_graphs: bool = True
     """On CUDA, decode by replaying captured CUDA graphs (off: the eager fast loop); never on a CPU."""
+    switch_interval_ms: float | None = Field(None, gt=0.0, le=100.0)
+    """`sori serve` sets Python's thread switch interval (sys.setswitchinterval) to this; None keeps
+    Python's 5 ms. Shorter lets the inference worker take the GIL back sooner after each wait."""
     host: str = "127.0.0.1"
     """Interface `sori serve` binds to."""
     port: int = Field(8000, ge=0, le=65535)

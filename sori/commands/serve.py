@@ -63,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
     except VoiceError as error:
         print(f"sori serve: no voice to serve: {error}", file=sys.stderr)
         return EXIT_NO_VOICE
+    if settings.switch_interval_ms is not None:  # this process is the server's own
+        sys.setswitchinterval(settings.switch_interval_ms / 1000.0)
     print(f"sori serve: voice {registry.default_name} on http://{settings.host}:{settings.port}/", flush=True)
     app = create_app(settings)
     config = uvicorn.Config(
