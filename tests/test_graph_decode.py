@@ -178,8 +178,45 @@ def test_cuda_tacotron_infer_with_and_without_graphs() -> None:
     on = model.infer(ids, lengths, max_steps=40, seeds=seeds)
     off = model.infer(ids, lengths, max_steps=40, seeds=seeds, cuda_graphs=False)
     assert len(model.decoder.graphs) == 1 and model.decoder.graphs.captured == 1
+    assert model.graphs.captured == 2  # the encoder and the post-net
     assert on.step_lengths.tolist() == off.step_lengths.tolist()
     for row in range(3):
         frames = int(on.frame_lengths[row])
         torch.testing.assert_close(on.mel[row, :frames], off.mel[row, :frames], atol=1e-5, rtol=1e-5)
         torch.testing.assert_close(on.linear[row, :frames], off.linear[row, :frames], atol=1e-4, rtol=1e-4)
+
+
+def test_capturable_cbhg_equals_the_packed_one() -> None:
+    """Without host lengths (masking and per-item reversal instead of packing): the same outputs."""
+    from tts.model.layers import CBHG
+
+    torch.manual_seed(0)
+    cbhg = CBHG(16, 4, 8, (16, 16), 2, 12).eval()
+    x, lengths = torch.randn(3, 11, 16), torch.tensor([11, 5, 8])
+    with torch.inference_mode():
+        torch.testing.assert_close(cbhg(x, lengths, capturable=True), cbhg(x, lengths), atol=1e-6, rtol=1e-5)
+        torch.testing.assert_close(cbhg(x[1:2, :5], lengths[1:2], capturable=True),
+                                   cbhg(x[1:2, :5], lengths[1:2]), atol=1e-6, rtol=1e-5)
+
+
+def test_padded_encoder_and_postnet_give_each_item_its_result() -> None:
+    """The encoder and post-net as graphed on CUDA (padded into buckets, capturable CBHG), run
+    eagerly on the CPU: each item's real part equals the plain pass."""
+    from tts.cuda_graph import ShapeGraphs
+
+    config = tiny_tacotron_config()
+    torch.manual_seed(0)
+    model = Tacotron(config).eval()
+    model.graphs = ShapeGraphs(capture=False)
+    ids = torch.randint(1, config.n_symbols, (3, 9))
+    lengths = torch.tensor([9, 4, 7])
+    mel = torch.rand(3, 30, config.n_mels)
+    frames = torch.tensor([30, 12, 22])
+    with torch.inference_mode():
+        torch.testing.assert_close(model._encode_graphed(ids, lengths), model.encoder(ids, lengths),
+                                   atol=1e-6, rtol=1e-5)
+        plain = model.linear_projection(model.postnet(mel, frames))
+        padded = model._postnet_graphed(mel, frames)
+    for row, count in enumerate(frames.tolist()):
+        torch.testing.assert_close(padded[row, :count], plain[row, :count], atol=1e-5, rtol=1e-5)
+    assert len(model.graphs) == 2

@@ -1,10 +1,16 @@
-"""Capturing a CUDA graph safely, shared by the decoder and Griffin-Lim graphs."""
+"""Capturing CUDA graphs safely (shared by the decoder, Griffin-Lim and the CBHG graphs), and a
+cache of graphs of whole functions keyed by their input shapes."""
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 
 import torch
+
+logger = logging.getLogger(__name__)
 
 WARMUP_RUNS = 2
 """Eager runs on a side stream before capture: lazy initialisations (cuBLAS and cuFFT plans,
@@ -25,3 +31,74 @@ def capture(body: Callable[[], None], device: torch.device) -> torch.cuda.CUDAGr
     with torch.cuda.graph(graph, capture_error_mode="thread_local"):
         body()
     return graph
+
+
+class ShapeGraphs:
+    """Replays functions of tensors as CUDA graphs, one per (name, input shapes, dtypes, device);
+    keeps at most `max_graphs` (least recently used goes). The caller pads inputs to few shapes.
+
+    A function must not read tensors on the host. Its result is copied out of the graph's static
+    output, so a later replay never changes what an earlier call returned. A failed capture runs
+    that shape eagerly from then on. With `capture=False` every call is eager (CPU tests).
+    """
+
+    def __init__(self, max_graphs: int = 16, capture: bool = True) -> None:
+        self.max_graphs = max_graphs
+        self.capture = capture
+        self._graphs: OrderedDict[tuple[object, ...], _ShapeGraph] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __deepcopy__(self, memo: dict[int, object]) -> ShapeGraphs:
+        """A copied model starts without graphs: they hold the original's device buffers."""
+        return ShapeGraphs(self.max_graphs, self.capture)
+
+    def __reduce__(self) -> tuple[type[ShapeGraphs], tuple[int, bool]]:
+        """Pickled as its settings alone, for the same reason."""
+        return ShapeGraphs, (self.max_graphs, self.capture)
+
+    def __len__(self) -> int:
+        return len(self._graphs)
+
+    @property
+    def captured(self) -> int:
+        """Cached shapes that replay a real CUDA graph."""
+        return sum(graph.graph is not None for graph in self._graphs.values())
+
+    def __call__(self, name: str, fn: Callable[..., torch.Tensor], *inputs: torch.Tensor) -> torch.Tensor:
+        """fn(*inputs), replayed from the graph captured for these shapes (captured if new)."""
+        key = (name, *((tuple(t.shape), t.dtype, t.device) for t in inputs))
+        with self._lock:
+            graph = self._graphs.get(key)
+            if graph is None:
+                graph = _ShapeGraph(fn, inputs, self.capture)
+                self._graphs[key] = graph
+                while len(self._graphs) > self.max_graphs:
+                    self._graphs.popitem(last=False)
+            else:
+                self._graphs.move_to_end(key)
+            return graph.run(fn, inputs)
+
+
+class _ShapeGraph:
+    """Static inputs, the captured call and its static output."""
+
+    def __init__(self, fn: Callable[..., torch.Tensor], inputs: tuple[torch.Tensor, ...], capture_graph: bool) -> None:
+        self.inputs = [t.clone() for t in inputs]
+        self.output: torch.Tensor | None = None
+        self.graph: torch.cuda.CUDAGraph | None = None
+        if capture_graph:
+            def body() -> None:
+                self.output = fn(*self.inputs)
+
+            try:
+                self.graph = capture(body, inputs[0].device)
+            except RuntimeError:
+                logger.exception("CUDA graph capture failed for %s; running it eagerly", getattr(fn, "__name__", fn))
+
+    def run(self, fn: Callable[..., torch.Tensor], inputs: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        if self.graph is None or self.output is None:
+            return fn(*inputs)
+        for static, value in zip(self.inputs, inputs, strict=True):
+            static.copy_(value)
+        self.graph.replay()
+        return self.output.clone()

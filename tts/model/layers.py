@@ -127,12 +127,20 @@ class CBHG(nn.Module):
         self.highways = nn.ModuleList(Highway(highway_dim) for _ in range(highway_layers))
         self.gru = nn.GRU(highway_dim, gru_dim, batch_first=True, bidirectional=True)
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """[B, T, in_dim] with lengths [B] -> [B, T, 2 * gru_dim], zero at padded positions."""
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor, capturable: bool = False) -> torch.Tensor:
+        """[B, T, in_dim] with lengths [B] -> [B, T, 2 * gru_dim], zero at padded positions.
+
+        `capturable` never reads the lengths on the host (so a CUDA graph can capture the pass):
+        it always masks, and runs the GRU's two directions over per-item reversed sequences
+        instead of packing. Same result within float rounding.
+        """
         total = x.size(1)
-        host_lengths = lengths.cpu()
-        # Without padding (a single item, or equal lengths) masking and packing change nothing.
-        padded = bool((host_lengths < total).any())
+        if capturable:
+            padded, host_lengths = True, None
+        else:
+            host_lengths = lengths.cpu()
+            # Without padding (a single item, or equal lengths) masking and packing change nothing.
+            padded = bool((host_lengths < total).any())
         mask = lengths_to_mask(lengths, total).unsqueeze(1).to(x.dtype) if padded else None  # [B, 1, T]
         channels_first = x.transpose(1, 2)  # [B, in_dim, T]
         bank = torch.cat([conv(channels_first, mask) for conv in self.bank], dim=1)
@@ -147,7 +155,31 @@ class CBHG(nn.Module):
             y = highway(y)
         if not padded:
             return self.gru(y)[0]
+        if host_lengths is None:
+            assert mask is not None
+            return self._bidirectional_without_packing(y, lengths) * mask.transpose(1, 2)
         packed = pack_padded_sequence(y, host_lengths, batch_first=True, enforce_sorted=False)
         outputs, _ = self.gru(packed)
         outputs, _ = pad_packed_sequence(outputs, batch_first=True, total_length=total)
         return outputs
+
+    def _bidirectional_without_packing(self, y: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """The bidirectional GRU over a padded batch without host lengths: the forward direction
+        reads the padded sequence (causal, so padding comes after every real step), the backward
+        one reads each item reversed within its own length. [B, T, H] -> [B, T, 2 * gru_dim],
+        arbitrary at padded positions."""
+        batch, total, _ = y.shape
+        positions = torch.arange(total, device=y.device).unsqueeze(0)  # [1, T]
+        ends = lengths.unsqueeze(1)  # [B, 1]
+        reverse = torch.where(positions < ends, ends - 1 - positions, positions)  # [B, T], an involution
+        gru = self.gru
+        start = y.new_zeros(1, batch, gru.hidden_size)
+        names = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+        forward_weights: list[torch.Tensor] = [gru.get_parameter(name) for name in names]
+        backward_weights: list[torch.Tensor] = [gru.get_parameter(f"{name}_reverse") for name in names]
+        # torch's own GRU kernel (what nn.GRU.forward calls) on one direction's weights at a time.
+        forward = torch._VF.gru(y, start, forward_weights, True, 1, 0.0, False, False, True)[0]
+        flipped = y.gather(1, reverse.unsqueeze(2).expand_as(y))
+        backward = torch._VF.gru(flipped, start, backward_weights, True, 1, 0.0, False, False, True)[0]
+        backward = backward.gather(1, reverse.unsqueeze(2).expand_as(backward))
+        return torch.cat((forward, backward), dim=2)

@@ -11,11 +11,17 @@ from typing import NamedTuple
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
+from tts.cuda_graph import ShapeGraphs
 from tts.model.config import TacotronConfig
 from tts.model.decoder import Decoder, StepsFn
+from tts.model.graph_decode import batch_bucket, text_bucket
 from tts.model.layers import CBHG, Prenet, lengths_to_mask
 from tts.threads import inference_threads
+
+POSTNET_FRAME_BUCKET = 64
+"""At inference on CUDA, decoded frames are padded up to a multiple of this for the post-net graph."""
 
 
 class TacotronOutput(NamedTuple):
@@ -56,9 +62,9 @@ class Encoder(nn.Module):
             config.encoder_gru_dim,
         )
 
-    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """ids [B, T_text], lengths [B] -> [B, T_text, encoder_dim]."""
-        return self.cbhg(self.prenet(self.embedding(ids)), lengths)
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor, capturable: bool = False) -> torch.Tensor:
+        """ids [B, T_text], lengths [B] -> [B, T_text, encoder_dim]. `capturable`: see `CBHG`."""
+        return self.cbhg(self.prenet(self.embedding(ids)), lengths, capturable)
 
 
 class Tacotron(nn.Module):
@@ -75,6 +81,8 @@ class Tacotron(nn.Module):
             config.postnet_gru_dim,
         )
         self.linear_projection = nn.Linear(config.postnet_dim, config.n_freq)
+        self.graphs = ShapeGraphs()
+        """CUDA graphs of the encoder and the post-net at inference, per padded shape."""
 
     def forward(
         self,
@@ -128,14 +136,44 @@ class Tacotron(nn.Module):
             seeds = torch.zeros(batch, dtype=torch.long, device=device)
         threshold = self.config.stop_threshold if stop_threshold is None else stop_threshold
         text_mask = lengths_to_mask(text_lengths, ids.size(1))
+        graphed = cuda_graphs and ids.is_cuda
         with inference_threads(batch, device):
-            memory = self.encoder(ids, text_lengths)
+            memory = self._encode_graphed(ids, text_lengths) if graphed else self.encoder(ids, text_lengths)
             decoded, steps, hit_limit = self.decoder.infer(
                 memory, text_mask, limits, seeds.to(device), threshold, cuda_graphs=cuda_graphs
             )
             frame_lengths = steps * self.config.reduction_factor
-            linear = self.linear_projection(self.postnet(decoded.mel, frame_lengths))
+            if graphed:
+                linear = self._postnet_graphed(decoded.mel, frame_lengths)
+            else:
+                linear = self.linear_projection(self.postnet(decoded.mel, frame_lengths))
         return InferenceOutput(
             decoded.mel, linear, decoded.stop_logits, decoded.alignments,
             frame_lengths, steps, hit_limit,
         )
+
+    def _encode_graphed(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """The encoder as a CUDA graph: ids [B, T_text] padded into their bucket (pad symbols,
+        empty rows), then the real part of the memory [B, T_text, encoder_dim]."""
+        batch, length = ids.shape
+        rows, columns = batch_bucket(batch) - batch, text_bucket(length) - length
+        padded_ids = F.pad(ids, (0, columns, 0, rows), value=self.config.pad_id)
+        padded_lengths = F.pad(lengths, (0, rows))
+        memory = self.graphs("encoder", self._encode_capturable, padded_ids, padded_lengths)
+        return memory[:batch, :length]
+
+    def _encode_capturable(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return self.encoder(ids, lengths, capturable=True)
+
+    def _postnet_graphed(self, mel: torch.Tensor, frame_lengths: torch.Tensor) -> torch.Tensor:
+        """Post-net and linear projection as a CUDA graph: mel [B, T_frames, n_mels] padded into
+        its bucket (silent frames, empty rows) -> linear [B, T_frames, n_freq]."""
+        batch, frames, _ = mel.shape
+        rows, extra = batch_bucket(batch) - batch, -(-frames // POSTNET_FRAME_BUCKET) * POSTNET_FRAME_BUCKET - frames
+        padded_mel = F.pad(mel, (0, 0, 0, extra, 0, rows))
+        padded_lengths = F.pad(frame_lengths, (0, rows))
+        linear = self.graphs("postnet", self._postnet_capturable, padded_mel, padded_lengths)
+        return linear[:batch, :frames]
+
+    def _postnet_capturable(self, mel: torch.Tensor, frame_lengths: torch.Tensor) -> torch.Tensor:
+        return self.linear_projection(self.postnet(mel, frame_lengths, capturable=True))
