@@ -128,6 +128,10 @@ class InferenceWorker:
         self._counts = threading.Lock()
         """Guards the counters and the batch-time estimate, which every worker thread updates."""
         self._batch_seconds = 1.0  # running estimate, for Retry-After
+        self._last_batch_end = 0.0
+        """time.monotonic() when a batch last ended, in any thread."""
+        self._trimmed = True
+        """No batch has ended since the heap was last trimmed."""
         self.batches_served = 0
         """synthesize_analyzed calls made (successful or not)."""
         self.requests_served = 0
@@ -216,14 +220,11 @@ class InferenceWorker:
         """Body of worker thread `index`: take a batch, serve it, repeat until stopped."""
         if self.intra_op_threads is not None:
             torch.set_num_threads(self.intra_op_threads)  # this thread's setting (OpenMP's is per thread)
-        trimmed = True
         while not self._stop.is_set():
             batch = [job for job in self._queue.take(self.max_batch_size, self.batch_wait_s, POLL_SECONDS)
                      if not self._skip_if_cancelled(job)]
             if not batch:
-                if not trimmed and not self.busy_threads:  # all idle for a poll: off the request path
-                    self.heap.trim()
-                    trimmed = True
+                self._trim_if_idle()
                 continue
             self._running[index] = batch  # published before _serve checks _abandoned: no job is missed
             try:
@@ -234,7 +235,20 @@ class InferenceWorker:
                     self._deliver_error(job, SynthesisFailedError())
             finally:
                 self._running[index] = []
-            trimmed = False
+                with self._counts:
+                    self._last_batch_end = time.monotonic()
+                    self._trimmed = False
+
+    def _trim_if_idle(self) -> None:
+        """Trim the heap once every thread has been idle for a poll since the last batch: off the
+        request path, and not between the requests of a steady client, whose next batch would
+        fault the trimmed pages back in."""
+        with self._counts:
+            idle = time.monotonic() - self._last_batch_end >= POLL_SECONDS and not self.busy_threads
+            if self._trimmed or not idle:
+                return
+            self._trimmed = True
+        self.heap.trim()
 
     def _skip_if_cancelled(self, job: Job) -> bool:
         """Count and drop a job nobody waits for any more; True when it was dropped."""
