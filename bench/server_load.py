@@ -4,7 +4,8 @@ Starts `sori serve` on a free loopback port (cache off, so every request is synt
 until /readyz answers, then for each concurrency level sends a bounded number of POST /speak
 requests with distinct short sentences through an async httpx client holding at most that many in
 flight. Each level stops by itself: after its request count, or at its deadline, whichever comes
-first. Reports requests/s and p50/p95/p99 latency, then stops the server.
+first. Reports requests/s, its ratio to the single-client level measured in the same run, and
+p50/p95/p99 latency, then stops the server.
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ from bench.report import Table
 from bench.served import HOST, ServeError, served
 from bench.voice import bench_voice, sentence
 
-LEVELS = (1, 8, 32)
+LEVELS = (1, 8, 16, 32)
 LEVEL_DEADLINE_S = 120.0
 
 
 def requests_for(concurrency: int) -> int:
-    """How many requests one level sends: enough to fill the pipeline a few times over."""
-    return 2 * concurrency + 8
+    """How many requests one level sends: enough to fill the pipeline a few times over (and
+    about two seconds of one client, so the reference level is not a handful of requests)."""
+    return 3 * concurrency + 16
 
 
 async def _level(base_url: str, concurrency: int, offset: int) -> tuple[float, list[float], Counter[int]]:
@@ -66,31 +68,37 @@ async def _level(base_url: str, concurrency: int, offset: int) -> tuple[float, l
 def run(levels: tuple[int, ...] = LEVELS) -> list[Table]:
     """Serve, load, report; a table saying why when the server cannot be started."""
     table = Table(f"Server under load: POST /speak against sori serve on {HOST} (CPU)",
-                  ["concurrency", "requests", "ok", "requests/s", "p50 ms", "p95 ms", "p99 ms",
-                   "other statuses"])
+                  ["concurrency", "requests", "ok", "requests/s", "x one client", "p50 ms", "p95 ms",
+                   "p99 ms", "other statuses"])
     with tempfile.TemporaryDirectory() as workdir:
         voice_dir, description = bench_voice(Path(workdir))
         try:
             with served(voice_dir, Path(workdir), {"cache_size": "0"}) as server:
                 offset = 0
+                single: float | None = None  # requests/s of the one-client level, the reference
                 for concurrency in levels:
                     wall, latencies, statuses = asyncio.run(_level(server.base_url, concurrency, offset))
                     offset += requests_for(concurrency)
                     other = ", ".join(f"{code or 'not sent'}: {n}" for code, n in sorted(statuses.items())
                                       if code != 200) or "-"
+                    rate = len(latencies) / wall
+                    if concurrency == 1:
+                        single = rate
+                    ratio = f"{rate / single:.2f}x" if single else "-"
                     if latencies:
-                        table.add(concurrency, sum(statuses.values()), len(latencies),
-                                  f"{len(latencies) / wall:.2f}",
+                        table.add(concurrency, sum(statuses.values()), len(latencies), f"{rate:.2f}", ratio,
                                   *(f"{percentile(latencies, q) * 1000:.0f}" for q in (0.5, 0.95, 0.99)),
                                   other)
                     else:
-                        table.add(concurrency, sum(statuses.values()), 0, "0", "-", "-", "-", other)
+                        table.add(concurrency, sum(statuses.values()), 0, "0", ratio, "-", "-", "-", other)
         except ServeError as error:
             table.notes.append(f"not measured: {error}")
         table.notes.append(
             f"Voice: {description}. Cache off (SORI_CACHE_SIZE=0) and a distinct sentence per "
             "request, so every request is synthesised; latencies are of 200 responses, from send "
-            "to the last byte. p99 of fewer than 100 requests is their maximum.")
+            "to the last byte. p99 of fewer than 100 requests is their maximum. Default serving "
+            "settings: on a CPU one worker thread per core (SORI_CPU_WORKERS), batches of at most "
+            "SORI_CPU_MAX_BATCH_SIZE requests of similar length.")
         if table.rows:
             medians = statistics.median(float(row[3]) for row in table.rows)
             table.notes.append(f"Median throughput over the levels: {medians:.2f} requests/s.")

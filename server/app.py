@@ -28,7 +28,7 @@ from server.lifecycle import Lifecycle
 from server.metrics import Metrics
 from server.middleware import ApiKeyMiddleware, BodySizeLimitMiddleware, MetricsMiddleware
 from server.routes import assistant, meta, openai, page, speak
-from server.settings import Settings
+from server.settings import Settings, usable_cores
 from server.speech import Speech, SpeechService
 from server.voices import VoiceRegistry
 from server.worker import InferenceWorker
@@ -92,13 +92,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         lambda: Assistant(store_path=settings.assistant_store_path, timezone=settings.timezone)
     )
     try:
-        device = str(registry.load(registry.default_name).synthesizer.device)
+        device = registry.load(registry.default_name).synthesizer.device
+        on_cpu = device.type == "cpu"
+        threads = settings.worker_threads(on_cpu)
         worker = InferenceWorker(
             queue_size=settings.queue_size,
-            max_batch_size=settings.max_batch_size,
+            max_batch_size=settings.batch_limit(on_cpu),
             batch_wait_s=settings.batch_wait_s,
+            threads=threads,
+            # The cores shared out: with one worker per core, each batch runs on one thread.
+            intra_op_threads=max(1, usable_cores() // threads) if on_cpu else None,
             metrics=metrics,
-            name=device,
+            name=str(device),
         )
         cache: SingleFlightCache[Speech] = SingleFlightCache(
             settings.cache_size, settings.cache_max_bytes, lambda speech: speech.nbytes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -15,6 +16,13 @@ def _default_data_dir() -> Path:
     from tts import data_dir
 
     return data_dir()
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
 
 
 class Settings(BaseSettings):
@@ -51,8 +59,14 @@ class Settings(BaseSettings):
     """Requests waiting for the inference worker; when full, new ones get 503 with Retry-After."""
     max_batch_size: int = Field(64, ge=1)
     """Most requests (and sentences) decoded together in one batch."""
+    cpu_max_batch_size: int = Field(8, ge=1)
+    """On the CPU, most requests in one batch (the lower of this and max_batch_size): past about
+    8 a CPU decodes each request hardly faster while every request in the batch waits longer."""
+    cpu_workers: int | None = Field(None, ge=1, le=256)
+    """On the CPU, batches served at once, each by its own thread on one core; None: one per core
+    this process may use. On a GPU one thread feeds the device."""
     batch_wait_ms: float = Field(5.0, ge=0.0, le=1000.0)
-    """How long the worker waits after the first request for more to join its batch."""
+    """How long a worker waits after the first request for more to join its batch."""
     request_timeout_s: float = Field(60.0, gt=0.0)
     """Per-request limit from arrival to finished audio (exceeded: 504)."""
     cache_size: int = Field(256, ge=0)
@@ -109,6 +123,16 @@ class Settings(BaseSettings):
     def batch_wait_s(self) -> float:
         """batch_wait_ms in seconds."""
         return self.batch_wait_ms / 1000.0
+
+    def worker_threads(self, on_cpu: bool) -> int:
+        """Inference worker threads: cpu_workers (default: the usable cores) on a CPU, else one."""
+        if not on_cpu:
+            return 1
+        return self.cpu_workers or usable_cores()
+
+    def batch_limit(self, on_cpu: bool) -> int:
+        """Most requests in one batch on this kind of device."""
+        return min(self.max_batch_size, self.cpu_max_batch_size) if on_cpu else self.max_batch_size
 
     @property
     def cache_max_bytes(self) -> int:

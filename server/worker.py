@@ -1,12 +1,16 @@
-"""The inference worker: one thread per device turning queued requests into batched syntheses.
+"""The inference worker: threads turning queued requests into batched syntheses.
 
-Requests arrive on a bounded queue from the event loop. The worker takes the first, waits up to
-`batch_wait_s` for more (up to `max_batch_size`), groups them by voice and options, and calls
-`synthesize_many` once per group. Results go back to each request's asyncio future through
-`loop.call_soon_threadsafe`, so the event loop never runs model code. A group that raises fails
-only its own requests (out of memory, on the GPU or the CPU: 503 with Retry-After; anything else:
-500); the worker carries on with the next batch. A request whose future was cancelled (its client
-went away) is skipped. When a drain is cut off, `abandon` answers everything it holds 503 at once.
+Requests arrive on a bounded queue from the event loop (`server.batching`). Each worker thread
+takes a batch from it: the oldest request plus those of the same voice and options nearest to it
+in length that arrive within `batch_wait_s`, up to `max_batch_size`, and calls
+`synthesize_analyzed` once. On a GPU one thread feeds the device; on a CPU one thread per core
+each runs its own batch on its own intra-op thread, since a CPU gains more from using every core
+than from ever larger batches (bench/RESULTS.md). Results go back to each request's asyncio future
+through `loop.call_soon_threadsafe`, so the event loop never runs model code. A batch that raises
+fails only its own requests (out of memory, on the GPU or the CPU: 503 with Retry-After; anything
+else: 500); the thread carries on with the next batch. A request whose future was cancelled (its
+client went away) is skipped. When a drain is cut off, `abandon` answers everything the worker
+holds, queued or being synthesised in any thread, 503 at once.
 """
 
 from __future__ import annotations
@@ -17,12 +21,13 @@ import math
 import queue
 import threading
 import time
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import torch
 
+from server.batching import BatchQueue
 from server.errors import (
     NotReadyError,
     OutOfMemoryError,
@@ -76,9 +81,19 @@ class Job:
     cancelled: threading.Event = field(default_factory=threading.Event)
     """Set (on the loop) when the future is cancelled: nobody wants the result, skip the job."""
 
+    @property
+    def kind(self) -> tuple[Synthesizer, SynthesisOptions]:
+        """Jobs of one kind can be synthesised in one call."""
+        return self.synthesizer, self.options
+
+    @cached_property
+    def length(self) -> int:
+        """Symbols of the longest sentence: what the decoding of its batch lasts for."""
+        return max(len(frontend.ids) for _, frontend in self.sentences)
+
 
 class InferenceWorker:
-    """A bounded queue and the thread that drains it in batches."""
+    """A bounded queue and the threads that drain it in batches."""
 
     def __init__(
         self,
@@ -86,69 +101,84 @@ class InferenceWorker:
         queue_size: int,
         max_batch_size: int,
         batch_wait_s: float,
+        threads: int = 1,
+        intra_op_threads: int | None = None,
         metrics: Metrics | None = None,
         name: str = "cpu",
     ) -> None:
-        if queue_size < 1 or max_batch_size < 1 or batch_wait_s < 0:
-            raise ValueError("queue_size and max_batch_size must be >= 1, batch_wait_s >= 0")
+        if queue_size < 1 or max_batch_size < 1 or batch_wait_s < 0 or threads < 1:
+            raise ValueError("queue_size, max_batch_size and threads must be >= 1, batch_wait_s >= 0")
+        if intra_op_threads is not None and intra_op_threads < 1:
+            raise ValueError("intra_op_threads must be >= 1 when given")
         self.max_batch_size = max_batch_size
         self.batch_wait_s = batch_wait_s
+        self.intra_op_threads = intra_op_threads
+        """torch intra-op threads each worker thread starts with (None: leave torch's setting)."""
         self.metrics = metrics
         self.name = name
-        self._queue: queue.Queue[Job] = queue.Queue(maxsize=queue_size)
+        self._queue: BatchQueue[Job] = BatchQueue(queue_size, lambda job: job.kind, lambda job: job.length)
         self._stop = threading.Event()
         self._abandoned = threading.Event()
-        self._running: list[Job] = []
-        """The batch being served; assigned (never mutated) by the worker thread."""
-        self._thread = threading.Thread(target=self._run, name=f"sori-worker-{name}", daemon=True)
+        self._running: list[list[Job]] = [[] for _ in range(threads)]
+        """Per worker thread, the batch it serves; slot i assigned (never mutated) by thread i."""
+        self._threads = [
+            threading.Thread(target=self._run, args=(index,), name=f"sori-worker-{name}-{index}", daemon=True)
+            for index in range(threads)
+        ]
+        self._counts = threading.Lock()
+        """Guards the counters and the batch-time estimate, which every worker thread updates."""
         self._batch_seconds = 1.0  # running estimate, for Retry-After
+        self._last_batch_end = 0.0
+        """time.monotonic() when a batch last ended, in any thread."""
+        self._trimmed = True
+        """No batch has ended since the heap was last trimmed."""
         self.batches_served = 0
-        """synthesize_many calls made (successful or not); written only by the worker thread."""
+        """synthesize_analyzed calls made (successful or not)."""
         self.requests_served = 0
-        """Requests answered with audio; written only by the worker thread."""
+        """Requests answered with audio."""
         self.jobs_cancelled = 0
-        """Jobs skipped unsynthesised (their future was cancelled); written only by the worker thread."""
+        """Jobs skipped unsynthesised (their future was cancelled)."""
         self.heap = HeapTrimmer()
-        """Hands the batches' freed memory back to the OS once the worker has been idle for a poll."""
+        """Hands the batches' freed memory back to the OS once every thread has been idle for a poll."""
+
+    @property
+    def threads(self) -> int:
+        """Worker threads, each serving one batch at a time."""
+        return len(self._threads)
 
     def start(self) -> None:
-        """Start the worker thread."""
-        self._thread.start()
-        logger.info("inference worker %s started", self.name)
+        """Start the worker threads."""
+        for thread in self._threads:
+            thread.start()
+        logger.info("inference worker %s started: %d thread(s), %s intra-op thread(s) each",
+                    self.name, self.threads, self.intra_op_threads or "torch's default")
 
     def stop(self, timeout_s: float = 30.0) -> None:
-        """Stop after the current batch (at once if abandoned); requests still queued get 503."""
+        """Stop after the current batches (at once if abandoned); requests still queued get 503."""
         self._stop.set()
-        if self._thread.is_alive() and not self._abandoned.is_set():
-            self._thread.join(timeout_s)
-        for job in self._take_queued():
+        deadline = time.monotonic() + timeout_s
+        for thread in self._threads:
+            if thread.is_alive() and not self._abandoned.is_set():
+                thread.join(max(0.0, deadline - time.monotonic()))
+        for job in self._queue.take_all():
             self._deliver_error(job, NotReadyError("the server is shutting down"))
         logger.info("inference worker %s stopped", self.name)
 
     def abandon(self) -> None:
-        """Stop now (a cut-off drain): every queued request and those of the batch being synthesised
-        get 503 with Retry-After at once. That batch runs on in its daemon thread; nobody waits
-        for it, and stop() no longer does either."""
+        """Stop now (a cut-off drain): every queued request and those of the batches being
+        synthesised get 503 with Retry-After at once. Those batches run on in their daemon threads;
+        nobody waits for them, and stop() no longer does either."""
         self._abandoned.set()
         self._stop.set()
-        jobs = [*self._running, *self._take_queued()]
+        jobs = [*(job for batch in self._running for job in batch), *self._queue.take_all()]
         for job in jobs:
             self._deliver_error(job, ShuttingDownError(1, ABANDONED_DETAIL))
         logger.warning("inference worker %s abandoned %d request(s)", self.name, len(jobs))
 
-    def _take_queued(self) -> list[Job]:
-        """Empty the queue; the jobs that were in it."""
-        jobs = []
-        while True:
-            try:
-                jobs.append(self._queue.get_nowait())
-            except queue.Empty:
-                return jobs
-
     @property
     def alive(self) -> bool:
-        """The thread runs and has not been asked to stop."""
-        return self._thread.is_alive() and not self._stop.is_set()
+        """The threads run and have not been asked to stop."""
+        return all(thread.is_alive() for thread in self._threads) and not self._stop.is_set()
 
     @property
     def depth(self) -> int:
@@ -159,6 +189,11 @@ class InferenceWorker:
     def full(self) -> bool:
         """No room for another request right now."""
         return self._queue.full()
+
+    @property
+    def busy_threads(self) -> int:
+        """Worker threads serving a batch right now."""
+        return sum(1 for batch in self._running if batch)
 
     def retry_after_s(self) -> int:
         """A client's sensible wait when the queue is full: about one batch's time."""
@@ -181,21 +216,17 @@ class InferenceWorker:
         job.future.add_done_callback(lambda future: job.cancelled.set() if future.cancelled() else None)
         return job.future
 
-    def _run(self) -> None:
-        """Thread body: take a batch, serve it, repeat until stopped."""
-        trimmed = True
+    def _run(self, index: int) -> None:
+        """Body of worker thread `index`: take a batch, serve it, repeat until stopped."""
+        if self.intra_op_threads is not None:
+            torch.set_num_threads(self.intra_op_threads)  # this thread's setting (OpenMP's is per thread)
         while not self._stop.is_set():
-            try:
-                first = self._queue.get(timeout=POLL_SECONDS)
-            except queue.Empty:
-                if not trimmed:  # idle for a poll since the last batch: off the request path
-                    self.heap.trim()
-                    trimmed = True
+            batch = [job for job in self._queue.take(self.max_batch_size, self.batch_wait_s, POLL_SECONDS)
+                     if not self._skip_if_cancelled(job)]
+            if not batch:
+                self._trim_if_idle()
                 continue
-            if self._skip_if_cancelled(first):
-                continue
-            batch = self._gather(first)
-            self._running = batch  # published before _serve checks _abandoned: no job is missed
+            self._running[index] = batch  # published before _serve checks _abandoned: no job is missed
             try:
                 self._serve(batch)
             except Exception:  # a bug here must not kill the worker
@@ -203,52 +234,51 @@ class InferenceWorker:
                 for job in batch:
                     self._deliver_error(job, SynthesisFailedError())
             finally:
-                self._running = []
-            trimmed = False
+                self._running[index] = []
+                with self._counts:
+                    self._last_batch_end = time.monotonic()
+                    self._trimmed = False
 
-    def _gather(self, first: Job) -> list[Job]:
-        """The first job plus whatever arrives within batch_wait_s, up to max_batch_size."""
-        batch = [first]
-        deadline = time.monotonic() + self.batch_wait_s
-        while len(batch) < self.max_batch_size:
-            remaining = deadline - time.monotonic()
-            try:
-                job = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if not self._skip_if_cancelled(job):
-                batch.append(job)
-        return batch
+    def _trim_if_idle(self) -> None:
+        """Trim the heap once every thread has been idle for a poll since the last batch: off the
+        request path, and not between the requests of a steady client, whose next batch would
+        fault the trimmed pages back in."""
+        with self._counts:
+            idle = time.monotonic() - self._last_batch_end >= POLL_SECONDS and not self.busy_threads
+            if self._trimmed or not idle:
+                return
+            self._trimmed = True
+        self.heap.trim()
 
     def _skip_if_cancelled(self, job: Job) -> bool:
         """Count and drop a job nobody waits for any more; True when it was dropped."""
         if not job.cancelled.is_set():
             return False
-        self.jobs_cancelled += 1
+        with self._counts:
+            self.jobs_cancelled += 1
         return True
 
     def _serve(self, batch: list[Job]) -> None:
-        """Drop cancelled and expired jobs, then one synthesize_many per (voice, options) group."""
+        """Drop cancelled and expired jobs, then synthesise the rest (one kind: one call)."""
         now = time.monotonic()
-        groups: dict[tuple[Synthesizer, SynthesisOptions], list[Job]] = defaultdict(list)
+        jobs = []
         for job in batch:
             if self._skip_if_cancelled(job):
                 continue
             if job.deadline <= now:
                 self._deliver_error(job, RequestTimeoutError())
             else:
-                groups[(job.synthesizer, job.options)].append(job)
-        for (synthesizer, options), jobs in groups.items():
-            self._synthesize_group(synthesizer, options, jobs)
+                jobs.append(job)
+        if jobs:
+            self._synthesize(jobs)
 
-    def _synthesize_group(
-        self, synthesizer: Synthesizer, options: SynthesisOptions, jobs: list[Job]
-    ) -> None:
-        """Synthesise one group; a failure fails only these jobs (out of memory: 503, else 500)."""
+    def _synthesize(self, jobs: list[Job]) -> None:
+        """Synthesise jobs of one kind; a failure fails only these jobs (out of memory: 503, else 500)."""
         if self._abandoned.is_set():  # a cut-off drain; abandon() may not have seen these jobs
             for job in jobs:
                 self._deliver_error(job, ShuttingDownError(1, ABANDONED_DETAIL))
             return
+        synthesizer, options = jobs[0].kind
         started = time.perf_counter()
         try:
             results = synthesizer.synthesize_analyzed([job.sentences for job in jobs], options)
@@ -261,7 +291,8 @@ class InferenceWorker:
                     torch.cuda.empty_cache()  # give the cached blocks back before the next batch
             else:
                 logger.exception("batch of %d request(s) failed", len(jobs))
-            self.batches_served += 1
+            with self._counts:
+                self.batches_served += 1
             if self.metrics is not None:
                 self.metrics.failed_batches.inc()
             retry_after_s = self.retry_after_s()
@@ -270,9 +301,10 @@ class InferenceWorker:
                 self._deliver_error(job, error)
             return
         elapsed = time.perf_counter() - started
-        self.batches_served += 1
-        self.requests_served += len(jobs)
-        self._batch_seconds = 0.8 * self._batch_seconds + 0.2 * elapsed
+        with self._counts:
+            self.batches_served += 1
+            self.requests_served += len(jobs)
+            self._batch_seconds = 0.8 * self._batch_seconds + 0.2 * elapsed
         if self.metrics is not None:
             self.metrics.observe_batch(len(jobs), elapsed, sum(r.duration_seconds for r in results))
         for job, result in zip(jobs, results, strict=True):

@@ -30,9 +30,12 @@ BASE_URL = "http://sori.test"
 
 
 def make_settings(voice_dir: Path, data_dir: Path, **overrides: Any) -> Settings:
-    """Settings for the test voice on the CPU, no warm-up, data under a temporary directory."""
+    """Settings for the test voice on the CPU, no warm-up, data under a temporary directory, and
+    one worker thread (so what waits in the queue behind a held batch does not depend on the
+    machine's cores)."""
     values: dict[str, Any] = dict(
-        voice=str(voice_dir), device="cpu", data_dir=data_dir, warmup=False, batch_wait_ms=5.0
+        voice=str(voice_dir), device="cpu", data_dir=data_dir, warmup=False, batch_wait_ms=5.0,
+        cpu_workers=1,
     )
     values.update(overrides)
     return Settings(**values)

@@ -74,8 +74,9 @@ def queue_up(pool: ThreadPoolExecutor, url: str, texts: Sequence[str]) -> list[F
     return answers
 
 
-SERIAL = {"SORI_MAX_BATCH_SIZE": "1", "SORI_BATCH_WAIT_MS": "0", "SORI_GRIFFIN_LIM_ITERS": "32"}
-"""One sentence at a time, so requests queue up behind each other."""
+SERIAL = {"SORI_MAX_BATCH_SIZE": "1", "SORI_BATCH_WAIT_MS": "0", "SORI_GRIFFIN_LIM_ITERS": "32",
+          "SORI_CPU_WORKERS": "1"}
+"""One sentence at a time on one worker thread, so requests queue up behind each other."""
 
 
 def test_sori_serve_drains_on_sigterm_then_exits_0(slow_voice_dir: Path, tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """Batched Griffin-Lim: normalised linear spectrograms -> waveforms, on the input's device.
 
-One Griffin-Lim run covers the whole padded batch. Each item's frames past its length, plus a
+On a GPU one Griffin-Lim run covers the whole padded batch (on a CPU each item runs alone). Each item's frames past its length, plus a
 few extra frames, are set to silence first, so every item ends in the same silence whatever the
 batch holds: a batch gives each item (within float tolerance) the waveform it would get alone.
 Phases start at zero, so synthesis is deterministic and a cache can trust repeated requests.
@@ -61,18 +61,29 @@ def griffin_lim(
     linear: torch.Tensor,
     lengths: torch.Tensor | Sequence[int],
     config: AudioConfig,
+    *,
+    batched: bool | None = None,
     graphs: GriffinLimGraphs | None = None,
 ) -> list[torch.Tensor]:
-    """Invert a padded batch of normalised linear spectrograms in one Griffin-Lim call.
+    """Invert a padded batch of normalised linear spectrograms.
 
     linear: [B, n_freq, T_frames] in [0, 1] (values outside are clipped), on any device.
     lengths: [B] valid frames per item (1..T_frames); frames beyond are ignored.
+    batched: one Griffin-Lim run over the padded batch (True), or one per item cut to its own
+    length (False); None: batched on a GPU, item by item on a CPU, where a batch gains nothing
+    (the FFTs are no cheaper per item, and their larger working set falls out of the cache) and
+    every item would pay for the longest one's frames.
     Returns B de-emphasised waves, item i of shape [lengths[i] * hop_length], on linear's device.
     `graphs` runs the iterations through `GriffinLimGraphs` (captured CUDA graphs; give it on CUDA).
     """
     frame_counts = _check(linear, lengths, config)
     if not frame_counts:
         return []
+    if batched is None:
+        batched = linear.device.type != "cpu"
+    if not batched and len(frame_counts) > 1:
+        return [griffin_lim(linear[i : i + 1, :, :count], [count], config, batched=True, graphs=graphs)[0]
+                for i, count in enumerate(frame_counts)]
     n_frames = linear.shape[2]
     total = n_frames + silence_margin_frames(config)
     valid = torch.tensor(frame_counts, device=linear.device)  # [B]
