@@ -61,8 +61,12 @@ def seed_finished_timers(path: Path) -> None:
     connection.close()
 
 
-def kill_mid_operation(path: Path, delay_s: float) -> tuple[int, set[int]]:
-    """Run the child for delay_s after it is ready, SIGKILL it; (ops started, ops logged done)."""
+def kill_mid_operation(path: Path, target_op: int, delay_s: float) -> tuple[int, set[int]]:
+    """Run the child until it logs the start of operation `target_op`, wait delay_s, SIGKILL it
+    -> (ops started, ops logged done).
+
+    The kill is placed by operation, not by time since start: on a fast machine a timed kill
+    could come after the child had taken every seeded timer, on a slow one before it did much."""
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(path), str(GROUP_SIZE)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -70,7 +74,11 @@ def kill_mid_operation(path: Path, delay_s: float) -> tuple[int, set[int]]:
     assert child.stdout is not None and child.stderr is not None
     first = [child.stdout.readline(), child.stdout.readline()]
     assert first == ["ready\n", "start 0\n"], child.stderr.read()
-    time.sleep(delay_s)  # counted from the first operation, however slowly the child started
+    while first[-1] != f"start {target_op}\n":
+        line = child.stdout.readline()
+        assert line, child.stderr.read()
+        first.append(line)
+    time.sleep(delay_s)
     child.send_signal(signal.SIGKILL)
     assert child.wait(timeout=30) == -signal.SIGKILL
     lines = first + child.stdout.read().splitlines()  # not communicate(): readline() buffers
@@ -98,7 +106,9 @@ def test_sigkill_mid_operation_leaves_every_operation_all_or_nothing(tmp_path: P
     for trial in range(TRIALS):
         path = tmp_path / f"trial{trial}.sqlite3"
         seed_finished_timers(path)
-        started, done = kill_mid_operation(path, schedule.uniform(0.02, 0.3))
+        # Operations 0..99 of the 2 * TIMER_GROUPS that have timers to take, killed within ~1 ms
+        # of the chosen one's start: usually inside it (each takes milliseconds).
+        started, done = kill_mid_operation(path, schedule.randrange(100), schedule.uniform(0.0, 0.001))
         assert started >= 1
         interrupted += started - len(done)
 
