@@ -182,8 +182,9 @@ def test_cuda_tacotron_infer_with_and_without_graphs() -> None:
     assert on.step_lengths.tolist() == off.step_lengths.tolist()
     for row in range(3):
         frames = int(on.frame_lengths[row])
-        torch.testing.assert_close(on.mel[row, :frames], off.mel[row, :frames], atol=1e-5, rtol=1e-5)
-        torch.testing.assert_close(on.linear[row, :frames], off.linear[row, :frames], atol=1e-4, rtol=1e-4)
+        # cuDNN convolutions may use TF32 (torch's default), and padded shapes pick other kernels.
+        torch.testing.assert_close(on.mel[row, :frames], off.mel[row, :frames], atol=1e-4, rtol=1e-3)
+        torch.testing.assert_close(on.linear[row, :frames], off.linear[row, :frames], atol=1e-4, rtol=1e-3)
 
 
 def test_capturable_cbhg_equals_the_packed_one() -> None:
