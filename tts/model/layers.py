@@ -6,6 +6,7 @@ gives each item the same result as running it alone.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import torch
@@ -177,9 +178,13 @@ class CBHG(nn.Module):
         names = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
         forward_weights: list[torch.Tensor] = [gru.get_parameter(name) for name in names]
         backward_weights: list[torch.Tensor] = [gru.get_parameter(f"{name}_reverse") for name in names]
-        # torch's own GRU kernel (what nn.GRU.forward calls) on one direction's weights at a time.
-        forward = torch._VF.gru(y, start, forward_weights, True, 1, 0.0, False, False, True)[0]
         flipped = y.gather(1, reverse.unsqueeze(2).expand_as(y))
-        backward = torch._VF.gru(flipped, start, backward_weights, True, 1, 0.0, False, False, True)[0]
+        # torch's own GRU kernel (what nn.GRU.forward calls) on one direction's weights at a time.
+        # cuDNN copies one direction's weights out of the module's flat buffer on every call and
+        # warns so; the copy is small and, on the path this serves, part of a captured graph.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="RNN module weights are not part of single")
+            forward = torch._VF.gru(y, start, forward_weights, True, 1, 0.0, False, False, True)[0]
+            backward = torch._VF.gru(flipped, start, backward_weights, True, 1, 0.0, False, False, True)[0]
         backward = backward.gather(1, reverse.unsqueeze(2).expand_as(backward))
         return torch.cat((forward, backward), dim=2)
