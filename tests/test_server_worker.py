@@ -298,6 +298,11 @@ def test_settings_read_sori_environment_variables(monkeypatch: pytest.MonkeyPatc
     assert Settings().cors_origins == ["https://c.example"]
     with pytest.raises(ValueError, match="device"):
         Settings(device="tpu")
+    monkeypatch.setenv("SORI_CUDA_GRAPHS", "false")
+    monkeypatch.setenv("SORI_SWITCH_INTERVAL_MS", "0.5")
+    assert Settings().cuda_graphs is False and Settings().switch_interval_ms == 0.5
+    with pytest.raises(ValueError, match="switch_interval_ms"):
+        Settings(switch_interval_ms=0)
 
 
 async def test_cache_cancels_abandoned_work_only_when_nobody_else_waits() -> None:

@@ -144,3 +144,15 @@ def test_cli_speak_reports_bad_input(tmp_path: Path, test_voice_dir: Path) -> No
     )
     assert empty.returncode == 2 and "sori speak:" in empty.stderr
     assert not (tmp_path / "x.wav").exists()
+
+
+def test_cli_takes_the_cuda_graphs_switch(tmp_path: Path, test_voice_dir: Path) -> None:
+    """`--no-cuda-graphs` is accepted by speak (on a CPU graphs are never used anyway)."""
+    wav = tmp_path / "out.wav"
+    done = subprocess.run(
+        [sys.executable, "-m", "sori", "speak", "안녕.", "-o", str(wav), "--voice", str(test_voice_dir),
+         "--device", "cpu", "--no-cuda-graphs"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert sf.info(wav).frames > 0
