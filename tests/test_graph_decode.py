@@ -62,9 +62,9 @@ def test_eager_chunks_equal_fast_decode(r: int, dropout_at_inference: bool, chun
     lengths = [9, 4, 7]
     model, memory, mask = _encoded(config, lengths)
     max_steps, seeds = torch.tensor([13, 21, 6]), torch.tensor([1, 2, 3])
-    graphs = GraphDecoder(chunk_steps=chunk_steps, capture=False)
+    graphs = GraphDecoder(capture=False)
     with torch.inference_mode():
-        graphed = graphs.decode(model.decoder, memory, mask, max_steps, seeds, 1.1)
+        graphed = graphs.decode(model.decoder, memory, mask, max_steps, seeds, 1.1, chunk_steps)
         fast = fast_decode(model.decoder, memory, mask, max_steps, seeds, 1.1, chunk_steps)
     _assert_same_per_item(graphed, fast, lengths)
     assert graphed[2].tolist() == [13, 21, 6]
@@ -119,6 +119,41 @@ def test_weights_are_refreshed_when_parameters_change() -> None:
     _assert_same_per_item(graphed, fast, [6])
 
 
+def test_weights_are_refreshed_after_a_fused_optimiser_step() -> None:
+    """A fused Adam step changes parameters without bumping their version counters: the next
+    decode must still see the new weights (as training evaluations do)."""
+    config = tiny_tacotron_config()
+    model, memory, mask = _encoded(config, [6])
+    graphs = GraphDecoder(capture=False)
+    args = (memory, mask, torch.tensor([10]), torch.tensor([0]), 1.1)
+    graphs.decode(model.decoder, *args)
+    optimizer = torch.optim.Adam(model.decoder.parameters(), lr=0.5, fused=True)
+    model.decoder.zero_grad()
+    for parameter in model.decoder.parameters():
+        parameter.grad = torch.ones_like(parameter)
+    optimizer.step()
+    graphed = graphs.decode(model.decoder, *args)
+    with torch.inference_mode():
+        fast = fast_decode(model.decoder, *args, 8)
+    _assert_same_per_item(graphed, fast, [6])
+
+
+def test_decoding_works_in_any_grad_mode() -> None:
+    """The graphs' buffers are made in inference mode; a later call under no_grad (or with grad
+    enabled) must still work."""
+    config = tiny_tacotron_config()
+    model, memory, mask = _encoded(config, [6, 3])
+    graphs = GraphDecoder(capture=False)
+    args = (memory, mask, torch.tensor([10, 10]), torch.tensor([0, 1]), 1.1)
+    with torch.inference_mode():
+        first = graphs.decode(model.decoder, *args)
+    with torch.no_grad():
+        second = graphs.decode(model.decoder, *args)
+    third = graphs.decode(model.decoder, *args)
+    for other in (second, third):
+        assert torch.equal(first[0], other[0]) and torch.equal(first[2], other[2])
+
+
 def test_the_cache_is_bounded() -> None:
     config = tiny_tacotron_config()
     graphs = GraphDecoder(max_graphs=2, capture=False)
@@ -131,11 +166,16 @@ def test_the_cache_is_bounded() -> None:
 
 
 def test_a_copied_or_pickled_model_starts_without_graphs() -> None:
-    model = Tacotron(tiny_tacotron_config())
+    config = tiny_tacotron_config()
+    model, memory, mask = _encoded(config, [6])
+    model.decoder.graphs = GraphDecoder(capture=False)
+    model.decoder.graphs.decode(model.decoder, memory, mask, torch.tensor([4]), torch.tensor([0]), 1.1)
+    assert len(model.decoder.graphs) == 1
     copied = copy.deepcopy(model)
     assert copied.decoder.graphs is not model.decoder.graphs and len(copied.decoder.graphs) == 0
+    assert copied.encoder_graphs is not model.encoder_graphs
     restored = pickle.loads(pickle.dumps(model.decoder.graphs))
-    assert restored.chunk_steps == model.decoder.graphs.chunk_steps
+    assert restored.max_graphs == model.decoder.graphs.max_graphs
 
 
 def test_the_cpu_never_uses_graphs() -> None:
@@ -162,7 +202,7 @@ def test_cuda_graphs_equal_eager_decoding(lengths: list[int]) -> None:
     with torch.inference_mode():
         for _ in range(2):  # the second call replays the graph captured by the first
             graphed = graphs.decode(model.decoder, memory, mask, max_steps, seeds, 1.1)
-        fast = fast_decode(model.decoder, memory, mask, max_steps, seeds, 1.1, graphs.chunk_steps)
+        fast = fast_decode(model.decoder, memory, mask, max_steps, seeds, 1.1, 8)
     assert graphs.captures == 1 and graphs.captured == 1
     _assert_same_per_item(graphed, fast, lengths)
 
@@ -178,7 +218,7 @@ def test_cuda_tacotron_infer_with_and_without_graphs() -> None:
     on = model.infer(ids, lengths, max_steps=40, seeds=seeds)
     off = model.infer(ids, lengths, max_steps=40, seeds=seeds, cuda_graphs=False)
     assert len(model.decoder.graphs) == 1 and model.decoder.graphs.captured == 1
-    assert model.graphs.captured == 2  # the encoder and the post-net
+    assert model.encoder_graphs.captured == 1 and model.postnet_graphs.captured == 1
     assert on.step_lengths.tolist() == off.step_lengths.tolist()
     for row in range(3):
         frames = int(on.frame_lengths[row])
@@ -208,7 +248,8 @@ def test_padded_encoder_and_postnet_give_each_item_its_result() -> None:
     config = tiny_tacotron_config()
     torch.manual_seed(0)
     model = Tacotron(config).eval()
-    model.graphs = ShapeGraphs(capture=False)
+    model.encoder_graphs = ShapeGraphs(capture=False)
+    model.postnet_graphs = ShapeGraphs(capture=False)
     ids = torch.randint(1, config.n_symbols, (3, 9))
     lengths = torch.tensor([9, 4, 7])
     mel = torch.rand(3, 30, config.n_mels)
@@ -220,4 +261,4 @@ def test_padded_encoder_and_postnet_give_each_item_its_result() -> None:
         padded = model._postnet_graphed(mel, frames)
     for row, count in enumerate(frames.tolist()):
         torch.testing.assert_close(padded[row, :count], plain[row, :count], atol=1e-5, rtol=1e-5)
-    assert len(model.graphs) == 2
+    assert len(model.encoder_graphs) == 1 and len(model.postnet_graphs) == 1

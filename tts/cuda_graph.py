@@ -3,6 +3,7 @@ cache of graphs of whole functions keyed by their input shapes."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections import OrderedDict
@@ -17,19 +18,37 @@ WARMUP_RUNS = 2
 workspaces) must happen outside the capture."""
 
 
+def batch_bucket(batch: int) -> int:
+    """The padded batch size graphs are captured for: the next power of two."""
+    return 1 << max(0, batch - 1).bit_length()
+
+
+def round_up(value: int, multiple: int) -> int:
+    """The smallest multiple of `multiple` that is >= value (a length bucket)."""
+    return -(-value // multiple) * multiple
+
+
+def on_device(device: torch.device) -> contextlib.AbstractContextManager[object]:
+    """Make `device` current while graphs on it are captured or replayed (a graph replays on the
+    current device's stream; `cuda:1` must not be captured on or replayed from cuda:0's)."""
+    return torch.cuda.device(device) if device.type == "cuda" else contextlib.nullcontext()
+
+
 def capture(body: Callable[[], None], device: torch.device) -> torch.cuda.CUDAGraph:
-    """Warm `body` up on a side stream, then capture it; replaying the graph reruns its kernels on
-    the same tensors. Raises RuntimeError when the body cannot be captured."""
-    side = torch.cuda.Stream(device)
-    side.wait_stream(torch.cuda.current_stream(device))
-    with torch.cuda.stream(side):
-        for _ in range(WARMUP_RUNS):
+    """Warm `body` up on a side stream, then capture it on a stream of `device`; replaying the
+    graph reruns its kernels on the same tensors. Raises RuntimeError when the body cannot be
+    captured (torch.OutOfMemoryError when memory ran out)."""
+    with on_device(device):
+        side = torch.cuda.Stream(device)
+        side.wait_stream(torch.cuda.current_stream(device))
+        with torch.cuda.stream(side):
+            for _ in range(WARMUP_RUNS):
+                body()
+        torch.cuda.current_stream(device).wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        # thread_local: work launched from another thread must not invalidate this capture.
+        with torch.cuda.graph(graph, stream=torch.cuda.Stream(device), capture_error_mode="thread_local"):
             body()
-    torch.cuda.current_stream(device).wait_stream(side)
-    graph = torch.cuda.CUDAGraph()
-    # thread_local: work launched from another thread must not invalidate this capture.
-    with torch.cuda.graph(graph, capture_error_mode="thread_local"):
-        body()
     return graph
 
 
@@ -42,7 +61,9 @@ class ShapeGraphs:
     that shape eagerly from then on. With `capture=False` every call is eager (CPU tests).
     """
 
-    def __init__(self, max_graphs: int = 16, capture: bool = True) -> None:
+    def __init__(self, max_graphs: int = 64, capture: bool = True) -> None:
+        if max_graphs < 1:
+            raise ValueError("max_graphs must be >= 1")
         self.max_graphs = max_graphs
         self.capture = capture
         self._graphs: OrderedDict[tuple[object, ...], _ShapeGraph] = OrderedDict()
@@ -64,10 +85,12 @@ class ShapeGraphs:
         """Cached shapes that replay a real CUDA graph."""
         return sum(graph.graph is not None for graph in self._graphs.values())
 
+    @torch.inference_mode()
     def __call__(self, name: str, fn: Callable[..., torch.Tensor], *inputs: torch.Tensor) -> torch.Tensor:
-        """fn(*inputs), replayed from the graph captured for these shapes (captured if new)."""
+        """fn(*inputs), replayed from the graph captured for these shapes (captured if new).
+        Always in inference mode: the static tensors are created and updated in it."""
         key = (name, *((tuple(t.shape), t.dtype, t.device) for t in inputs))
-        with self._lock:
+        with self._lock, on_device(inputs[0].device):
             graph = self._graphs.get(key)
             if graph is None:
                 graph = _ShapeGraph(fn, inputs, self.capture)
@@ -92,10 +115,13 @@ class _ShapeGraph:
 
             try:
                 self.graph = capture(body, inputs[0].device)
+            except torch.OutOfMemoryError:
+                raise  # transient: the caller's out-of-memory handling applies, nothing is cached
             except RuntimeError:
                 logger.exception("CUDA graph capture failed for %s; running it eagerly", getattr(fn, "__name__", fn))
 
     def run(self, fn: Callable[..., torch.Tensor], inputs: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        """fn(*inputs): copied into the static inputs and replayed, or run eagerly without a graph."""
         if self.graph is None or self.output is None:
             return fn(*inputs)
         for static, value in zip(self.inputs, inputs, strict=True):

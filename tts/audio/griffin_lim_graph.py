@@ -23,6 +23,7 @@ import torch
 from tts import cuda_graph
 from tts.audio.config import AudioConfig
 from tts.audio.griffin_lim import Frames, fast_griffin_lim
+from tts.cuda_graph import batch_bucket, round_up
 
 logger = logging.getLogger(__name__)
 
@@ -32,16 +33,13 @@ FRAME_BUCKET = 64
 
 def frame_bucket(frames: int) -> int:
     """The padded frame count a graph is captured for."""
-    return -(-frames // FRAME_BUCKET) * FRAME_BUCKET
-
-
-def batch_bucket(batch: int) -> int:
-    """The padded batch size a graph is captured for: the next power of two."""
-    return 1 << max(0, batch - 1).bit_length()
+    return round_up(frames, FRAME_BUCKET)
 
 
 @dataclass(frozen=True)
 class _Key:
+    """What a captured Griffin-Lim graph is specialised to."""
+
     device: torch.device
     dtype: torch.dtype
     batch: int  # B_pad
@@ -68,6 +66,8 @@ class _Graph:
         if capture_graph:
             try:
                 self.graph = cuda_graph.capture(self._body, key.device)
+            except torch.OutOfMemoryError:
+                raise  # transient: the caller's out-of-memory handling applies, nothing is cached
             except RuntimeError:  # never fail a request for want of a graph: run eagerly
                 logger.exception("CUDA graph capture of Griffin-Lim failed for %s; running eagerly", key)
 
@@ -90,7 +90,7 @@ class GriffinLimGraphs:
     One lock serialises runs: the graphs' buffers are shared between calls.
     """
 
-    def __init__(self, max_graphs: int = 16, capture: bool = True) -> None:
+    def __init__(self, max_graphs: int = 64, capture: bool = True) -> None:
         if max_graphs < 1:
             raise ValueError("max_graphs must be >= 1")
         self.max_graphs = max_graphs
@@ -98,7 +98,7 @@ class GriffinLimGraphs:
         self._graphs: OrderedDict[_Key, _Graph] = OrderedDict()
         self._lock = threading.Lock()
         self.captures = 0
-        """Buckets built so far."""
+        """Buckets built so far, captured or (capture failed or off) eager."""
 
     def __len__(self) -> int:
         return len(self._graphs)
@@ -108,16 +108,18 @@ class GriffinLimGraphs:
         """Cached buckets that replay a real CUDA graph."""
         return sum(graph.graph is not None for graph in self._graphs.values())
 
+    @torch.inference_mode()
     def run(self, magnitude: torch.Tensor, config: AudioConfig) -> torch.Tensor:
         """`fast_griffin_lim` with the config's STFT settings, iterations and momentum.
 
-        magnitude [B, n_freq, T] (linear) -> waves [B, (T - 1) * hop_length].
+        magnitude [B, n_freq, T] (linear) -> waves [B, (T - 1) * hop_length]. Always in inference
+        mode: the buffers a graph keeps are created and updated in it.
         """
         batch, n_freq, frames = magnitude.shape
         key = _Key(magnitude.device, magnitude.dtype, batch_bucket(batch), frame_bucket(frames),
                    config.n_fft, config.hop_length, config.win_length, config.griffin_lim_iters,
                    config.griffin_lim_momentum)
-        with self._lock:
+        with self._lock, cuda_graph.on_device(magnitude.device):
             graph = self._graph(key, n_freq)
             graph.magnitude.zero_()
             graph.magnitude[:batch, :, :frames].copy_(magnitude)

@@ -67,7 +67,8 @@ class Decoder(nn.Module):
         self.mel_projection = nn.Linear(out_dim, config.n_mels * config.reduction_factor)
         self.stop_projection = nn.Linear(out_dim, 1)
         self.graphs = GraphDecoder()
-        """CUDA graphs of decoding chunks, captured on first use per batch and text bucket."""
+        """A cache of CUDA graphs of decoding chunks, captured on first use per batch and text
+        bucket. Not decoding state: results are the same with it empty, only slower."""
 
     def initial_state(self, memory: torch.Tensor) -> DecoderState:
         """All-zero state for a batch. memory [B, T_text, encoder_dim]."""
@@ -135,7 +136,7 @@ class Decoder(nn.Module):
         go = fed.new_zeros(batch, 1, self.n_mels)
         inputs = torch.cat((go, fed[:, r - 1::r][:, :-1]), dim=1)  # [B, T_steps, n_mels]
         prenet_out = self.prenet(inputs)  # [B, T_steps, prenet_dim]
-        frames, stops, alignments = (run_steps or self.run_steps)(prenet_out, memory, text_mask)
+        frames, stops, alignments = (self.run_steps if run_steps is None else run_steps)(prenet_out, memory, text_mask)
         return DecoderOutput(frames.reshape(batch, total_frames, self.n_mels), stops, alignments)
 
     def run_steps(
@@ -176,12 +177,12 @@ class Decoder(nn.Module):
         (seed, step); the stop token is checked (one host sync) every `check_every` steps, so the
         output may run up to check_every - 1 steps past the last item's end.
         Computes what repeated `step` would, regrouped for speed (see `tts.model.fast_decode`);
-        on CUDA with `cuda_graphs`, by replaying captured chunks of `self.graphs.chunk_steps`
-        steps instead (see `tts.model.graph_decode`).
+        on CUDA with `cuda_graphs`, by replaying captured chunks of check_every steps instead
+        (see `tts.model.graph_decode`).
         """
         if cuda_graphs and memory.is_cuda:
             outputs, alignments, steps, hit_limit = self.graphs.decode(
-                self, memory, text_mask, max_steps, seeds, stop_threshold
+                self, memory, text_mask, max_steps, seeds, stop_threshold, check_every
             )
         else:
             outputs, alignments, steps, hit_limit = fast_decode(

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import torch
 
 from tts import cuda_graph
+from tts.cuda_graph import batch_bucket, round_up
 from tts.model.fast_decode import (
     FusedDecoder,
     GRUWeights,
@@ -48,14 +49,9 @@ TEXT_BUCKET = 32
 """Text lengths are padded up to a multiple of this, so a few graphs cover every sentence."""
 
 
-def batch_bucket(batch: int) -> int:
-    """The padded batch size a graph is captured for: the next power of two."""
-    return 1 << max(0, batch - 1).bit_length()
-
-
 def text_bucket(length: int) -> int:
     """The padded text length a graph is captured for: the next multiple of TEXT_BUCKET."""
-    return -(-length // TEXT_BUCKET) * TEXT_BUCKET
+    return round_up(length, TEXT_BUCKET)
 
 
 @dataclass(frozen=True)
@@ -222,6 +218,8 @@ class _Graph:
             try:
                 self._graph = cuda_graph.capture(
                     lambda: run_chunk(decoder, weights, self.buffers, stop_threshold), key.device)
+            except torch.OutOfMemoryError:
+                raise  # transient: the caller's out-of-memory handling applies, nothing is cached
             except RuntimeError:  # never fail a request for want of a graph: decode eagerly
                 logger.exception("CUDA graph capture failed for %s; this bucket decodes eagerly", key)
 
@@ -238,13 +236,6 @@ class _Graph:
             run_chunk(self._decoder, self._weights, self.buffers, self.stop_threshold)
 
 
-class _StaticWeights(NamedTuple):
-    """Fused weights at fixed addresses and the parameter versions they were copied from."""
-
-    weights: FusedDecoder
-    versions: tuple[tuple[int, int], ...] | None
-
-
 class GraphDecoder:
     """Decodes batches by replaying captured chunks; keeps at most `max_graphs` graphs (LRU).
 
@@ -253,29 +244,28 @@ class GraphDecoder:
     decoder's parameters change, e.g. after a training step or `load_state_dict`.
     """
 
-    def __init__(self, chunk_steps: int = 8, max_graphs: int = 32, capture: bool = True) -> None:
-        if chunk_steps < 1 or max_graphs < 1:
-            raise ValueError("chunk_steps and max_graphs must be >= 1")
-        self.chunk_steps = chunk_steps
+    def __init__(self, max_graphs: int = 64, capture: bool = True) -> None:
+        if max_graphs < 1:
+            raise ValueError("max_graphs must be >= 1")
         self.max_graphs = max_graphs
         self.capture = capture
-        self._graphs: OrderedDict[tuple[GraphKey, float], _Graph] = OrderedDict()
-        self._weights: dict[tuple[torch.device, torch.dtype], _StaticWeights] = {}
+        self._graphs: OrderedDict[tuple[GraphKey, int, float], _Graph] = OrderedDict()
+        self._weights: dict[tuple[torch.device, torch.dtype], FusedDecoder] = {}
         self._lock = threading.Lock()
         self.captures = 0
-        """Graphs captured so far (a measure of how well the buckets are reused)."""
+        """Buckets built so far, captured or (capture failed or off) eager: how well buckets are reused."""
 
     def fresh(self) -> GraphDecoder:
         """An empty decoder with the same settings."""
-        return GraphDecoder(self.chunk_steps, self.max_graphs, self.capture)
+        return GraphDecoder(self.max_graphs, self.capture)
 
     def __deepcopy__(self, memo: dict[int, object]) -> GraphDecoder:
         """A copied model starts without graphs: they hold the original's device buffers."""
         return self.fresh()
 
-    def __reduce__(self) -> tuple[type[GraphDecoder], tuple[int, int, bool]]:
+    def __reduce__(self) -> tuple[type[GraphDecoder], tuple[int, bool]]:
         """Pickled as its settings alone, for the same reason."""
-        return GraphDecoder, (self.chunk_steps, self.max_graphs, self.capture)
+        return GraphDecoder, (self.max_graphs, self.capture)
 
     def __len__(self) -> int:
         return len(self._graphs)
@@ -291,6 +281,7 @@ class GraphDecoder:
             self._graphs.clear()
             self._weights.clear()
 
+    @torch.inference_mode()
     def decode(
         self,
         decoder: Decoder,
@@ -299,24 +290,34 @@ class GraphDecoder:
         max_steps: torch.Tensor,
         seeds: torch.Tensor,
         stop_threshold: float,
+        chunk_steps: int = 8,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """`fast_decode`'s contract (check_every is the chunk size), computed by graph replays."""
+        """`fast_decode` with check_every = chunk_steps, computed by graph replays.
+
+        memory [B, T_text, encoder_dim], text_mask [B, T_text], max_steps [B], seeds [B]
+        -> (outputs [B, T_steps, r * n_mels + 1], alignments [B, T_steps, T_text], steps [B],
+        hit_limit [B] bool). Always in inference mode, whatever the caller's grad mode: the
+        buffers a graph keeps are created and updated in it.
+        """
+        if chunk_steps < 1:
+            raise ValueError(f"chunk_steps must be >= 1, got {chunk_steps}")
         batch, length, _ = memory.shape
-        key = GraphKey(memory.device, memory.dtype, batch_bucket(batch), text_bucket(length))
-        max_steps = max_steps.to(memory.device)
+        device = memory.device
+        key = GraphKey(device, memory.dtype, batch_bucket(batch), text_bucket(length))
+        max_steps = max_steps.to(device)
         limit = int(max_steps.max())
-        with self._lock:
-            weights = self._static_weights(decoder, memory.device, memory.dtype)
-            graph = self._graph(decoder, weights, key, stop_threshold)
+        with self._lock, cuda_graph.on_device(device):
+            weights = self._static_weights(decoder, device, memory.dtype)
+            graph = self._graph(decoder, weights, key, chunk_steps, stop_threshold)
             buffers = graph.buffers
-            load_batch(decoder, weights, buffers, memory, text_mask, max_steps, seeds.to(memory.device))
-            n_chunks = -(-limit // self.chunk_steps)
-            outputs = memory.new_empty(key.batch, n_chunks * self.chunk_steps, buffers.outputs.size(2))
-            alignments = memory.new_empty(key.batch, n_chunks * self.chunk_steps, key.length)
+            load_batch(decoder, weights, buffers, memory, text_mask, max_steps, seeds.to(device))
+            n_chunks = -(-limit // chunk_steps)
+            outputs = memory.new_empty(batch, n_chunks * chunk_steps, buffers.outputs.size(2))
+            alignments = memory.new_empty(batch, n_chunks * chunk_steps, length)
             done = self._replay_until_finished(graph, outputs, alignments, n_chunks)
-            used = min(done * self.chunk_steps, limit)
+            used = min(done * chunk_steps, limit)
             steps, hit_limit = buffers.steps[:batch].clone(), ~buffers.stopped_by_token[:batch]
-        return outputs[:batch, :used], alignments[:batch, :used, :length], steps, hit_limit
+        return outputs[:, :used], alignments[:, :used], steps, hit_limit
 
     def _replay_until_finished(
         self, graph: _Graph, outputs: torch.Tensor, alignments: torch.Tensor, n_chunks: int
@@ -327,14 +328,16 @@ class GraphDecoder:
         never leaves the device idle while it waits; that chunk is then discarded (items that
         finished do not change).
         """
-        buffers, size = graph.buffers, self.chunk_steps
+        buffers = graph.buffers
+        size = buffers.outputs.size(1)
+        batch, length = outputs.size(0), alignments.size(2)
         cuda = buffers.all_finished.is_cuda
         flags = [torch.zeros((), dtype=torch.bool, pin_memory=cuda) for _ in range(2)]
         events = [torch.cuda.Event() if cuda else None for _ in range(2)]
         for index in range(n_chunks):
             graph.replay()
-            outputs[:, index * size : (index + 1) * size].copy_(buffers.outputs)
-            alignments[:, index * size : (index + 1) * size].copy_(buffers.alignments)
+            outputs[:, index * size : (index + 1) * size].copy_(buffers.outputs[:batch])
+            alignments[:, index * size : (index + 1) * size].copy_(buffers.alignments[:batch, :, :length])
             flags[index % 2].copy_(buffers.all_finished, non_blocking=cuda)
             event = events[index % 2]
             if event is not None:
@@ -356,15 +359,16 @@ class GraphDecoder:
         return n_chunks
 
     def _graph(
-        self, decoder: Decoder, weights: FusedDecoder, key: GraphKey, stop_threshold: float
+        self, decoder: Decoder, weights: FusedDecoder, key: GraphKey, chunk_steps: int, stop_threshold: float
     ) -> _Graph:
-        """The cached graph for this bucket (and threshold, a constant inside it), captured if new."""
-        cache_key = (key, stop_threshold)
+        """The cached graph for this bucket, chunk size and threshold (constants inside it),
+        captured if new."""
+        cache_key = (key, chunk_steps, stop_threshold)
         graph = self._graphs.get(cache_key)
         if graph is not None:
             self._graphs.move_to_end(cache_key)
             return graph
-        graph = _Graph(decoder, weights, key, self.chunk_steps, stop_threshold, self.capture)
+        graph = _Graph(decoder, weights, key, chunk_steps, stop_threshold, self.capture)
         self.captures += 1
         self._graphs[cache_key] = graph
         while len(self._graphs) > self.max_graphs:
@@ -372,29 +376,18 @@ class GraphDecoder:
         return graph
 
     def _static_weights(self, decoder: Decoder, device: torch.device, dtype: torch.dtype) -> FusedDecoder:
-        """The fused weights for this device, refreshed in place if any parameter changed."""
-        versions = _versions(decoder)
-        static = self._weights.get((device, dtype))
-        if static is not None and versions is not None and static.versions == versions:
-            return static.weights
+        """The fused weights at the fixed addresses the graphs read, refreshed from the live
+        parameters at every decode: no version counter sees every update (fused optimisers and
+        `.data` writes leave it alone), and a refresh is a few dozen small copies."""
         fresh = fuse(decoder)
+        static = self._weights.get((device, dtype))
         if static is None:
-            weights = _map_tensors(fresh, lambda t: t.detach().to(dtype).clone())
+            static = _map_tensors(fresh, lambda t: t.detach().to(dtype).clone())
+            self._weights[(device, dtype)] = static
         else:
-            weights = static.weights
-            for target, source in zip(_tensors(weights), _tensors(fresh), strict=True):
+            for target, source in zip(_tensors(static), _tensors(fresh), strict=True):
                 target.copy_(source)
-        self._weights[(device, dtype)] = _StaticWeights(weights, versions)
-        return weights
-
-
-def _versions(decoder: Decoder) -> tuple[tuple[int, int], ...] | None:
-    """Where each parameter lives and how often it was changed in place; None when that cannot be
-    known (parameters created under inference mode keep no version counter): refresh every time."""
-    parameters = list(decoder.parameters())
-    if any(p.is_inference() for p in parameters):
-        return None
-    return tuple((p.data_ptr(), p._version) for p in parameters)
+        return static
 
 
 def _tensors(weights: FusedDecoder) -> list[torch.Tensor]:

@@ -6,6 +6,7 @@ gives each item the same result as running it alone.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Sequence
 
@@ -13,6 +14,14 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+
+@functools.cache
+def _ignore_weight_compaction_warning() -> None:
+    """cuDNN copies one GRU direction's weights out of the module's flat buffer on every call and
+    warns so; the copy is small and, on the path that runs one direction (CBHG's capturable one),
+    part of a captured graph. Registered once, when that path first runs."""
+    warnings.filterwarnings("ignore", message="RNN module weights are not part of single contiguous")
 
 
 def lengths_to_mask(lengths: torch.Tensor, max_length: int | None = None) -> torch.Tensor:
@@ -180,11 +189,9 @@ class CBHG(nn.Module):
         backward_weights: list[torch.Tensor] = [gru.get_parameter(f"{name}_reverse") for name in names]
         flipped = y.gather(1, reverse.unsqueeze(2).expand_as(y))
         # torch's own GRU kernel (what nn.GRU.forward calls) on one direction's weights at a time.
-        # cuDNN copies one direction's weights out of the module's flat buffer on every call and
-        # warns so; the copy is small and, on the path this serves, part of a captured graph.
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="RNN module weights are not part of single")
-            forward = torch._VF.gru(y, start, forward_weights, True, 1, 0.0, False, False, True)[0]
-            backward = torch._VF.gru(flipped, start, backward_weights, True, 1, 0.0, False, False, True)[0]
+        _ignore_weight_compaction_warning()
+        # Positional flags: has_biases, num_layers, dropout, train, bidirectional, batch_first.
+        forward = torch._VF.gru(y, start, forward_weights, True, 1, 0.0, False, False, True)[0]
+        backward = torch._VF.gru(flipped, start, backward_weights, True, 1, 0.0, False, False, True)[0]
         backward = backward.gather(1, reverse.unsqueeze(2).expand_as(backward))
         return torch.cat((forward, backward), dim=2)

@@ -13,10 +13,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from tts.cuda_graph import ShapeGraphs
+from tts.cuda_graph import ShapeGraphs, batch_bucket, round_up
 from tts.model.config import TacotronConfig
 from tts.model.decoder import Decoder, StepsFn
-from tts.model.graph_decode import batch_bucket, text_bucket
+from tts.model.graph_decode import text_bucket
 from tts.model.layers import CBHG, Prenet, lengths_to_mask
 from tts.threads import inference_threads
 
@@ -81,8 +81,11 @@ class Tacotron(nn.Module):
             config.postnet_gru_dim,
         )
         self.linear_projection = nn.Linear(config.postnet_dim, config.n_freq)
-        self.graphs = ShapeGraphs()
-        """CUDA graphs of the encoder and the post-net at inference, per padded shape."""
+        self.encoder_graphs = ShapeGraphs()
+        """A cache of CUDA graphs of the encoder at inference, per padded shape (not state:
+        results are the same with it empty, only slower)."""
+        self.postnet_graphs = ShapeGraphs()
+        """The same for the post-net and linear projection."""
 
     def forward(
         self,
@@ -159,21 +162,24 @@ class Tacotron(nn.Module):
         rows, columns = batch_bucket(batch) - batch, text_bucket(length) - length
         padded_ids = F.pad(ids, (0, columns, 0, rows), value=self.config.pad_id)
         padded_lengths = F.pad(lengths, (0, rows))
-        memory = self.graphs("encoder", self._encode_capturable, padded_ids, padded_lengths)
+        memory = self.encoder_graphs("encoder", self._encode_capturable, padded_ids, padded_lengths)
         return memory[:batch, :length]
 
     def _encode_capturable(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """The encoder without host reads of the lengths (what the graph captures)."""
         return self.encoder(ids, lengths, capturable=True)
 
     def _postnet_graphed(self, mel: torch.Tensor, frame_lengths: torch.Tensor) -> torch.Tensor:
         """Post-net and linear projection as a CUDA graph: mel [B, T_frames, n_mels] padded into
         its bucket (silent frames, empty rows) -> linear [B, T_frames, n_freq]."""
         batch, frames, _ = mel.shape
-        rows, extra = batch_bucket(batch) - batch, -(-frames // POSTNET_FRAME_BUCKET) * POSTNET_FRAME_BUCKET - frames
+        rows = batch_bucket(batch) - batch
+        extra = round_up(frames, POSTNET_FRAME_BUCKET) - frames
         padded_mel = F.pad(mel, (0, 0, 0, extra, 0, rows))
         padded_lengths = F.pad(frame_lengths, (0, rows))
-        linear = self.graphs("postnet", self._postnet_capturable, padded_mel, padded_lengths)
+        linear = self.postnet_graphs("postnet", self._postnet_capturable, padded_mel, padded_lengths)
         return linear[:batch, :frames]
 
     def _postnet_capturable(self, mel: torch.Tensor, frame_lengths: torch.Tensor) -> torch.Tensor:
+        """Post-net and projection without host reads of the lengths (what the graph captures)."""
         return self.linear_projection(self.postnet(mel, frame_lengths, capturable=True))

@@ -11,7 +11,9 @@ float rounding of longer sums).
 
 The pre-net, with its random dropout, stays outside the graph: capturing draws nothing from the RNG,
 so a resumed run draws the same dropout as an uninterrupted one. The graphs share one memory pool,
-which is safe because a training step replays one graph, forward then backward, never two at once.
+which is safe because a training step replays one graph, forward then backward, never two at once,
+and uses its outputs (and the gradients, which parameters may hold as views of the graph's static
+buffers until the next zero_grad) before the next replay.
 Shape legend: B batch, T_steps decoder steps, T_text symbols.
 """
 
@@ -25,6 +27,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from tts.cuda_graph import round_up
 from tts.model.decoder import Decoder
 
 logger = logging.getLogger(__name__)
@@ -37,11 +40,6 @@ TEXT_BUCKET = 32
 
 WARMUP_ITERATIONS = 2
 """Eager forward-backward passes before a capture (library initialisation must not be captured)."""
-
-
-def round_up(value: int, multiple: int) -> int:
-    """The smallest multiple of `multiple` that is >= value."""
-    return -(-value // multiple) * multiple
 
 
 class _DecoderSteps(nn.Module):
@@ -66,7 +64,7 @@ class GraphedSteps:
     the padded loop runs eagerly instead (how the padding is tested on a CPU).
     """
 
-    def __init__(self, decoder: Decoder, batch_size: int, max_graphs: int = 16, capture: bool = True) -> None:
+    def __init__(self, decoder: Decoder, batch_size: int, max_graphs: int = 48, capture: bool = True) -> None:
         self.decoder = decoder
         self.batch_size = batch_size
         self.max_graphs = max_graphs
@@ -100,13 +98,24 @@ class GraphedSteps:
         self, key: tuple[int, int, int], prenet_in: torch.Tensor, memory_in: torch.Tensor,
         mask_in: torch.Tensor,
     ) -> Any:
-        """The graphed loop for this bucket, captured (from detached copies of the inputs) if new."""
+        """The graphed loop for this bucket (with capture off, the eager loop), built if new."""
         graphed = self._graphs.get(key)
         if graphed is not None:
             self._graphs.move_to_end(key)
             return graphed
-        if not self.capture:
-            return _DecoderSteps(self.decoder)
+        graphed = (self._capture(prenet_in, memory_in, mask_in, key) if self.capture
+                   else _DecoderSteps(self.decoder))
+        self._graphs[key] = graphed
+        while len(self._graphs) > self.max_graphs:
+            self._graphs.popitem(last=False)
+        return graphed
+
+    def _capture(
+        self, prenet_in: torch.Tensor, memory_in: torch.Tensor, mask_in: torch.Tensor,
+        key: tuple[int, int, int],
+    ) -> Any:
+        """The loop captured forward and backward from detached copies of the inputs (the
+        eager loop when capture fails for another reason than memory)."""
         if self._pool is None:
             self._pool = torch.cuda.graph_pool_handle()
         samples = (prenet_in.detach().clone().requires_grad_(prenet_in.requires_grad),
@@ -117,6 +126,8 @@ class GraphedSteps:
                 _DecoderSteps(self.decoder), samples, num_warmup_iters=WARMUP_ITERATIONS,
                 allow_unused_input=True, pool=self._pool,
             )
+        except torch.OutOfMemoryError:
+            raise  # the step fails as any out-of-memory step does; nothing is cached
         except RuntimeError:  # train on rather than stop: this bucket runs eagerly
             logger.exception("CUDA graph capture failed for batch %d, %d steps, %d symbols; "
                              "that bucket trains eagerly", *key)
@@ -125,7 +136,7 @@ class GraphedSteps:
             self.captures += 1
             logger.info("captured the decoder loop for batch %d, %d steps, %d symbols (%d graphs)",
                         *key, len(self._graphs) + 1)
-        self._graphs[key] = graphed
-        while len(self._graphs) > self.max_graphs:
-            self._graphs.popitem(last=False)
         return graphed
+
+    def __len__(self) -> int:
+        return len(self._graphs)

@@ -122,9 +122,10 @@ def _run(
     )
     use_amp = device.type == "cuda" and config.precision in ("bf16", "fp16")
     if device.type == "cuda":
-        # Process-wide, and this process is a training run: TF32 products unless fp32 was asked for.
-        torch.backends.cuda.matmul.allow_tf32 = config.precision == "tf32"
-        torch.backends.cudnn.allow_tf32 = config.precision == "tf32"
+        # Process-wide, and this process is a training run: TF32 products unless fp32 was asked
+        # for (under bf16/fp16 autocast, the products left in fp32 use TF32 too).
+        torch.backends.cuda.matmul.allow_tf32 = config.precision != "fp32"
+        torch.backends.cudnn.allow_tf32 = config.precision != "fp32"
     amp_dtype = torch.float16 if config.precision == "fp16" else torch.bfloat16
     scaler = torch.amp.GradScaler(device.type, enabled=use_amp and config.precision == "fp16")
     loss_fn = TacotronLoss(config.loss, audio.sample_rate, audio.n_freq, model_config.reduction_factor)
