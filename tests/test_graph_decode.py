@@ -262,3 +262,20 @@ def test_padded_encoder_and_postnet_give_each_item_its_result() -> None:
     for row, count in enumerate(frames.tolist()):
         torch.testing.assert_close(padded[row, :count], plain[row, :count], atol=1e-5, rtol=1e-5)
     assert len(model.encoder_graphs) == 1 and len(model.postnet_graphs) == 1
+
+
+@pytest.mark.skipif(not CUDA, reason="needs a CUDA GPU")
+def test_cuda_graphs_stop_where_fast_decode_does() -> None:
+    """Items stopped by the token at different steps, so the one-chunk look-ahead is exercised."""
+    config = tiny_tacotron_config()
+    lengths = [9, 5, 7]
+    model, memory, mask = _encoded(config, lengths, seed=3, device="cuda")
+    seeds = torch.tensor([4, 5, 6], device="cuda")
+    max_steps = torch.tensor([40, 40, 9], device="cuda")
+    with torch.inference_mode():
+        logits = fast_decode(model.decoder, memory, mask, max_steps, seeds, 1.1, 8)[0][:, :12, -1]
+        threshold = float(torch.sigmoid(logits).median())
+        graphed = GraphDecoder().decode(model.decoder, memory, mask, max_steps, seeds, threshold)
+        fast = fast_decode(model.decoder, memory, mask, max_steps, seeds, threshold, 8)
+    _assert_same_per_item(graphed, fast, lengths)
+    assert not all(graphed[3].tolist())

@@ -324,38 +324,29 @@ class GraphDecoder:
     ) -> int:
         """Replay chunks, copying each one's outputs out, until every item finished -> chunks used.
 
-        On CUDA the host reads chunk c's finished flag only after launching chunk c + 1, so it
-        never leaves the device idle while it waits; that chunk is then discarded (items that
-        finished do not change).
+        The host reads chunk c's finished flag only after launching chunk c + 1, so on a GPU it
+        never leaves the device idle while it waits; that extra chunk is then discarded (items
+        that finished do not change). A CPU runs the same schedule, so its tests check it.
         """
         buffers = graph.buffers
         size = buffers.outputs.size(1)
         batch, length = outputs.size(0), alignments.size(2)
         cuda = buffers.all_finished.is_cuda
         flags = [torch.zeros((), dtype=torch.bool, pin_memory=cuda) for _ in range(2)]
-        events = [torch.cuda.Event() if cuda else None for _ in range(2)]
-        for index in range(n_chunks):
-            graph.replay()
-            outputs[:, index * size : (index + 1) * size].copy_(buffers.outputs[:batch])
-            alignments[:, index * size : (index + 1) * size].copy_(buffers.alignments[:batch, :, :length])
-            flags[index % 2].copy_(buffers.all_finished, non_blocking=cuda)
-            event = events[index % 2]
-            if event is not None:
-                event.record()
-            if not cuda:
-                if bool(flags[index % 2]):
-                    return index + 1
-                continue
+        events = [torch.cuda.Event() for _ in range(2)] if cuda else []
+        for index in range(n_chunks + 1):
+            if index < n_chunks:
+                graph.replay()
+                outputs[:, index * size : (index + 1) * size].copy_(buffers.outputs[:batch])
+                alignments[:, index * size : (index + 1) * size].copy_(buffers.alignments[:batch, :, :length])
+                flags[index % 2].copy_(buffers.all_finished, non_blocking=cuda)
+                if cuda:
+                    events[index % 2].record()
             if index >= 1:
-                previous = events[(index - 1) % 2]
-                assert previous is not None
-                previous.synchronize()
+                if cuda:
+                    events[(index - 1) % 2].synchronize()
                 if bool(flags[(index - 1) % 2]):
                     return index
-        if cuda:
-            last = events[(n_chunks - 1) % 2]
-            assert last is not None
-            last.synchronize()
         return n_chunks
 
     def _graph(
