@@ -18,6 +18,7 @@ Shape legend: B batch, T_text encoder steps, T_steps decoder steps, r frames per
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
 import torch
@@ -97,6 +98,34 @@ def fuse(decoder: Decoder) -> FusedDecoder:
         rnn_2=_gru_weights(decoder.rnn_2),
         output=output_weight[:, :rnn_dim].t().contiguous(),
     )
+
+
+def fused_tensors(weights: FusedDecoder) -> list[torch.Tensor]:
+    """Every tensor of a FusedDecoder, in a fixed order."""
+    flat: list[torch.Tensor] = []
+    for value in weights:
+        if isinstance(value, torch.Tensor):
+            flat.append(value)
+        elif isinstance(value, list):
+            flat.extend(t for pair in value for t in pair)
+        else:
+            flat.extend(value)
+    return flat
+
+
+def map_fused(weights: FusedDecoder, fn: Callable[[torch.Tensor], torch.Tensor]) -> FusedDecoder:
+    """A FusedDecoder with `fn` applied to each tensor."""
+    fields: list[object] = []
+    for value in weights:
+        if isinstance(value, torch.Tensor):
+            fields.append(fn(value))
+        elif isinstance(value, list):
+            fields.append([tuple(fn(t) for t in pair) for pair in value])
+        elif isinstance(value, GRUWeights):
+            fields.append(GRUWeights(*(fn(t) for t in value)))
+        else:
+            fields.append(tuple(fn(t) for t in value))
+    return FusedDecoder(*fields)  # type: ignore[arg-type]  # rebuilt field by field, as read
 
 
 def _gru_weights(cell: nn.GRUCell) -> GRUWeights:

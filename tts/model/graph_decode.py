@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -29,13 +28,14 @@ from tts import cuda_graph
 from tts.cuda_graph import batch_bucket, round_up
 from tts.model.fast_decode import (
     FusedDecoder,
-    GRUWeights,
     StepState,
     Utterance,
     check_stops,
     fast_step,
     fuse,
+    fused_tensors,
     last_frame_slice,
+    map_fused,
     prenet_masks,
     prepare_utterance,
 )
@@ -373,37 +373,9 @@ class GraphDecoder:
         fresh = fuse(decoder)
         static = self._weights.get((device, dtype))
         if static is None:
-            static = _map_tensors(fresh, lambda t: t.detach().to(dtype).clone())
+            static = map_fused(fresh, lambda t: t.detach().to(dtype).clone())
             self._weights[(device, dtype)] = static
         else:
-            for target, source in zip(_tensors(static), _tensors(fresh), strict=True):
+            for target, source in zip(fused_tensors(static), fused_tensors(fresh), strict=True):
                 target.copy_(source)
         return static
-
-
-def _tensors(weights: FusedDecoder) -> list[torch.Tensor]:
-    """Every tensor of a FusedDecoder, in a fixed order."""
-    flat: list[torch.Tensor] = []
-    for value in weights:
-        if isinstance(value, torch.Tensor):
-            flat.append(value)
-        elif isinstance(value, list):
-            flat.extend(t for pair in value for t in pair)
-        else:
-            flat.extend(value)
-    return flat
-
-
-def _map_tensors(weights: FusedDecoder, fn: Callable[[torch.Tensor], torch.Tensor]) -> FusedDecoder:
-    """A FusedDecoder with `fn` applied to each tensor."""
-    fields: list[object] = []
-    for value in weights:
-        if isinstance(value, torch.Tensor):
-            fields.append(fn(value))
-        elif isinstance(value, list):
-            fields.append([tuple(fn(t) for t in pair) for pair in value])
-        elif isinstance(value, GRUWeights):
-            fields.append(GRUWeights(*(fn(t) for t in value)))
-        else:
-            fields.append(tuple(fn(t) for t in value))
-    return FusedDecoder(*fields)  # type: ignore[arg-type]  # rebuilt field by field, as read
