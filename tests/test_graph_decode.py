@@ -100,7 +100,7 @@ def test_buffers_are_reused_across_calls_and_batches_in_a_bucket() -> None:
         args = (other_memory, other_mask, torch.tensor([7, 15, 9, 4]), torch.tensor([8, 9, 10, 11]), 1.1)
         graphed = graphs.decode(model.decoder, *args)
         fast = fast_decode(model.decoder, *args, 8)
-    assert graphs.captures == 1 and len(graphs) == 1
+    assert graphs.cache.builds == 1 and len(graphs.cache) == 1
     _assert_same_per_item(graphed, fast, other_lengths.tolist())
 
 
@@ -162,7 +162,7 @@ def test_the_cache_is_bounded() -> None:
             model, memory, mask = _encoded(config, [5] * batch)
             graphs.decode(model.decoder, memory, mask, torch.tensor([3] * batch),
                           torch.zeros(batch, dtype=torch.long), 1.1)
-    assert len(graphs) == 2 and graphs.captures == 3
+    assert len(graphs.cache) == 2 and graphs.cache.builds == 3
 
 
 def test_a_copied_or_pickled_model_starts_without_graphs() -> None:
@@ -170,9 +170,9 @@ def test_a_copied_or_pickled_model_starts_without_graphs() -> None:
     model, memory, mask = _encoded(config, [6])
     model.decoder.graphs = GraphDecoder(capture=False)
     model.decoder.graphs.decode(model.decoder, memory, mask, torch.tensor([4]), torch.tensor([0]), 1.1)
-    assert len(model.decoder.graphs) == 1
+    assert len(model.decoder.graphs.cache) == 1
     copied = copy.deepcopy(model)
-    assert copied.decoder.graphs is not model.decoder.graphs and len(copied.decoder.graphs) == 0
+    assert copied.decoder.graphs is not model.decoder.graphs and len(copied.decoder.graphs.cache) == 0
     assert copied.encoder_graphs is not model.encoder_graphs
     restored = pickle.loads(pickle.dumps(model.decoder.graphs))
     assert restored.max_graphs == model.decoder.graphs.max_graphs
@@ -186,7 +186,7 @@ def test_the_cpu_never_uses_graphs() -> None:
     lengths = torch.tensor([6, 4])
     on = model.infer(ids, lengths, max_steps=12)
     off = model.infer(ids, lengths, max_steps=12, cuda_graphs=False)
-    assert len(model.decoder.graphs) == 0
+    assert len(model.decoder.graphs.cache) == 0
     assert torch.equal(on.mel, off.mel)
 
 
@@ -203,7 +203,7 @@ def test_cuda_graphs_equal_eager_decoding(lengths: list[int]) -> None:
         for _ in range(2):  # the second call replays the graph captured by the first
             graphed = graphs.decode(model.decoder, memory, mask, max_steps, seeds, 1.1)
         fast = fast_decode(model.decoder, memory, mask, max_steps, seeds, 1.1, 8)
-    assert graphs.captures == 1 and graphs.captured == 1
+    assert graphs.cache.builds == 1 and graphs.cache.captured == 1
     _assert_same_per_item(graphed, fast, lengths)
 
 
@@ -217,8 +217,8 @@ def test_cuda_tacotron_infer_with_and_without_graphs() -> None:
     seeds = torch.tensor([1, 2, 3], device="cuda")
     on = model.infer(ids, lengths, max_steps=40, seeds=seeds)
     off = model.infer(ids, lengths, max_steps=40, seeds=seeds, cuda_graphs=False)
-    assert len(model.decoder.graphs) == 1 and model.decoder.graphs.captured == 1
-    assert model.encoder_graphs.captured == 1 and model.postnet_graphs.captured == 1
+    assert len(model.decoder.graphs.cache) == 1 and model.decoder.graphs.cache.captured == 1
+    assert model.encoder_graphs.cache.captured == 1 and model.postnet_graphs.cache.captured == 1
     assert on.step_lengths.tolist() == off.step_lengths.tolist()
     for row in range(3):
         frames = int(on.frame_lengths[row])
@@ -261,7 +261,7 @@ def test_padded_encoder_and_postnet_give_each_item_its_result() -> None:
         padded = model._postnet_graphed(mel, frames)
     for row, count in enumerate(frames.tolist()):
         torch.testing.assert_close(padded[row, :count], plain[row, :count], atol=1e-5, rtol=1e-5)
-    assert len(model.encoder_graphs) == 1 and len(model.postnet_graphs) == 1
+    assert len(model.encoder_graphs.cache) == 1 and len(model.postnet_graphs.cache) == 1
 
 
 @pytest.mark.skipif(not CUDA, reason="needs a CUDA GPU")

@@ -7,7 +7,8 @@ import contextlib
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
 
 import torch
 
@@ -52,6 +53,47 @@ def capture(body: Callable[[], None], device: torch.device) -> torch.cuda.CUDAGr
     return graph
 
 
+Entry = TypeVar("Entry")
+
+
+class GraphCache(Generic[Entry]):
+    """Captured graphs by key: at most `max_graphs`, the least recently used dropped first (its
+    device memory goes with it). Not thread-safe: its owner holds a lock around each use."""
+
+    def __init__(self, max_graphs: int) -> None:
+        if max_graphs < 1:
+            raise ValueError("max_graphs must be >= 1")
+        self.max_graphs = max_graphs
+        self._entries: OrderedDict[Hashable, Entry] = OrderedDict()
+        self.builds = 0
+        """Entries built so far, captured or eager (how well the keys are reused)."""
+
+    def get(self, key: Hashable, build: Callable[[], Entry]) -> Entry:
+        """The entry for `key`, built (and the oldest dropped, past max_graphs) if new."""
+        entry = self._entries.get(key)
+        if entry is not None:
+            self._entries.move_to_end(key)
+            return entry
+        entry = build()
+        self.builds += 1
+        self._entries[key] = entry
+        while len(self._entries) > self.max_graphs:
+            self._entries.popitem(last=False)
+        return entry
+
+    @property
+    def captured(self) -> int:
+        """Cached entries that replay a real CUDA graph (the others run eagerly)."""
+        return sum(bool(getattr(entry, "captured", False)) for entry in self._entries.values())
+
+    def clear(self) -> None:
+        """Drop every entry."""
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
 class ShapeGraphs:
     """Replays functions of tensors as CUDA graphs, one per (name, input shapes, dtypes, device);
     keeps at most `max_graphs` (least recently used goes). The caller pads inputs to few shapes.
@@ -62,11 +104,10 @@ class ShapeGraphs:
     """
 
     def __init__(self, max_graphs: int = 64, capture: bool = True) -> None:
-        if max_graphs < 1:
-            raise ValueError("max_graphs must be >= 1")
         self.max_graphs = max_graphs
         self.capture = capture
-        self._graphs: OrderedDict[tuple[object, ...], _ShapeGraph] = OrderedDict()
+        self.cache: GraphCache[_ShapeGraph] = GraphCache(max_graphs)
+        """The captured shapes (`len`, `builds`, `captured` tell how they are used)."""
         self._lock = threading.Lock()
 
     def __deepcopy__(self, memo: dict[int, object]) -> ShapeGraphs:
@@ -77,28 +118,13 @@ class ShapeGraphs:
         """Pickled as its settings alone, for the same reason."""
         return ShapeGraphs, (self.max_graphs, self.capture)
 
-    def __len__(self) -> int:
-        return len(self._graphs)
-
-    @property
-    def captured(self) -> int:
-        """Cached shapes that replay a real CUDA graph."""
-        return sum(graph.graph is not None for graph in self._graphs.values())
-
     @torch.inference_mode()
     def __call__(self, name: str, fn: Callable[..., torch.Tensor], *inputs: torch.Tensor) -> torch.Tensor:
         """fn(*inputs), replayed from the graph captured for these shapes (captured if new).
         Always in inference mode: the static tensors are created and updated in it."""
         key = (name, *((tuple(t.shape), t.dtype, t.device) for t in inputs))
         with self._lock, on_device(inputs[0].device):
-            graph = self._graphs.get(key)
-            if graph is None:
-                graph = _ShapeGraph(fn, inputs, self.capture)
-                self._graphs[key] = graph
-                while len(self._graphs) > self.max_graphs:
-                    self._graphs.popitem(last=False)
-            else:
-                self._graphs.move_to_end(key)
+            graph = self.cache.get(key, lambda: _ShapeGraph(fn, inputs, self.capture))
             return graph.run(fn, inputs)
 
 
@@ -119,6 +145,11 @@ class _ShapeGraph:
                 raise  # transient: the caller's out-of-memory handling applies, nothing is cached
             except RuntimeError:
                 logger.exception("CUDA graph capture failed for %s; running it eagerly", getattr(fn, "__name__", fn))
+
+    @property
+    def captured(self) -> bool:
+        """Whether replay launches a captured graph (False: the function runs eagerly)."""
+        return self.graph is not None
 
     def run(self, fn: Callable[..., torch.Tensor], inputs: tuple[torch.Tensor, ...]) -> torch.Tensor:
         """fn(*inputs): copied into the static inputs and replayed, or run eagerly without a graph."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import torch
@@ -23,7 +22,7 @@ import torch
 from tts import cuda_graph
 from tts.audio.config import AudioConfig
 from tts.audio.griffin_lim import Frames, fast_griffin_lim
-from tts.cuda_graph import batch_bucket, round_up
+from tts.cuda_graph import GraphCache, batch_bucket, round_up
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +70,11 @@ class _Graph:
             except RuntimeError:  # never fail a request for want of a graph: run eagerly
                 logger.exception("CUDA graph capture of Griffin-Lim failed for %s; running eagerly", key)
 
+    @property
+    def captured(self) -> bool:
+        """Whether replay launches a captured graph (False: the iterations run eagerly)."""
+        return self.graph is not None
+
     def _body(self) -> None:
         key = self.key
         self.waves.copy_(fast_griffin_lim(self.magnitude, key.n_fft, key.hop_length, key.win_length,
@@ -91,22 +95,10 @@ class GriffinLimGraphs:
     """
 
     def __init__(self, max_graphs: int = 64, capture: bool = True) -> None:
-        if max_graphs < 1:
-            raise ValueError("max_graphs must be >= 1")
-        self.max_graphs = max_graphs
         self.capture = capture
-        self._graphs: OrderedDict[_Key, _Graph] = OrderedDict()
+        self.cache: GraphCache[_Graph] = GraphCache(max_graphs)
+        """The captured buckets (`len`, `builds`, `captured` tell how they are used)."""
         self._lock = threading.Lock()
-        self.captures = 0
-        """Buckets built so far, captured or (capture failed or off) eager."""
-
-    def __len__(self) -> int:
-        return len(self._graphs)
-
-    @property
-    def captured(self) -> int:
-        """Cached buckets that replay a real CUDA graph."""
-        return sum(graph.graph is not None for graph in self._graphs.values())
 
     @torch.inference_mode()
     def run(self, magnitude: torch.Tensor, config: AudioConfig) -> torch.Tensor:
@@ -120,20 +112,8 @@ class GriffinLimGraphs:
                    config.n_fft, config.hop_length, config.win_length, config.griffin_lim_iters,
                    config.griffin_lim_momentum)
         with self._lock, cuda_graph.on_device(magnitude.device):
-            graph = self._graph(key, n_freq)
+            graph = self.cache.get(key, lambda: _Graph(key, n_freq, self.capture))
             graph.magnitude.zero_()
             graph.magnitude[:batch, :, :frames].copy_(magnitude)
             graph.run()
             return graph.waves[:batch, : (frames - 1) * config.hop_length].clone()
-
-    def _graph(self, key: _Key, n_freq: int) -> _Graph:
-        graph = self._graphs.get(key)
-        if graph is not None:
-            self._graphs.move_to_end(key)
-            return graph
-        graph = _Graph(key, n_freq, self.capture)
-        self.captures += 1
-        self._graphs[key] = graph
-        while len(self._graphs) > self.max_graphs:
-            self._graphs.popitem(last=False)
-        return graph

@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
 import torch
 
 from tts import cuda_graph
-from tts.cuda_graph import batch_bucket, round_up
+from tts.cuda_graph import GraphCache, batch_bucket, round_up
 from tts.model.fast_decode import (
     FusedDecoder,
     StepState,
@@ -245,15 +244,12 @@ class GraphDecoder:
     """
 
     def __init__(self, max_graphs: int = 64, capture: bool = True) -> None:
-        if max_graphs < 1:
-            raise ValueError("max_graphs must be >= 1")
         self.max_graphs = max_graphs
         self.capture = capture
-        self._graphs: OrderedDict[tuple[GraphKey, int, float], _Graph] = OrderedDict()
+        self.cache: GraphCache[_Graph] = GraphCache(max_graphs)
+        """The captured buckets (`len`, `builds`, `captured` tell how they are used)."""
         self._weights: dict[tuple[torch.device, torch.dtype], FusedDecoder] = {}
         self._lock = threading.Lock()
-        self.captures = 0
-        """Buckets built so far, captured or (capture failed or off) eager: how well buckets are reused."""
 
     def fresh(self) -> GraphDecoder:
         """An empty decoder with the same settings."""
@@ -267,18 +263,10 @@ class GraphDecoder:
         """Pickled as its settings alone, for the same reason."""
         return GraphDecoder, (self.max_graphs, self.capture)
 
-    def __len__(self) -> int:
-        return len(self._graphs)
-
-    @property
-    def captured(self) -> int:
-        """Cached buckets that replay a real CUDA graph."""
-        return sum(graph.captured for graph in self._graphs.values())
-
     def clear(self) -> None:
         """Drop every graph and static weight (frees their device memory)."""
         with self._lock:
-            self._graphs.clear()
+            self.cache.clear()
             self._weights.clear()
 
     @torch.inference_mode()
@@ -354,17 +342,10 @@ class GraphDecoder:
     ) -> _Graph:
         """The cached graph for this bucket, chunk size and threshold (constants inside it),
         captured if new."""
-        cache_key = (key, chunk_steps, stop_threshold)
-        graph = self._graphs.get(cache_key)
-        if graph is not None:
-            self._graphs.move_to_end(cache_key)
-            return graph
-        graph = _Graph(decoder, weights, key, chunk_steps, stop_threshold, self.capture)
-        self.captures += 1
-        self._graphs[cache_key] = graph
-        while len(self._graphs) > self.max_graphs:
-            self._graphs.popitem(last=False)
-        return graph
+        return self.cache.get(
+            (key, chunk_steps, stop_threshold),
+            lambda: _Graph(decoder, weights, key, chunk_steps, stop_threshold, self.capture),
+        )
 
     def _static_weights(self, decoder: Decoder, device: torch.device, dtype: torch.dtype) -> FusedDecoder:
         """The fused weights at the fixed addresses the graphs read, refreshed from the live

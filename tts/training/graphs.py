@@ -20,14 +20,14 @@ Shape legend: B batch, T_steps decoder steps, T_text symbols.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from tts.cuda_graph import round_up
+from tts.cuda_graph import GraphCache, round_up
 from tts.model.decoder import Decoder
 
 logger = logging.getLogger(__name__)
@@ -67,9 +67,9 @@ class GraphedSteps:
     def __init__(self, decoder: Decoder, batch_size: int, max_graphs: int = 48, capture: bool = True) -> None:
         self.decoder = decoder
         self.batch_size = batch_size
-        self.max_graphs = max_graphs
         self.capture = capture
-        self._graphs: OrderedDict[tuple[int, int, int], Any] = OrderedDict()
+        self.cache: GraphCache[Callable[..., Any]] = GraphCache(max_graphs)
+        """The graphed loop per bucket (with capture off or failed, the eager one)."""
         self._pool: Any = None
         self.captures = 0
         """Buckets captured so far (each costs a few eager steps)."""
@@ -90,32 +90,19 @@ class GraphedSteps:
         prenet_in = F.pad(prenet_out, (0, 0, 0, padded_steps - steps, 0, rows))
         memory_in = F.pad(memory, (0, 0, 0, padded_length - length, 0, rows))
         mask_in = F.pad(text_mask, (0, padded_length - length, 0, rows), value=False)
-        graphed = self._graph(key, prenet_in, memory_in, mask_in)
+        graphed = self.cache.get(key, lambda: self._build(key, prenet_in, memory_in, mask_in))
         frames, stops, alignments = graphed(prenet_in, memory_in, mask_in)
         return frames[:batch, :steps], stops[:batch, :steps], alignments[:batch, :steps, :length]
 
-    def _graph(
+    def _build(
         self, key: tuple[int, int, int], prenet_in: torch.Tensor, memory_in: torch.Tensor,
         mask_in: torch.Tensor,
-    ) -> Any:
-        """The graphed loop for this bucket (with capture off, the eager loop), built if new."""
-        graphed = self._graphs.get(key)
-        if graphed is not None:
-            self._graphs.move_to_end(key)
-            return graphed
-        graphed = (self._capture(prenet_in, memory_in, mask_in, key) if self.capture
-                   else _DecoderSteps(self.decoder))
-        self._graphs[key] = graphed
-        while len(self._graphs) > self.max_graphs:
-            self._graphs.popitem(last=False)
-        return graphed
-
-    def _capture(
-        self, prenet_in: torch.Tensor, memory_in: torch.Tensor, mask_in: torch.Tensor,
-        key: tuple[int, int, int],
-    ) -> Any:
-        """The loop captured forward and backward from detached copies of the inputs (the
-        eager loop when capture fails for another reason than memory)."""
+    ) -> Callable[..., Any]:
+        """The loop for a new bucket, captured forward and backward from detached copies of the
+        inputs (the eager loop with capture off, or when capture fails for another reason than
+        memory)."""
+        if not self.capture:
+            return _DecoderSteps(self.decoder)
         if self._pool is None:
             self._pool = torch.cuda.graph_pool_handle()
         samples = (prenet_in.detach().clone().requires_grad_(prenet_in.requires_grad),
@@ -135,8 +122,5 @@ class GraphedSteps:
         else:
             self.captures += 1
             logger.info("captured the decoder loop for batch %d, %d steps, %d symbols (%d graphs)",
-                        *key, len(self._graphs) + 1)
+                        *key, len(self.cache) + 1)
         return graphed
-
-    def __len__(self) -> int:
-        return len(self._graphs)
