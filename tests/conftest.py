@@ -77,3 +77,11 @@ def tiny_run(prepared_features, tmp_path_factory: pytest.TempPathFactory):
     run_dir = tmp_path_factory.mktemp("runs") / "tiny"
     train(prepared_features, run_dir, tiny_train_config())
     return run_dir
+
+
+@pytest.fixture(scope="module")
+def base_synthesizer(test_voice_dir):
+    """The test voice loaded on the CPU, once per module (the server tests wrap it)."""
+    from tts import Synthesizer
+
+    return Synthesizer.load(test_voice_dir, device="cpu")

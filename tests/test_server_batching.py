@@ -30,12 +30,6 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture(scope="module")
-def base_synthesizer(test_voice_dir: Path) -> Synthesizer:
-    """The test voice, loaded once."""
-    return Synthesizer.load(test_voice_dir, device="cpu")
-
-
 class HeldSynthesizer(Synthesizer):
     """The test voice; every call records its texts, counts the calls under way, then waits for
     `release` before synthesising for real."""

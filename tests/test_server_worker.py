@@ -42,12 +42,6 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture(scope="module")
-def base_synthesizer(test_voice_dir: Path) -> Synthesizer:
-    """The test voice, loaded once for the subclasses below."""
-    return Synthesizer.load(test_voice_dir, device="cpu")
-
-
 def distinct_texts(count: int) -> list[str]:
     """`count` different one-syllable texts (short, so the tiny voice decodes them quickly)."""
     return [chr(0xAC00 + 29 * index) for index in range(count)]

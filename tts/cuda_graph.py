@@ -53,6 +53,19 @@ def capture(body: Callable[[], None], device: torch.device) -> torch.cuda.CUDAGr
     return graph
 
 
+def capture_or_none(body: Callable[[], None], device: torch.device, what: object) -> torch.cuda.CUDAGraph | None:
+    """`capture`, or None (logged) when it fails: the caller then runs `body` eagerly, since no
+    request or run should fail for want of a graph. Running out of memory is transient and
+    propagates, so the caller's out-of-memory handling applies and nothing is cached."""
+    try:
+        return capture(body, device)
+    except torch.OutOfMemoryError:
+        raise
+    except RuntimeError:
+        logger.exception("CUDA graph capture failed for %s; it runs eagerly", what)
+        return None
+
+
 Entry = TypeVar("Entry")
 
 
@@ -119,10 +132,11 @@ class ShapeGraphs:
         return ShapeGraphs, (self.max_graphs, self.capture)
 
     @torch.inference_mode()
-    def __call__(self, name: str, fn: Callable[..., torch.Tensor], *inputs: torch.Tensor) -> torch.Tensor:
+    def __call__(self, fn: Callable[..., torch.Tensor], *inputs: torch.Tensor) -> torch.Tensor:
         """fn(*inputs), replayed from the graph captured for these shapes (captured if new).
-        Always in inference mode: the static tensors are created and updated in it."""
-        key = (name, *((tuple(t.shape), t.dtype, t.device) for t in inputs))
+        One cache serves one function. Always in inference mode: the static tensors are created
+        and updated in it."""
+        key = tuple((tuple(t.shape), t.dtype, t.device) for t in inputs)
         with self._lock, on_device(inputs[0].device):
             graph = self.cache.get(key, lambda: _ShapeGraph(fn, inputs, self.capture))
             return graph.run(fn, inputs)
@@ -139,12 +153,7 @@ class _ShapeGraph:
             def body() -> None:
                 self.output = fn(*self.inputs)
 
-            try:
-                self.graph = capture(body, inputs[0].device)
-            except torch.OutOfMemoryError:
-                raise  # transient: the caller's out-of-memory handling applies, nothing is cached
-            except RuntimeError:
-                logger.exception("CUDA graph capture failed for %s; running it eagerly", getattr(fn, "__name__", fn))
+            self.graph = capture_or_none(body, inputs[0].device, getattr(fn, "__name__", fn))
 
     @property
     def captured(self) -> bool:

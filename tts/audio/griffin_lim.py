@@ -1,8 +1,8 @@
 """Batched Griffin-Lim: normalised linear spectrograms -> waveforms, on the input's device.
 
-On a GPU one Griffin-Lim run covers the whole padded batch (on a CPU each item runs alone). Each item's frames past its length, plus a
-few extra frames, are set to silence first, so every item ends in the same silence whatever the
-batch holds: a batch gives each item (within float tolerance) the waveform it would get alone.
+On a GPU one Griffin-Lim run covers the whole padded batch (on a CPU each item runs alone). Each
+item's frames past its length, plus a few extra frames, are set to silence first, so every item
+ends in the same silence whatever the batch holds: a batch gives each item (within float tolerance) the waveform it would get alone.
 Phases start at zero, so synthesis is deterministic and a cache can trust repeated requests.
 
 The iteration is torchaudio's fast Griffin-Lim (`torchaudio.functional.griffinlim` with

@@ -13,7 +13,6 @@ Shape legend: B batch, B_pad its bucket, T frames, T_pad their bucket.
 
 from __future__ import annotations
 
-import logging
 import threading
 from dataclasses import dataclass
 
@@ -23,8 +22,6 @@ from tts import cuda_graph
 from tts.audio.config import AudioConfig
 from tts.audio.griffin_lim import Frames, fast_griffin_lim
 from tts.cuda_graph import GraphCache, batch_bucket, round_up
-
-logger = logging.getLogger(__name__)
 
 FRAME_BUCKET = 64
 """Frame counts are padded up to a multiple of this."""
@@ -63,12 +60,7 @@ class _Graph:
                              key.dtype, key.device)
         self.graph: torch.cuda.CUDAGraph | None = None
         if capture_graph:
-            try:
-                self.graph = cuda_graph.capture(self._body, key.device)
-            except torch.OutOfMemoryError:
-                raise  # transient: the caller's out-of-memory handling applies, nothing is cached
-            except RuntimeError:  # never fail a request for want of a graph: run eagerly
-                logger.exception("CUDA graph capture of Griffin-Lim failed for %s; running eagerly", key)
+            self.graph = cuda_graph.capture_or_none(self._body, key.device, key)
 
     @property
     def captured(self) -> bool:

@@ -136,7 +136,8 @@ class Decoder(nn.Module):
         go = fed.new_zeros(batch, 1, self.n_mels)
         inputs = torch.cat((go, fed[:, r - 1::r][:, :-1]), dim=1)  # [B, T_steps, n_mels]
         prenet_out = self.prenet(inputs)  # [B, T_steps, prenet_dim]
-        frames, stops, alignments = (self.run_steps if run_steps is None else run_steps)(prenet_out, memory, text_mask)
+        steps_fn = self.run_steps if run_steps is None else run_steps
+        frames, stops, alignments = steps_fn(prenet_out, memory, text_mask)
         return DecoderOutput(frames.reshape(batch, total_frames, self.n_mels), stops, alignments)
 
     def run_steps(

@@ -16,7 +16,6 @@ Shape legend: B batch, B_pad its bucket, T_text symbols, T_pad their bucket, K s
 
 from __future__ import annotations
 
-import logging
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
@@ -41,8 +40,6 @@ from tts.model.fast_decode import (
 
 if TYPE_CHECKING:
     from tts.model.decoder import Decoder
-
-logger = logging.getLogger(__name__)
 
 TEXT_BUCKET = 32
 """Text lengths are padded up to a multiple of this, so a few graphs cover every sentence."""
@@ -214,13 +211,8 @@ class _Graph:
         self._decoder, self._weights = decoder, weights
         self._graph: torch.cuda.CUDAGraph | None = None
         if capture:
-            try:
-                self._graph = cuda_graph.capture(
-                    lambda: run_chunk(decoder, weights, self.buffers, stop_threshold), key.device)
-            except torch.OutOfMemoryError:
-                raise  # transient: the caller's out-of-memory handling applies, nothing is cached
-            except RuntimeError:  # never fail a request for want of a graph: decode eagerly
-                logger.exception("CUDA graph capture failed for %s; this bucket decodes eagerly", key)
+            self._graph = cuda_graph.capture_or_none(
+                lambda: run_chunk(decoder, weights, self.buffers, stop_threshold), key.device, key)
 
     @property
     def captured(self) -> bool:

@@ -162,7 +162,7 @@ class Tacotron(nn.Module):
         rows, columns = batch_bucket(batch) - batch, text_bucket(length) - length
         padded_ids = F.pad(ids, (0, columns, 0, rows), value=self.config.pad_id)
         padded_lengths = F.pad(lengths, (0, rows))
-        memory = self.encoder_graphs("encoder", self._encode_capturable, padded_ids, padded_lengths)
+        memory = self.encoder_graphs(self._encode_capturable, padded_ids, padded_lengths)
         return memory[:batch, :length]
 
     def _encode_capturable(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -177,7 +177,7 @@ class Tacotron(nn.Module):
         extra = round_up(frames, POSTNET_FRAME_BUCKET) - frames
         padded_mel = F.pad(mel, (0, 0, 0, extra, 0, rows))
         padded_lengths = F.pad(frame_lengths, (0, rows))
-        linear = self.postnet_graphs("postnet", self._postnet_capturable, padded_mel, padded_lengths)
+        linear = self.postnet_graphs(self._postnet_capturable, padded_mel, padded_lengths)
         return linear[:batch, :frames]
 
     def _postnet_capturable(self, mel: torch.Tensor, frame_lengths: torch.Tensor) -> torch.Tensor:
