@@ -10,6 +10,7 @@ from tts.audio import AUDIO_FORMATS, AudioFormat, encode_audio
 from tts.paths import data_dir
 from tts.synthesizer import (
     SentenceSynthesis,
+    SpeechChunk,
     SynthesisOptions,
     SynthesisResult,
     Synthesizer,
@@ -30,6 +31,7 @@ __all__ = [
     "FrontendError",
     "FrontendResult",
     "SentenceSynthesis",
+    "SpeechChunk",
     "SynthesisOptions",
     "SynthesisResult",
     "Synthesizer",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -101,6 +101,28 @@ class SynthesisResult:
     @property
     def duration_seconds(self) -> float:
         """Length of the waveform in seconds."""
+        return self.waveform.numel() / self.sample_rate
+
+
+@dataclass(frozen=True)
+class SpeechChunk:
+    """One sentence of a streamed synthesis, ready to play: the pause before it, then its audio.
+
+    Played one after another, a text's chunks are its `SynthesisResult.waveform`: the same pauses,
+    frames and stops, and the same samples up to the rounding of batches of other sizes.
+    """
+
+    index: int
+    """Position of the sentence in the text, from 0."""
+    sentence: SentenceSynthesis
+    waveform: torch.Tensor  # [T] float32 on the CPU, in [-1, 1]: pause (index > 0) + speech
+    sample_rate: int
+    pause_samples: int
+    """Leading samples of silence (the pause between sentences), before the sentence's speech."""
+
+    @property
+    def duration_seconds(self) -> float:
+        """Length of the chunk, pause included."""
         return self.waveform.numel() / self.sample_rate
 
 
@@ -204,22 +226,56 @@ class Synthesizer:
         spoken: list[tuple[SentenceSynthesis, torch.Tensor]] = []
         for start in range(0, len(flat), self.max_batch_size):
             spoken.extend(self._decode_batch(flat[start : start + self.max_batch_size], options))
-        pause = torch.zeros(int(round(options.sentence_pause_seconds * self.sample_rate)))
         results, cursor = [], 0
         for sentences in analyzed:
-            chunk = spoken[cursor : cursor + len(sentences)]
+            chunks = [self._chunk(index, sentence, wave, options)
+                      for index, (sentence, wave) in enumerate(spoken[cursor : cursor + len(sentences)])]
             cursor += len(sentences)
-            pieces: list[torch.Tensor] = []
-            for index, (_, wave) in enumerate(chunk):
-                if index:
-                    pieces.append(pause)
-                pieces.append(wave)
-            waveform = torch.cat(pieces).clamp(-1.0, 1.0)
-            result = SynthesisResult(waveform, self.sample_rate, tuple(s for s, _ in chunk))
-            if not result.health_ok:
-                logger.warning("attention failed for: %s", " | ".join(result.failed_sentences))
-            results.append(result)
+            results.append(self._result(chunks))
         return results
+
+    def stream(self, text: str, options: SynthesisOptions | None = None) -> Iterator[SpeechChunk]:
+        """Speak one text sentence by sentence: each chunk is yielded as soon as it is ready.
+
+        Raises FrontendError before the first chunk when nothing is speakable.
+        """
+        options = options or SynthesisOptions()
+        return self.stream_analyzed(self.analyze(text, options), options)
+
+    def stream_analyzed(
+        self, sentences: Sequence[tuple[str, FrontendResult]], options: SynthesisOptions | None = None
+    ) -> Iterator[SpeechChunk]:
+        """`stream` for a text already run through `analyze`.
+
+        The first sentence is decoded alone, so it is heard after one sentence's time; the next
+        batches double (2, 4, ... up to max_batch_size), so a long text still decodes in batches.
+        """
+        options = options or SynthesisOptions()
+        start, size = 0, 1
+        while start < len(sentences):
+            for offset, (sentence, wave) in enumerate(self._decode_batch(sentences[start : start + size], options)):
+                chunk = self._chunk(start + offset, sentence, wave, options)
+                if not sentence.health.ok:
+                    logger.warning("attention failed for: %s", sentence.text)
+                yield chunk
+            start += size
+            size = min(2 * size, self.max_batch_size)
+
+    def _chunk(
+        self, index: int, sentence: SentenceSynthesis, wave: torch.Tensor, options: SynthesisOptions
+    ) -> SpeechChunk:
+        """A sentence's audio as played in its text: the pause before it (not the first), clipped."""
+        pause = 0 if index == 0 else int(round(options.sentence_pause_seconds * self.sample_rate))
+        waveform = torch.cat([torch.zeros(pause), wave]).clamp(-1.0, 1.0)
+        return SpeechChunk(index, sentence, waveform, self.sample_rate, pause)
+
+    def _result(self, chunks: Sequence[SpeechChunk]) -> SynthesisResult:
+        """A whole text's result from its chunks, in order; failed attention is logged."""
+        waveform = torch.cat([chunk.waveform for chunk in chunks])
+        result = SynthesisResult(waveform, self.sample_rate, tuple(chunk.sentence for chunk in chunks))
+        if not result.health_ok:
+            logger.warning("attention failed for: %s", " | ".join(result.failed_sentences))
+        return result
 
     def _decode_batch(
         self, batch: Sequence[tuple[str, FrontendResult]], options: SynthesisOptions
