@@ -64,6 +64,15 @@ class Metrics:
             "sori_cancelled_requests", "Requests whose client disconnected before the audio was ready.",
             registry=self.registry,
         )
+        self.stream_sentences_cancelled = Counter(
+            "sori_stream_sentences_cancelled",
+            "Sentences of streams whose client left before they were sent (dropped unsynthesised "
+            "unless a worker had started on them).", registry=self.registry,
+        )
+        self.stream_errors = Counter(
+            "sori_stream_errors", "Streams ended by an error after their first byte (logged).",
+            registry=self.registry,
+        )
         self.cache = Counter(
             "sori_cache_lookups", "Synthesis cache lookups: hit, shared (joined in-flight) or miss.",
             ["result"], registry=self.registry,

@@ -6,7 +6,7 @@ Numbers are strict: "1.0", true, NaN and Infinity are not a speed.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -27,6 +27,19 @@ class SpeakRequest(BaseModel):
     speed: float = Field(
         1.0, ge=MIN_SPEED, le=MAX_SPEED, strict=True, allow_inf_nan=False,
         description="Speaking-rate factor: a JSON number (not a string or a boolean).",
+    )
+    stream: bool = Field(
+        False, strict=True,
+        description="Send each sentence as soon as it is ready instead of the whole text at once.",
+    )
+    stream_format: Literal["audio", "sse"] = Field(
+        "audio",
+        description="With stream: 'audio' is a chunked body in response_format; 'sse' is server-sent "
+        "events, one `sentence` event per sentence (base64 pcm, text, symbols, alignment, "
+        "attention health), then `done` (or `error`).",
+    )
+    response_format: Literal["wav", "pcm"] = Field(
+        "wav", description="wav (a streamed wav has an unknown-length header) or pcm (s16le mono)."
     )
 
 
@@ -60,6 +73,12 @@ class OpenAISpeechRequest(BaseModel):
     )
     response_format: str = Field("wav", description="wav, pcm (s16le mono) or flac.")
     speed: float = Field(1.0, ge=MIN_SPEED, le=MAX_SPEED, strict=True, allow_inf_nan=False)
+    stream_format: Literal["audio", "sse"] | None = Field(
+        None,
+        description="Absent: the whole file at once. 'audio': a chunked body, sentence by sentence "
+        "(wav or pcm; flac is not streamed). 'sse': `speech.audio.delta` events with base64 pcm, "
+        "then `speech.audio.done`.",
+    )
 
     @field_validator("response_format")
     @classmethod

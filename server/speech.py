@@ -32,6 +32,7 @@ from server.worker import InferenceWorker
 from tts import (
     AudioFormat,
     FrontendError,
+    FrontendResult,
     SynthesisOptions,
     SynthesisResult,
     encode_audio,
@@ -187,15 +188,22 @@ class SpeechService:
                 raise RequestTimeoutError(f"the queue had no room within {self.request_timeout_s:g} s")
             await asyncio.sleep(QUEUE_POLL_S)
 
-    async def _compute(self, voice: Voice, text: str, options: SynthesisOptions) -> Speech:
-        """Validate with the frontend (thread pool), queue, await the worker's result."""
+    async def analyze(
+        self, voice: Voice, text: str, options: SynthesisOptions
+    ) -> list[tuple[str, FrontendResult]]:
+        """Split and read `text` with the voice's frontend in the thread pool; UnspeakableTextError
+        (422, the message cut short) when nothing in it can be spoken."""
         try:
-            sentences = await run_in_threadpool(voice.synthesizer.analyze, text, options)
+            return await run_in_threadpool(voice.synthesizer.analyze, text, options)
         except FrontendError as error:
             message = str(error)
             if len(message) > MAX_DETAIL_CHARS:
                 message = message[:MAX_DETAIL_CHARS] + "…"
             raise UnspeakableTextError(message) from None
+
+    async def _compute(self, voice: Voice, text: str, options: SynthesisOptions) -> Speech:
+        """Validate with the frontend (thread pool), queue, await the worker's result."""
+        sentences = await self.analyze(voice, text, options)
         future = self.worker.submit(voice.synthesizer, sentences, options, self.request_timeout_s)
         result = await future
         if not result.health_ok:

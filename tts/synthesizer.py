@@ -261,6 +261,13 @@ class Synthesizer:
             start += size
             size = min(2 * size, self.max_batch_size)
 
+    def as_chunk(self, index: int, result: SynthesisResult, options: SynthesisOptions) -> SpeechChunk:
+        """A one-sentence result as chunk `index` of its text: for a server that queues a stream's
+        sentences one at a time and assembles the chunks itself."""
+        if len(result.sentences) != 1:
+            raise ValueError(f"as_chunk takes a one-sentence result, got {len(result.sentences)} sentences")
+        return self._chunk(index, result.sentences[0], result.waveform, options)
+
     def _chunk(
         self, index: int, sentence: SentenceSynthesis, wave: torch.Tensor, options: SynthesisOptions
     ) -> SpeechChunk:

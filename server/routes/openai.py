@@ -1,5 +1,9 @@
 """POST /v1/audio/speech: OpenAI's speech endpoint, so OpenAI clients can use Sori.
 
+`stream_format` streams as OpenAI does: "audio" is a chunked body (wav with an unknown-length
+header, or pcm; flac is not streamed: 422), "sse" is `speech.audio.delta` events carrying base64
+pcm and a closing `speech.audio.done`. Without it the whole file comes at once, with its length.
+
 Differences, by design: response_format is wav (the default here), pcm (16-bit signed
 little-endian mono at the voice's sample rate, given in X-Sori-Sample-Rate) or flac; `model` is
 accepted and ignored; `voice` is a registry name, and OpenAI's names (alloy, nova, ...) mean the
@@ -13,6 +17,7 @@ from typing import cast
 from fastapi import Response
 
 from server.deps import SettingsDep, SpeechDep, VoicesDep
+from server.errors import InvalidInputError
 from server.routes.common import (
     SPEECH_ERRORS,
     SPEECH_HEADERS,
@@ -21,7 +26,9 @@ from server.routes.common import (
     json_api_router,
     voice_for,
 )
+from server.routes.streams import audio_response, event_response
 from server.schemas import OpenAISpeechRequest
+from server.streaming import open_stream
 from tts import AudioFormat
 
 router = json_api_router("openai")
@@ -44,10 +51,18 @@ MEDIA_TYPES = {"wav": "audio/wav", "pcm": "audio/pcm", "flac": "audio/flac"}
 async def openai_speech(
     body: OpenAISpeechRequest, settings: SettingsDep, voices: VoicesDep, speech: SpeechDep
 ) -> Response:
-    """Speak `input` in the requested format."""
+    """Speak `input` in the requested format; with `stream_format`, sentence by sentence."""
     check_length(body.input, settings.max_text_chars_openai, field="input")
-    voice = await voice_for(voices, body.voice, openai_names=True)
-    result, lookup = await speech.synthesize(voice, body.input, speech.options(body.speed))
     fmt = cast(AudioFormat, body.response_format)
+    if body.stream_format is not None and fmt == "flac":
+        raise InvalidInputError("flac is not streamed; use wav or pcm with stream_format, or leave it out")
+    voice = await voice_for(voices, body.voice, openai_names=True)
+    if body.stream_format is not None:
+        stream = await open_stream(speech, voice, body.input, speech.options(body.speed))
+        first = await stream.first()
+        if body.stream_format == "sse":
+            return event_response(stream, first, "openai", len(body.input), body.speed)
+        return audio_response(stream, first, "pcm" if fmt == "pcm" else "wav")
+    result, lookup = await speech.synthesize(voice, body.input, speech.options(body.speed))
     audio = await speech.encode(result, fmt)
     return Response(audio, media_type=MEDIA_TYPES[fmt], headers=result.headers(lookup))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from fastapi import Response
+from fastapi.responses import StreamingResponse
 
 from server.cache import Lookup
 from server.deps import SettingsDep, SpeechDep, VoicesDep
+from server.errors import InvalidInputError
 from server.routes.common import (
     SPEECH_ERRORS,
     SPEECH_HEADERS,
@@ -14,9 +16,11 @@ from server.routes.common import (
     json_api_router,
     voice_for,
 )
+from server.routes.streams import AUDIO_MEDIA_TYPES, audio_response, event_response
 from server.schemas import SpeakRequest
 from server.settings import Settings
 from server.speech import Speech, SpeechService
+from server.streaming import open_stream
 from server.voices import VoiceRegistry
 
 router = json_api_router("speech")
@@ -31,19 +35,42 @@ async def _synthesize(
     return await speech.synthesize(voice, body.text, speech.options(body.speed))
 
 
+async def _stream(
+    body: SpeakRequest, settings: Settings, voices: VoiceRegistry, speech: SpeechService
+) -> StreamingResponse:
+    """Check the limit, find the voice, wait for the first sentence, then stream the rest."""
+    check_length(body.text, settings.max_text_chars_speak)
+    voice = await voice_for(voices, body.voice)
+    stream = await open_stream(speech, voice, body.text, speech.options(body.speed))
+    first = await stream.first()
+    if body.stream_format == "sse":
+        return event_response(stream, first, "sori", len(body.text), body.speed)
+    return audio_response(stream, first, body.response_format)
+
+
 @router.post(
     "/speak",
     response_class=Response,
     responses={
-        200: {"content": {"audio/wav": {}}, "description": "16-bit PCM mono WAV", "headers": SPEECH_HEADERS},
+        200: {
+            "content": {"audio/wav": {}, "audio/pcm": {}, "text/event-stream": {}},
+            "description": "16-bit mono WAV or PCM, whole or streamed sentence by sentence, or events",
+            "headers": SPEECH_HEADERS,
+        },
         **error_responses(*SPEECH_ERRORS),
     },
 )
 async def speak(body: SpeakRequest, settings: SettingsDep, voices: VoicesDep, speech: SpeechDep) -> Response:
-    """Speak Korean text; attention health and audio length are in the X-Sori-* headers."""
+    """Speak Korean text; attention health and audio length are in the X-Sori-* headers.
+
+    With `stream`, each sentence is sent as soon as it is ready (errors before the first byte
+    are JSON as usual); the X-Sori-* headers then hold only what is known before the audio.
+    """
+    if body.stream:
+        return await _stream(body, settings, voices, speech)
     result, lookup = await _synthesize(body, settings, voices, speech)
-    audio = await speech.encode(result, "wav")
-    return Response(audio, media_type="audio/wav", headers=result.headers(lookup))
+    audio = await speech.encode(result, body.response_format)
+    return Response(audio, media_type=AUDIO_MEDIA_TYPES[body.response_format], headers=result.headers(lookup))
 
 
 @router.post(
@@ -58,6 +85,8 @@ async def speak_alignment(
     body: SpeakRequest, settings: SettingsDep, voices: VoicesDep, speech: SpeechDep
 ) -> Response:
     """The attention alignment of the same synthesis /speak would give (shared through the cache)."""
+    if body.stream:
+        raise InvalidInputError("stream applies to /speak; /speak/alignment answers with one image")
     result, lookup = await _synthesize(body, settings, voices, speech)
     image = await speech.alignment_png(result)
     return Response(image, media_type="image/png", headers=result.headers(lookup))

@@ -13,6 +13,7 @@ from tts.audio.io import (
     load_audio,
     save_wav,
     silence_bounds,
+    streaming_wav_header,
     trim_silence,
     wav_bytes,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "normalize",
     "save_wav",
     "silence_bounds",
+    "streaming_wav_header",
     "trim_silence",
     "wav_bytes",
 ]

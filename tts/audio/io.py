@@ -71,6 +71,25 @@ def encode_audio(wave: torch.Tensor | np.ndarray, sample_rate: int, fmt: AudioFo
     raise AudioError(f"unknown audio format {fmt!r}; expected one of {', '.join(AUDIO_FORMATS)}")
 
 
+UNKNOWN_LENGTH = 0xFFFFFFFF
+"""The RIFF and data sizes of a WAV whose length is not known when its header is sent: the
+largest a 32-bit field holds, which players reading a stream take as "until the end"."""
+
+
+def streaming_wav_header(sample_rate: int) -> bytes:
+    """The 44-byte header of a 16-bit PCM mono WAV of unknown length, for audio sent as it is made;
+    the s16le samples (encode_audio(..., "pcm")) follow it."""
+    _check_sample_rate(sample_rate)
+    byte_rate = int(sample_rate) * 2
+    return (
+        b"RIFF" + UNKNOWN_LENGTH.to_bytes(4, "little") + b"WAVE"
+        + b"fmt " + (16).to_bytes(4, "little") + (1).to_bytes(2, "little") + (1).to_bytes(2, "little")
+        + int(sample_rate).to_bytes(4, "little") + byte_rate.to_bytes(4, "little")
+        + (2).to_bytes(2, "little") + (16).to_bytes(2, "little")
+        + b"data" + UNKNOWN_LENGTH.to_bytes(4, "little")
+    )
+
+
 def wav_bytes(wave: torch.Tensor | np.ndarray, sample_rate: int) -> bytes:
     """A complete 16-bit PCM mono WAV file in memory (for HTTP responses)."""
     return encode_audio(wave, sample_rate, "wav")

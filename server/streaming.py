@@ -1,0 +1,182 @@
+"""Speech as a stream: a text's sentences through the shared worker, each sent as soon as it is ready.
+
+A stream queues one sentence at a time and queues the next once a worker thread starts on the one
+before, so it holds at most one place in the queue, its first sentence is decoded alone (heard after
+one sentence's time), and its sentences share batches with other requests'. The waits end early
+when the client goes; the sentences not yet synthesised are then dropped from the queue and counted
+(`sori_cancelled_requests_total` once per stream, `sori_stream_sentences_cancelled_total` per
+sentence). Streams are not cached: a cached answer would arrive whole, not as a stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from typing import Any, TypeVar
+
+from server.errors import ClientDisconnectedError, QueueFullError, RequestTimeoutError
+from server.metrics import Metrics
+from server.speech import QUEUE_POLL_S, ClientGone, SpeechService
+from server.voices import Voice
+from server.worker import InferenceWorker
+from tts import FrontendResult, SpeechChunk, SynthesisOptions, SynthesisResult
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+Sentences = Sequence[tuple[str, FrontendResult]]
+
+
+async def open_stream(speech: SpeechService, voice: Voice, text: str, options: SynthesisOptions) -> SentenceStream:
+    """Validate `text` (UnspeakableTextError) and make its stream; nothing is queued until `first()`."""
+    sentences = await speech.analyze(voice, text, options)
+    return SentenceStream(
+        speech.worker, speech.metrics, voice, sentences, options, speech.request_timeout_s, speech.client_gone
+    )
+
+
+class SentenceStream:
+    """One request's sentences, queued one at a time, yielded in order as `SpeechChunk`s.
+
+    Errors before the first chunk (queue full: 503, timeout: 504, client gone) raise from `first()`
+    so a route can still answer them as JSON; later ones raise from the iteration.
+    """
+
+    def __init__(
+        self,
+        worker: InferenceWorker,
+        metrics: Metrics,
+        voice: Voice,
+        sentences: Sentences,
+        options: SynthesisOptions,
+        timeout_s: float,
+        client_gone: ClientGone | None,
+    ) -> None:
+        self.worker = worker
+        self.metrics = metrics
+        self.voice = voice
+        self.sentences = sentences
+        self.options = options
+        self.timeout_s = timeout_s
+        self.deadline = time.monotonic() + timeout_s
+        """The whole stream has the per-request time limit, as a request answered at once does."""
+        self._client_gone = client_gone
+        self._gone: asyncio.Future[Any] | None = None
+        self._jobs: list[asyncio.Future[SynthesisResult]] = []
+        """Every sentence queued so far, by index."""
+        self._next: asyncio.Task[None] | None = None
+        """Queues the next sentence once the worker has started on the last one."""
+        self._delivered = 0
+        self._closed = False
+
+    @property
+    def sample_rate(self) -> int:
+        """Samples per second of every chunk."""
+        return self.voice.synthesizer.sample_rate
+
+    async def first(self) -> SpeechChunk:
+        """Queue the first sentence and wait for it (QueueFullError at once when there is no room)."""
+        self._queue(0)
+        return await self._chunk(0)
+
+    async def rest(self) -> AsyncIterator[SpeechChunk]:
+        """The chunks after the first, in order; the stream is closed when this ends or is closed."""
+        try:
+            for index in range(1, len(self.sentences)):
+                yield await self._chunk(index)
+        finally:
+            self.close()
+
+    async def _chunk(self, index: int) -> SpeechChunk:
+        """Wait for sentence `index` (queued by now, or being queued) and make it a chunk."""
+        try:
+            while len(self._jobs) <= index:
+                if self._next is None:
+                    raise RuntimeError(f"sentence {index} was never queued")  # a bug, not a client's error
+                await self._wait(asyncio.shield(self._next))
+            result = await self._wait(asyncio.shield(self._jobs[index]))
+        except ClientDisconnectedError:
+            self.close()
+            raise
+        except BaseException:
+            self.close(cancelled=False)
+            raise
+        self._delivered = index + 1
+        if not result.health_ok:
+            self.metrics.attention_failures.inc()
+        return self.voice.synthesizer.as_chunk(index, result, self.options)
+
+    def _queue(self, index: int) -> None:
+        """Submit sentence `index`; once a worker starts on it, queue the one after (in a task)."""
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            self.metrics.timeouts.inc()
+            raise RequestTimeoutError(f"synthesis did not finish within {self.timeout_s:g} s")
+        started = asyncio.Event()
+        future = self.worker.submit(
+            self.voice.synthesizer, [self.sentences[index]], self.options, remaining, on_start=started.set
+        )
+        self._jobs.append(future)
+        if index + 1 < len(self.sentences):
+            self._next = asyncio.ensure_future(self._queue_after(started, index + 1))
+
+    async def _queue_after(self, started: asyncio.Event, index: int) -> None:
+        """Queue sentence `index` when the one before has started, waiting for room if need be
+        (the stream was admitted; its later sentences are owed, not refused)."""
+        await started.wait()
+        while True:
+            try:
+                self._queue(index)
+                return
+            except QueueFullError:
+                if time.monotonic() + QUEUE_POLL_S >= self.deadline:
+                    self.metrics.timeouts.inc()
+                    raise RequestTimeoutError("the queue had no room for the next sentence in time") from None
+                await asyncio.sleep(QUEUE_POLL_S)
+
+    async def _wait(self, awaitable: Awaitable[T]) -> T:
+        """Await until done, the stream's deadline or the client going, whichever is first."""
+        waiting = asyncio.ensure_future(awaitable)
+        watched: list[asyncio.Future[Any]] = [waiting]
+        if self._client_gone is not None:
+            if self._gone is None:
+                self._gone = asyncio.ensure_future(self._client_gone())
+            watched.append(self._gone)
+        try:
+            done, _ = await asyncio.wait(
+                watched, timeout=max(0.0, self.deadline - time.monotonic()), return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            if not waiting.done():
+                waiting.cancel()  # a shield: the job itself is cancelled by close()
+        if waiting in done:
+            return waiting.result()
+        if self._gone is not None and self._gone in done:
+            raise ClientDisconnectedError()
+        self.metrics.timeouts.inc()
+        raise RequestTimeoutError(f"synthesis did not finish within {self.timeout_s:g} s")
+
+    def close(self, cancelled: bool = True) -> None:
+        """Drop what is still queued. A stream its reader left before the end (`cancelled`) counts
+        as a cancelled request, its unsent sentences as cancelled sentences; one ended by an error
+        was counted where the error arose."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._next is not None and not self._next.done():
+            self._next.cancel()
+        if self._next is not None and self._next.done() and not self._next.cancelled():
+            with contextlib.suppress(Exception):  # its error was raised to the reader already, or nobody reads
+                self._next.exception()
+        if self._gone is not None:
+            self._gone.cancel()
+        undelivered = len(self.sentences) - self._delivered
+        for future in self._jobs:
+            future.cancel()  # the worker skips a cancelled job; a finished one is unaffected
+        if undelivered and cancelled:
+            self.metrics.cancelled.inc()
+            self.metrics.stream_sentences_cancelled.inc(undelivered)
