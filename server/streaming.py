@@ -1,11 +1,12 @@
 """Speech as a stream: a text's sentences through the shared worker, each sent as soon as it is ready.
 
-A stream queues one sentence at a time and queues the next once a worker thread starts on the one
-before, so it holds at most one place in the queue, its first sentence is decoded alone (heard after
-one sentence's time), and its sentences share batches with other requests'. The waits end early
-when the client goes; the sentences not yet synthesised are then dropped from the queue and counted
-(`sori_cancelled_requests_total` once per stream, `sori_stream_sentences_cancelled_total` per
-sentence). Streams are not cached: a cached answer would arrive whole, not as a stream.
+A stream has one sentence in the worker at a time and queues the next as soon as the one before is
+ready, while that one is being sent and played: its first sentence is decoded alone (heard after
+one sentence's time), its sentences share batches with other requests', and a client that leaves
+leaves at most one sentence behind, dropped from the queue if no worker has started on it. The
+waits end early when the client goes; the stream then counts once in
+`sori_cancelled_requests_total` and its unsent sentences in `sori_stream_sentences_cancelled_total`.
+Streams are not cached: a cached answer would arrive whole, not as a stream.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ class SentenceStream:
         self._jobs: list[asyncio.Future[SynthesisResult]] = []
         """Every sentence queued so far, by index."""
         self._next: asyncio.Task[None] | None = None
-        """Queues the next sentence once the worker has started on the last one."""
+        """Queues the next sentence (waiting for room in the queue if need be)."""
         self._delivered = 0
         self._closed = False
 
@@ -99,8 +100,10 @@ class SentenceStream:
                     raise RuntimeError(f"sentence {index} was never queued")  # a bug, not a client's error
                 await self._wait(asyncio.shield(self._next))
             result = await self._wait(asyncio.shield(self._jobs[index]))
-        except ClientDisconnectedError:
-            self.close()
+            if index + 1 < len(self.sentences):
+                self._next = asyncio.ensure_future(self._queue_owed(index + 1))
+        except (ClientDisconnectedError, asyncio.CancelledError, GeneratorExit):
+            self.close()  # the reader went away (or its task was cancelled when it did)
             raise
         except BaseException:
             self.close(cancelled=False)
@@ -111,23 +114,16 @@ class SentenceStream:
         return self.voice.synthesizer.as_chunk(index, result, self.options)
 
     def _queue(self, index: int) -> None:
-        """Submit sentence `index`; once a worker starts on it, queue the one after (in a task)."""
+        """Submit sentence `index` (QueueFullError when there is no room)."""
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             self.metrics.timeouts.inc()
             raise RequestTimeoutError(f"synthesis did not finish within {self.timeout_s:g} s")
-        started = asyncio.Event()
-        future = self.worker.submit(
-            self.voice.synthesizer, [self.sentences[index]], self.options, remaining, on_start=started.set
-        )
-        self._jobs.append(future)
-        if index + 1 < len(self.sentences):
-            self._next = asyncio.ensure_future(self._queue_after(started, index + 1))
+        self._jobs.append(self.worker.submit(self.voice.synthesizer, [self.sentences[index]], self.options, remaining))
 
-    async def _queue_after(self, started: asyncio.Event, index: int) -> None:
-        """Queue sentence `index` when the one before has started, waiting for room if need be
-        (the stream was admitted; its later sentences are owed, not refused)."""
-        await started.wait()
+    async def _queue_owed(self, index: int) -> None:
+        """Queue sentence `index`, waiting for room if need be: the stream was admitted, so its
+        later sentences are owed, not refused."""
         while True:
             try:
                 self._queue(index)

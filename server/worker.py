@@ -80,9 +80,6 @@ class Job:
     """time.monotonic() after which nobody waits for the result any more."""
     cancelled: threading.Event = field(default_factory=threading.Event)
     """Set (on the loop) when the future is cancelled: nobody wants the result, skip the job."""
-    on_start: Callable[[], None] | None = None
-    """Called on the job's loop when a worker thread starts synthesising it (a stream then
-    queues its next sentence)."""
 
     @property
     def kind(self) -> tuple[Synthesizer, SynthesisOptions]:
@@ -203,16 +200,13 @@ class InferenceWorker:
         return max(1, math.ceil(self._batch_seconds))
 
     def submit(
-        self, synthesizer: Synthesizer, sentences: Analyzed, options: SynthesisOptions, timeout_s: float,
-        on_start: Callable[[], None] | None = None,
+        self, synthesizer: Synthesizer, sentences: Analyzed, options: SynthesisOptions, timeout_s: float
     ) -> asyncio.Future[SynthesisResult]:
-        """Queue one request (call from the event loop); QueueFullError when there is no room.
-        `on_start` is called on the loop when a worker thread starts on it."""
+        """Queue one request (call from the event loop); QueueFullError when there is no room."""
         if not self.alive:
             raise NotReadyError("the inference worker is not running")
         loop = asyncio.get_running_loop()
-        job = Job(synthesizer, sentences, options, loop.create_future(), loop, time.monotonic() + timeout_s,
-                  on_start=on_start)
+        job = Job(synthesizer, sentences, options, loop.create_future(), loop, time.monotonic() + timeout_s)
         try:
             self._queue.put_nowait(job)
         except queue.Full:
@@ -284,9 +278,6 @@ class InferenceWorker:
             for job in jobs:
                 self._deliver_error(job, ShuttingDownError(1, ABANDONED_DETAIL))
             return
-        for job in jobs:
-            if job.on_start is not None:
-                self._call_soon(job, job.on_start)
         synthesizer, options = jobs[0].kind
         started = time.perf_counter()
         try:
