@@ -99,8 +99,9 @@ function showPosition(position) {
   playback.current = current;
   const list = $("sentences");
   if (current && current.unit >= 0) {
-    list.dataset.sentence = current.sentence;
-    list.dataset.unit = current.unit;
+    // Written only when they change, so that an observer sees one record per move.
+    if (list.dataset.sentence !== String(current.sentence)) list.dataset.sentence = current.sentence;
+    if (list.dataset.unit !== String(current.unit)) list.dataset.unit = current.unit;
   } else {
     delete list.dataset.sentence;
     delete list.dataset.unit;
