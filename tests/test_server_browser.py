@@ -100,7 +100,7 @@ def page_units(labels: list[str]) -> int:
     return sum(1 for label in labels if not label.startswith("<") and not "\u1161" <= label <= "\u11c2")
 
 
-def test_speak_streams_and_draws_one_alignment_per_sentence(browser, page_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_speak_streams_and_draws_one_alignment_per_sentence(browser: Any, page_url: str) -> None:
     page = browser.new_page()
     page.goto(page_url)
     page.fill("#text", THREE_SENTENCES)
@@ -125,11 +125,19 @@ def test_speak_streams_and_draws_one_alignment_per_sentence(browser, page_url: s
     assert href is not None and href.startswith("blob:")
     assert page.is_hidden("#error")
     assert "초" in page.inner_text("#audio-info")
+    # Moving through the recording moves the cursor too: a moment into the second sentence's speech.
+    first, second = state["sentences"][:2]
+    seconds = (first["samples"] + second["pause_samples"]) / first["sample_rate"] + 0.2
+    page.evaluate("(t) => { document.getElementById('audio').currentTime = t; }", seconds)
+    page.wait_for_function("() => window.soriPlayback.current?.sentence === 1", timeout=TIMEOUT_MS)
+    highlighted = playback(page)["current"]["unit"] >= 0  # -1: the step attends to the end symbol
+    assert page.locator("#sentences .sentence[data-index='1'] .unit.current").count() == highlighted
+    assert page.is_visible("#sentences .sentence[data-index='1'] .cursor")
     page.close()
 
 
 def test_first_sound_starts_while_the_stream_is_still_open(
-    browser, test_voice_dir: Path, tmp_path: Path, base_synthesizer: Synthesizer  # type: ignore[no-untyped-def]
+    browser: Any, test_voice_dir: Path, tmp_path: Path, base_synthesizer: Synthesizer
 ) -> None:
     """The server holds every sentence after the first until the page has started playing: a page
     that waited for the whole reply would never start, whatever the machine's speed."""
@@ -168,7 +176,7 @@ RECORD_HIGHLIGHTS = """() => {
 }"""
 
 
-def test_the_highlight_follows_the_attention_while_audio_plays(browser, page_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_the_highlight_follows_the_attention_while_audio_plays(browser: Any, page_url: str) -> None:
     page = browser.new_page()
     page.goto(page_url)
     page.evaluate(RECORD_HIGHLIGHTS)
@@ -205,7 +213,7 @@ GROUPING = [
 
 @pytest.mark.parametrize(("labels", "units", "unit_of"), GROUPING)
 def test_symbols_group_into_the_syllables_shown(
-    browser, page_url: str, labels: list[str], units: list[str], unit_of: list[int]  # type: ignore[no-untyped-def]
+    browser: Any, page_url: str, labels: list[str], units: list[str], unit_of: list[int]
 ) -> None:
     page = browser.new_page()
     page.goto(page_url)
@@ -216,7 +224,7 @@ def test_symbols_group_into_the_syllables_shown(
     assert page_units(labels) == len(units)
 
 
-def test_the_microphone_is_off_until_the_user_agrees(browser, page_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_the_microphone_is_off_until_the_user_agrees(browser: Any, page_url: str) -> None:
     context = browser.new_context()
     page = context.new_page()
     page.goto(page_url)
@@ -236,7 +244,7 @@ def test_the_microphone_is_off_until_the_user_agrees(browser, page_url: str) -> 
     context.close()
 
 
-def test_ask_shows_intent_and_reply(browser, page_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_ask_shows_intent_and_reply(browser: Any, page_url: str) -> None:
     page = browser.new_page()
     page.goto(page_url)
     page.fill("#text", "지금 몇 시야?")
@@ -252,7 +260,7 @@ def test_ask_shows_intent_and_reply(browser, page_url: str) -> None:  # type: ig
     page.close()
 
 
-def test_errors_show_the_servers_detail(browser, page_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_errors_show_the_servers_detail(browser: Any, page_url: str) -> None:
     page = browser.new_page()
     page.goto(page_url)
     page.fill("#text", "😀")
@@ -264,7 +272,7 @@ def test_errors_show_the_servers_detail(browser, page_url: str) -> None:  # type
 
 
 def test_an_error_after_the_first_sentence_keeps_what_arrived(
-    browser, test_voice_dir: Path, tmp_path: Path, base_synthesizer: Synthesizer  # type: ignore[no-untyped-def]
+    browser: Any, test_voice_dir: Path, tmp_path: Path, base_synthesizer: Synthesizer
 ) -> None:
     failing = AfterFirstSynthesizer(base_synthesizer, fail=True)
     failing.release.set()
