@@ -10,6 +10,7 @@ const FINAL = [0x11a8, 0x11c2];
 const ROW_PX = 14;
 const LABEL_PX = 30;
 const PLOT_PX = 720;
+const MAX_STEP_PX = 12;
 
 const SHOWN_LABELS = { " ": "␣", "<eos>": "끝" };
 
@@ -54,23 +55,30 @@ export function attendedSymbol(row) {
   return best;
 }
 
-function shade(weight, peak) {
-  // White for no attention to dark blue for the matrix's largest weight (scaled to it, as a plot
-  // of the matrix would be, so that an untrained voice's flat attention still shows its shape).
-  const v = peak > 0 ? Math.min(1, Math.max(0, weight / peak)) : 0;
-  return [255 - 247 * v, 255 - 207 * v, 255 - 148 * v];
+// Matplotlib's viridis at nine evenly spaced points: the colours of the server's alignment PNG.
+const VIRIDIS = [
+  [68, 1, 84], [71, 45, 123], [59, 82, 139], [44, 114, 142], [33, 145, 140],
+  [40, 174, 128], [94, 201, 98], [173, 220, 48], [253, 231, 37],
+];
+
+function shade(weight) {
+  // The colour of an attention weight on the PNG's fixed scale, 0 to 1 (so a flat, failed
+  // attention looks faint here as it does there).
+  const position = Math.min(1, Math.max(0, weight)) * (VIRIDIS.length - 1);
+  const below = Math.min(VIRIDIS.length - 2, Math.floor(position));
+  const fraction = position - below;
+  return VIRIDIS[below].map((channel, i) => channel + fraction * (VIRIDIS[below + 1][i] - channel));
 }
 
 function drawAlignment(canvas, alignment, labels, stepPx) {
   // x = decoder step, y = input symbol (the first at the bottom, as in the server's PNG).
   const steps = alignment.length;
   const rows = labels.length;
-  const peak = alignment.reduce((most, row) => Math.max(most, ...row), 0);
   const matrix = new ImageData(Math.max(1, steps), Math.max(1, rows));
   alignment.forEach((row, step) => {
     row.forEach((weight, symbol) => {
       const offset = 4 * ((rows - 1 - symbol) * steps + step);
-      matrix.data.set([...shade(weight, peak), 255], offset);
+      matrix.data.set([...shade(weight), 255], offset);
     });
   });
   const cells = document.createElement("canvas");
@@ -127,7 +135,7 @@ export class SentenceView {
     }
 
     const steps = sentence.alignment.length;
-    this.stepPx = Math.max(1, Math.min(6, Math.floor(PLOT_PX / Math.max(1, steps))));
+    this.stepPx = Math.max(1, Math.min(MAX_STEP_PX, Math.floor(PLOT_PX / Math.max(1, steps))));
     const plot = document.createElement("div");
     plot.className = "plot";
     this.canvas = document.createElement("canvas");
