@@ -68,20 +68,28 @@ function parseEvent(block) {
 export async function* serverSentEvents(response) {
   // Yields {event, data, receivedAt} in order; receivedAt is performance.now() when the bytes that
   // completed the event were read, so callers can tell when each event reached the page.
+  // A caller that stops early (an error event, a broken event) cancels the body, which closes the
+  // connection: the server then drops the sentences it has not synthesised yet.
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
   let buffered = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    const receivedAt = performance.now();
-    buffered += done ? decoder.decode() : decoder.decode(value, { stream: true });
-    buffered = buffered.replace(/\r\n/g, "\n");
-    let end;
-    while ((end = buffered.indexOf("\n\n")) >= 0) {
-      const parsed = parseEvent(buffered.slice(0, end));
-      buffered = buffered.slice(end + 2);
-      if (parsed) yield { ...parsed, receivedAt };
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      const receivedAt = performance.now();
+      buffered += done ? decoder.decode() : decoder.decode(value, { stream: true });
+      buffered = buffered.replace(/\r\n/g, "\n");
+      let end;
+      while ((end = buffered.indexOf("\n\n")) >= 0) {
+        const parsed = parseEvent(buffered.slice(0, end));
+        buffered = buffered.slice(end + 2);
+        if (parsed) yield { ...parsed, receivedAt };
+      }
+      if (done) return;
     }
-    if (done) return;
+  } finally {
+    reader.cancel().catch(() => {
+      // already closed
+    });
   }
 }

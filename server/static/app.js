@@ -4,7 +4,8 @@
 //
 // Read-only hooks, for tests and the curious:
 // - window.soriPlayback, the last spoken reply (times are performance.now() milliseconds):
-//     state: "idle" | "streaming" | "ended" (heard to the end) | "failed";
+//     state: "idle" | "streaming" | "ended" (heard to the end, or stopped to play the recording)
+//       | "failed";
 //     requestSentAt: the /speak request was sent;
 //     firstSoundAt: the first sentence's AudioBufferSourceNode was started;
 //     doneAt: the bytes holding the `done` event were read;
@@ -148,8 +149,8 @@ function addSentence(data, receivedAt) {
   $("sentences").append(view.element);
   const startedAt = player.add(data);
   if (playback.firstSoundAt === null) playback.firstSoundAt = startedAt;
-  const { audio, ...shownData } = data;
-  playback.sentences.push({ ...shownData, receivedAt, startedAt });
+  const { audio: _audio, ...kept } = data;
+  playback.sentences.push({ ...kept, receivedAt, startedAt });
   $("status").textContent = `재생 중… (문장 ${data.index + 1}개 도착)`;
   followFrom("stream");
 }
@@ -166,6 +167,7 @@ async function speak() {
   const text = $("text").value;
   clearMessages();
   $("answer").hidden = true;
+  $("result").hidden = true;
   stopPlayback();
   clearRecording();
   // Made or resumed while handling the click: browsers let audio start only after a user gesture.
@@ -278,6 +280,7 @@ function setUpRecording() {
   audio.addEventListener("play", () => {
     if (!player) return;
     player.stop();
+    if (playback.state === "streaming") playback.state = "ended";
     followFrom("recording");
   });
   audio.addEventListener("seeked", () => {
