@@ -5,11 +5,12 @@ the work in order and writes the answers. So the connection keeps being read whi
 spoken: the text of a streamed request is taken in as it arrives, and a client that hangs up is
 noticed at once, which cancels its work before the next batch of sentences.
 
-An error answers the request it belongs to: a `synthesize` gets `error` and the connection is
-closed (Home Assistant waits for `audio-stop` or the end of the connection, never for `error`);
-inside a `synthesize-start` ... `synthesize-stop` stream the rest of the stream's text is
-dropped and `synthesize-stop` is still answered with `synthesize-stopped`; a `transcript` the
-assistant cannot take gets `not-handled` with the reason.
+An error answers the request it belongs to. Outside a stream the client gets `error` and the
+connection is closed (Home Assistant waits for `audio-stop` or the end of the connection, never
+for `error`). Inside a `synthesize-start` ... `synthesize-stop` stream the client gets `error`,
+the rest of the stream's text is dropped, and `synthesize-stop` is still answered with
+`synthesize-stopped`. A `transcript` the assistant cannot take gets `not-handled` with the reason.
+A client that closes its side has hung up: its remaining work is cancelled.
 """
 
 from __future__ import annotations
@@ -116,15 +117,27 @@ class SoriEventHandler(AsyncEventHandler):
             self._jobs.put_nowait(job)
         return True
 
+    async def run(self) -> None:
+        """Serve the connection until it ends; a connection reset by the client ends it quietly."""
+        try:
+            await super().run()
+        except ConnectionError:  # disconnect() has run: the client's work is already cancelled
+            logger.debug("connection reset by the client")
+
     async def disconnect(self) -> None:
         """The client is gone (or the server stops): cancel its queued and running work."""
         if self._worker is None or self._worker.done():
             return
-        if self._progress.active:
-            logger.info("client hung up: stopped after %d of %d sentence(s)", self._progress.spoken,
-                        self._progress.total)
-            self._service.speech.hang_ups += 1
+        self._hung_up()
         self._worker.cancel()
+
+    def _hung_up(self) -> None:
+        """Log and count a synthesis its client left before the last sentence."""
+        progress = self._progress
+        if progress.active:
+            progress.active = False
+            logger.info("client hung up: stopped after %d of %d sentence(s)", progress.spoken, progress.total)
+            self._service.speech.hang_ups += 1
 
     def _job_for(self, event: Event) -> Job | None:
         """The work for one event, or None for events that need no answer."""
@@ -172,7 +185,7 @@ class SoriEventHandler(AsyncEventHandler):
             try:
                 await job()
             except ConnectionError:
-                logger.info("client hung up while being answered")
+                self._hung_up()
                 return
             except SpeechRequestError as error:
                 await self._refuse(error)
@@ -185,8 +198,12 @@ class SoriEventHandler(AsyncEventHandler):
                 return
 
     def _refusal(self, error: SpeechRequestError) -> Job:
-        """A job that answers `error` and leaves the connection open."""
-        return lambda: self._refuse(error)
+        """A job that fails with `error`: answered, then the connection is closed."""
+
+        async def refuse() -> None:
+            raise error
+
+        return refuse
 
     async def _refuse(self, error: SpeechRequestError) -> None:
         """Send an `error` event (a client that already left is not an error of ours)."""

@@ -44,6 +44,8 @@ class WyomingSpeech:
         self._executor = executor
         self.hang_ups = 0
         """Syntheses stopped because their client hung up before the last sentence."""
+        self.active = 0
+        """Syntheses under way: started and neither finished nor cancelled."""
 
     async def run(self, function: Callable[..., T], *args: object) -> T:
         """`function(*args)` on the pool, awaited without blocking the event loop."""
@@ -75,11 +77,15 @@ class WyomingSpeech:
         """Each sentence's audio as soon as it is decoded; stops before the next batch once
         `wanted()` is false (the client hung up), so no work is left running for it."""
         sentences: Iterator[SpeechChunk] = voice.synthesizer.stream_analyzed(analyzed, self.options)
-        while wanted():
-            chunk = await self.run(next, sentences, None)
-            if chunk is None:
-                return
-            yield chunk
+        self.active += 1
+        try:
+            while wanted():
+                chunk = await self.run(next, sentences, None)
+                if chunk is None:
+                    return
+                yield chunk
+        finally:
+            self.active -= 1
 
     def pause_samples(self, sample_rate: int) -> int:
         """Silence between two sentences, as the synthesizer puts it between a text's sentences."""
