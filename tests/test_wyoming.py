@@ -4,7 +4,10 @@ streamed), the assistant's transcripts, bad input and clients that hang up."""
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import subprocess
+import sys
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -315,3 +318,17 @@ async def test_hang_up_cancels_before_the_next_batch_and_the_loop_stays_free(
         await server.stop()
         executor.shutdown(wait=False)
         assistant.close()
+
+
+def test_a_taken_port_is_reported_and_sigterm_stops_the_server(test_voice_dir: Path, tmp_path: Path) -> None:
+    with sori_wyoming(test_voice_dir, tmp_path / "first", tmp_path / "first.log") as (process, port):
+        environment = dict(os.environ, SORI_DATA_DIR=str(tmp_path / "second"), SORI_WARMUP="false")
+        second = subprocess.run(
+            [sys.executable, "-m", "sori", "wyoming", "--uri", f"tcp://127.0.0.1:{port}",
+             "--voice", str(test_voice_dir), "--device", "cpu"],
+            env=environment, capture_output=True, text=True, timeout=300,
+        )
+        assert second.returncode == 3, second.stderr
+        assert f"cannot listen on tcp://127.0.0.1:{port}" in second.stderr
+        process.terminate()
+        assert process.wait(120) == 0

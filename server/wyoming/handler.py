@@ -53,6 +53,9 @@ SAMPLE_WIDTH = 2
 CHANNELS = 1
 
 Job = Callable[[], Awaitable[None]]
+MAX_QUEUED_JOBS = 64
+"""Requests one connection may have waiting; past that it is not read until one is done, so a
+client that sends faster than it is answered is held back by TCP instead of filling memory."""
 
 
 @dataclass(frozen=True)
@@ -97,10 +100,12 @@ class _Progress:
 class SoriEventHandler(AsyncEventHandler):
     """Answers describe, synthesize (one-shot and streamed), transcript and ping."""
 
-    def __init__(self, service: WyomingService, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self, service: WyomingService, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         super().__init__(reader, writer)
         self._service = service
-        self._jobs: asyncio.Queue[Job] = asyncio.Queue()
+        self._jobs: asyncio.Queue[Job] = asyncio.Queue(MAX_QUEUED_JOBS)
         self._worker: asyncio.Task[None] | None = None
         self._stream: TextStream | None = None
         self._progress = _Progress()
@@ -114,7 +119,7 @@ class SoriEventHandler(AsyncEventHandler):
         if job is not None:
             if self._worker is None:
                 self._worker = asyncio.create_task(self._work(), name="sori wyoming connection")
-            self._jobs.put_nowait(job)
+            await self._jobs.put(job)
         return True
 
     async def run(self) -> None:
@@ -164,7 +169,7 @@ class SoriEventHandler(AsyncEventHandler):
         if SynthesizeStop.is_type(event.type):
             ending, self._stream = self._stream, None
             if ending is None:
-                return self._refusal(SpeechRequestError("no-stream", "synthesize-stop without synthesize-start"))
+                return self._refusal(no_stream("synthesize-stop"))
             return lambda: self._close(ending)
         return None
 
@@ -172,8 +177,9 @@ class SoriEventHandler(AsyncEventHandler):
         """Add streamed text; the sentences it completes are spoken now, the rest waits."""
         stream = self._stream
         if stream is None:
-            return self._refusal(SpeechRequestError("no-stream", "synthesize-chunk without synthesize-start"))
-        sentences, stream.pending = complete_sentences(stream.pending + text, self._service.speech.options.max_sentence_chars)
+            return self._refusal(no_stream("synthesize-chunk"))
+        max_chars = self._service.speech.options.max_sentence_chars
+        sentences, stream.pending = complete_sentences(stream.pending + text, max_chars)
         if not sentences:
             return None
         return lambda: self._speak_sentences(stream, sentences)
@@ -193,7 +199,7 @@ class SoriEventHandler(AsyncEventHandler):
                 return
             except Exception:
                 logger.exception("a Wyoming request failed")
-                await self._refuse(SpeechRequestError("synthesis-failed", "synthesis failed; the error has been logged"))
+                await self._refuse(synthesis_failed())
                 await self.stop()
                 return
 
@@ -220,10 +226,12 @@ class SoriEventHandler(AsyncEventHandler):
             await self.write_event(NotHandled(text=reason).event())
             return
         try:
-            answer = await asyncio.get_running_loop().run_in_executor(None, self._service.assistant.ask, utterance)
+            loop = asyncio.get_running_loop()
+            answer = await loop.run_in_executor(None, self._service.assistant.ask, utterance)
         except StoreUnavailableError as error:
             logger.warning("assistant store unavailable: %s", error)
-            await self.write_event(NotHandled(text="the assistant's store is busy; try again shortly").event())
+            busy = "the assistant's store is busy; try again shortly"
+            await self.write_event(NotHandled(text=busy).event())
             return
         except AssistantError as error:
             await self.write_event(NotHandled(text=str(error)).event())
@@ -242,7 +250,8 @@ class SoriEventHandler(AsyncEventHandler):
             raise SpeechRequestError("empty-text", "the text to synthesize is empty")
         if len(text) > self._service.max_text_chars:
             raise SpeechRequestError(
-                "text-too-long", f"the text has {len(text)} characters; at most {self._service.max_text_chars}"
+                "text-too-long",
+                f"the text has {len(text)} characters; at most {self._service.max_text_chars}",
             )
         voice = await self._voice(request.voice)
         analyzed = await self._service.speech.analyze(voice, text)
@@ -265,7 +274,8 @@ class SoriEventHandler(AsyncEventHandler):
         if stream.pending.strip():
             await self._speak_streamed(stream, stream.pending)
         if not stream.failed and stream.spoken == 0:
-            await self._fail(stream, SpeechRequestError("unspeakable-text", "the stream had nothing speakable"))
+            nothing = SpeechRequestError("unspeakable-text", "the stream had nothing speakable")
+            await self._fail(stream, nothing)
         await self.write_event(SynthesizeStopped().event())
 
     async def _speak_streamed(self, stream: TextStream, text: str) -> None:
@@ -278,13 +288,14 @@ class SoriEventHandler(AsyncEventHandler):
             logger.warning("streamed text skipped: %s", error)
             return
         try:
-            pause = self._service.speech.pause_samples(stream.voice.synthesizer.sample_rate) if stream.spoken else 0
+            rate = stream.voice.synthesizer.sample_rate
+            pause = self._service.speech.pause_samples(rate) if stream.spoken else 0
             await self._speak(stream.voice, analyzed, pause=pause)
         except ConnectionError:
             raise
         except Exception:
             logger.exception("a streamed sentence failed")
-            await self._fail(stream, SpeechRequestError("synthesis-failed", "synthesis failed; the error has been logged"))
+            await self._fail(stream, synthesis_failed())
             return
         stream.spoken += len(analyzed)
 
@@ -298,7 +309,8 @@ class SoriEventHandler(AsyncEventHandler):
         """The voice a request asks for: by name, or the default for Korean or no preference."""
         language = request.language if request is not None and request.name is None else None
         if language is not None and not language.lower().startswith("ko"):
-            raise SpeechRequestError("unsupported-language", f"Sori speaks Korean (ko) only, not {language!r}")
+            message = f"Sori speaks Korean (ko) only, not {language!r}"
+            raise SpeechRequestError("unsupported-language", message)
         return await self._service.speech.voice(request.name if request is not None else None)
 
     async def _speak(self, voice: Voice, analyzed: Analyzed, pause: int) -> None:
@@ -320,8 +332,18 @@ class SoriEventHandler(AsyncEventHandler):
         pcm = encode_audio(waveform, rate, "pcm")
         step = self._service.samples_per_chunk * SAMPLE_WIDTH * CHANNELS
         for start in range(0, len(pcm), step):
-            chunk = AudioChunk(rate=rate, width=SAMPLE_WIDTH, channels=CHANNELS, audio=pcm[start : start + step])
-            await self.write_event(chunk.event())
+            piece = pcm[start : start + step]
+            await self.write_event(AudioChunk(rate, SAMPLE_WIDTH, CHANNELS, audio=piece).event())
+
+
+def no_stream(event_type: str) -> SpeechRequestError:
+    """A stream's event outside a stream."""
+    return SpeechRequestError("no-stream", f"{event_type} without synthesize-start")
+
+
+def synthesis_failed() -> SpeechRequestError:
+    """What a client hears of a failure inside the model (the details go to the log)."""
+    return SpeechRequestError("synthesis-failed", "synthesis failed; the error has been logged")
 
 
 def _text_field(event: Event) -> str:

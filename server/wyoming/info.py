@@ -40,7 +40,8 @@ def build_info(voices: Sequence[Mapping[str, Any]]) -> Info:
     whose config cannot be read is left out, since a request for it could only fail.
     """
     attribution, version = sori_attribution(), sori_version()
-    usable = sorted((voice for voice in voices if "error" not in voice), key=lambda voice: not voice["default"])
+    usable = [voice for voice in voices if "error" not in voice]
+    usable.sort(key=lambda voice: not voice["default"])
     tts_voices = [
         TtsVoice(
             name=str(voice["name"]),

@@ -38,7 +38,9 @@ class SpeechRequestError(Exception):
 class WyomingSpeech:
     """Voices by name and a thread pool to run them on; shared by every connection."""
 
-    def __init__(self, registry: VoiceRegistry, executor: ThreadPoolExecutor, options: SynthesisOptions) -> None:
+    def __init__(
+        self, registry: VoiceRegistry, executor: ThreadPoolExecutor, options: SynthesisOptions
+    ) -> None:
         self.registry = registry
         self.options = options
         self._executor = executor
