@@ -255,8 +255,9 @@ def test_zeroconf_without_the_package_is_a_clear_error(monkeypatch, capsys) -> N
     assert "--zeroconf needs the zeroconf package" in capsys.readouterr().err
 
 
-def test_a_bad_uri_is_a_clear_error(capsys) -> None:
-    assert main(["wyoming", "--uri", "http://127.0.0.1:10200"]) == 2
+@pytest.mark.parametrize("uri", ["http://127.0.0.1:10200", "tcp://127.0.0.1", "stdio://"])
+def test_a_bad_uri_is_a_clear_error(capsys, uri: str) -> None:
+    assert main(["wyoming", "--uri", uri]) == 2
     assert "tcp://" in capsys.readouterr().err
 
 

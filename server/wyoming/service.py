@@ -32,7 +32,7 @@ class WyomingConfig:
     """Options of `sori wyoming` beyond the shared server settings."""
 
     uri: str = "tcp://127.0.0.1:10200"
-    """Where to listen: tcp://HOST:PORT, unix://PATH or stdio://."""
+    """Where to listen: tcp://HOST:PORT or unix://PATH."""
     zeroconf_name: str | None = None
     """Announce the service under this name over mDNS (needs the zeroconf package); None: don't."""
     samples_per_chunk: int = 1024
@@ -42,6 +42,10 @@ class WyomingConfig:
 
     def __post_init__(self) -> None:
         AsyncServer.from_uri(self.uri)  # raises ValueError naming what is wrong with the URI
+        if urlparse(self.uri).scheme == "stdio":
+            # Over stdio the wyoming package never tells a handler that the input ended, so the
+            # answers still being spoken would be cut off: only sockets are served.
+            raise ValueError("stdio:// is not supported: use tcp://HOST:PORT or unix://PATH")
         if self.zeroconf_name is not None and urlparse(self.uri).scheme != "tcp":
             raise ValueError("zeroconf announces a TCP service: use --uri tcp://HOST:PORT")
         if self.samples_per_chunk < 1 or self.max_text_chars < 1:

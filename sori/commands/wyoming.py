@@ -23,7 +23,7 @@ def register(subparsers: Any) -> None:
         "override the SORI_* environment variables.",
     )
     parser.add_argument("--uri", default="tcp://127.0.0.1:10200",
-                        help="where to listen: tcp://HOST:PORT, unix://PATH or stdio:// "
+                        help="where to listen: tcp://HOST:PORT or unix://PATH "
                         "(default tcp://127.0.0.1:10200; use tcp://0.0.0.0:10200 for other machines)")
     parser.add_argument("--voice", default=None, metavar="DIR_OR_NAME",
                         help="default voice: directory or registry name (default: the bundled voice)")
