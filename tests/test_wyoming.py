@@ -333,3 +333,23 @@ def test_a_taken_port_is_reported_and_sigterm_stops_the_server(test_voice_dir: P
         assert f"cannot listen on tcp://127.0.0.1:{port}" in second.stderr
         process.terminate()
         assert process.wait(120) == 0
+
+
+def test_zeroconf_announces_the_service(test_voice_dir: Path, tmp_path: Path) -> None:
+    pytest.importorskip("zeroconf")  # optional: pip install 'sori[zeroconf]'
+    from zeroconf.asyncio import AsyncZeroconf
+
+    name = f"sori-test-{os.getpid()}"
+
+    async def resolve() -> tuple[int | None, list[bytes]]:
+        zeroconf = AsyncZeroconf()
+        try:
+            info = await zeroconf.async_get_service_info(
+                "_wyoming._tcp.local.", f"{name}._wyoming._tcp.local.", timeout=30_000
+            )
+            return (None, []) if info is None else (info.port, info.addresses)
+        finally:
+            await zeroconf.async_close()
+
+    with sori_wyoming(test_voice_dir, tmp_path, tmp_path / "log", "--zeroconf", name) as (_, port):
+        assert asyncio.run(resolve()) == (port, [bytes([127, 0, 0, 1])])
