@@ -9,8 +9,9 @@ import re
 import subprocess
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from importlib import metadata
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from wyoming.tts import (
     SynthesizeVoice,
 )
 
-from assistant import FALLBACK_REPLY, Assistant
+from assistant import FALLBACK_REPLY, Assistant, AssistantReply
 from server.voices import VoiceRegistry
 from server.wyoming import SoriEventHandler, WyomingService, WyomingSpeech, build_info
 from sori.cli import main
@@ -261,6 +262,72 @@ def test_a_bad_uri_is_a_clear_error(capsys, uri: str) -> None:
     assert "tcp://" in capsys.readouterr().err
 
 
+@asynccontextmanager
+async def in_process(
+    synthesizer: Synthesizer, assistant: Assistant, executor: ThreadPoolExecutor
+) -> AsyncIterator[tuple[int, WyomingSpeech]]:
+    """The Wyoming handler on a real TCP port in this event loop, serving one voice `synthesizer`
+    on `executor`; yields (port, speech) and stops the server afterwards."""
+    registry = VoiceRegistry.from_synthesizers({"in-process": synthesizer}, "in-process")
+    speech = WyomingSpeech(registry, executor, SynthesisOptions())
+    service = WyomingService(info=build_info(registry.describe()).event(), speech=speech, assistant=assistant)
+    port = free_port()
+    server = AsyncTcpServer("127.0.0.1", port)
+    await server.start(lambda reader, writer: SoriEventHandler(service, reader, writer))
+    try:
+        yield port, speech
+    finally:
+        await server.stop()
+
+
+class BrokenAssistant(Assistant):
+    """An assistant whose skills all fail (as a bug would)."""
+
+    def ask(self, text: str) -> AssistantReply:
+        """Fail."""
+        raise RuntimeError("a skill crashed")
+
+
+class FailingSynthesizer(Synthesizer):
+    """The test voice, but a batch of sentences fails inside the model (as a CUDA error would)."""
+
+    def __init__(self, base: Synthesizer) -> None:
+        super().__init__(base.config, base.model, base.device, base.max_batch_size)
+
+    def _decode_batch(
+        self, batch: Sequence[tuple[str, FrontendResult]], options: SynthesisOptions
+    ) -> list[tuple[SentenceSynthesis, torch.Tensor]]:
+        """Fail."""
+        raise RuntimeError("CUDA error: device-side assert at /secret/path.cu:42")
+
+
+@pytest.mark.anyio
+async def test_failures_inside_are_answered_and_the_server_goes_on(
+    base_synthesizer: Synthesizer, tmp_path: Path
+) -> None:
+    assistant = BrokenAssistant(store_path=tmp_path / "assistant.sqlite3")
+    executor = ThreadPoolExecutor(2)
+    try:
+        async with in_process(FailingSynthesizer(base_synthesizer), assistant, executor) as (port, _):
+            # Home Assistant waits for handled or not-handled: a crashed skill is not-handled.
+            requests = [Transcript(text="지금 몇 시야?").event(), Describe().event()]
+            events = await exchange(port, requests, is_type("info"))
+            assert [event.type for event in events] == ["not-handled", "info"]
+            # A model failure is an error without its details; the connection ends.
+            events = await exchange(port, [Synthesize(text="안녕하세요.").event()], is_type("error"))
+            error = Error.from_event(events[-1])
+            assert error.code == "synthesis-failed" and "secret" not in error.text
+            # Inside a stream, the error comes once and the stream still ends.
+            requests = [SynthesizeStart().event(), SynthesizeChunk(text="하나. 둘. 셋").event(),
+                        SynthesizeStop().event()]
+            events = await exchange(port, requests, is_type("synthesize-stopped"))
+            assert [event.type for event in events] == ["error", "synthesize-stopped"]
+            assert (await describe(port)).tts
+    finally:
+        executor.shutdown(wait=False)
+        assistant.close()
+
+
 class GatedSynthesizer(Synthesizer):
     """The test voice, but its second batch of sentences waits until the test releases it."""
 
@@ -287,36 +354,30 @@ async def test_hang_up_cancels_before_the_next_batch_and_the_loop_stays_free(
     base_synthesizer: Synthesizer, tmp_path: Path
 ) -> None:
     gated = GatedSynthesizer(base_synthesizer)
-    registry = VoiceRegistry.from_synthesizers({"gated": gated}, "gated")
-    executor = ThreadPoolExecutor(2)
-    speech = WyomingSpeech(registry, executor, SynthesisOptions())
     assistant = Assistant(store_path=tmp_path / "assistant.sqlite3")
-    service = WyomingService(info=build_info(registry.describe()).event(), speech=speech, assistant=assistant)
-    port = free_port()
-    server = AsyncTcpServer("127.0.0.1", port)
-    await server.start(lambda reader, writer: SoriEventHandler(service, reader, writer))
+    executor = ThreadPoolExecutor(2)
     loop = asyncio.get_running_loop()
     try:
-        text = " ".join(f"{number}번째 문장이에요." for number in range(1, 9))  # batches of 1, 2, 4, 1
-        connection = client(port)
-        await connection.connect()
-        await connection.write_event(Synthesize(text=text).event())
-        await read_until(connection, is_type("audio-chunk"))  # the first sentence
-        assert await loop.run_in_executor(None, gated.second_started.wait, 120)
-        # While the second batch runs, another client is answered: model work is off the loop.
-        info = Info.from_event((await exchange(port, [Describe().event()], is_type("info")))[-1])
-        assert [voice.name for voice in info.tts[0].voices] == ["gated"]
-        await connection.disconnect()
-        async with asyncio.timeout(120):  # the synthesis is cancelled with its batch still held
-            while speech.active:
-                await asyncio.sleep(0.01)
-        assert speech.hang_ups == 1
-        gated.release.set()
-        await loop.run_in_executor(None, executor.shutdown, True)  # every batch ever started is done
-        assert gated.batches == 2  # the batch in flight finished; no later batch began
+        async with in_process(gated, assistant, executor) as (port, speech):
+            text = " ".join(f"{number}번째 문장이에요." for number in range(1, 9))  # batches of 1, 2, 4, 1
+            connection = client(port)
+            await connection.connect()
+            await connection.write_event(Synthesize(text=text).event())
+            await read_until(connection, is_type("audio-chunk"))  # the first sentence
+            assert await loop.run_in_executor(None, gated.second_started.wait, 120)
+            # While the second batch runs, another client is answered: model work is off the loop.
+            info = Info.from_event((await exchange(port, [Describe().event()], is_type("info")))[-1])
+            assert [voice.name for voice in info.tts[0].voices] == ["in-process"]
+            await connection.disconnect()
+            async with asyncio.timeout(120):  # the synthesis is cancelled with its batch still held
+                while speech.active:
+                    await asyncio.sleep(0.01)
+            assert speech.hang_ups == 1
+            gated.release.set()
+            await loop.run_in_executor(None, executor.shutdown, True)  # every batch started is done
+            assert gated.batches == 2  # the batch in flight finished; no later batch began
     finally:
         gated.release.set()
-        await server.stop()
         executor.shutdown(wait=False)
         assistant.close()
 

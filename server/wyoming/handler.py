@@ -236,6 +236,10 @@ class SoriEventHandler(AsyncEventHandler):
         except AssistantError as error:
             await self.write_event(NotHandled(text=str(error)).event())
             return
+        except Exception:  # Home Assistant waits for handled or not-handled, never for error
+            logger.exception("the assistant failed on %r", utterance)
+            await self.write_event(NotHandled(text="the assistant failed; the error has been logged").event())
+            return
         if answer.intent is None:
             await self.write_event(NotHandled(text=answer.reply).event())
         else:
@@ -318,12 +322,15 @@ class SoriEventHandler(AsyncEventHandler):
         rate = voice.synthesizer.sample_rate
         progress = self._progress
         progress.spoken, progress.total, progress.active = 0, len(analyzed), True
-        await self.write_event(AudioStart(rate=rate, width=SAMPLE_WIDTH, channels=CHANNELS).event())
         lead = silence(pause)
         async for chunk in self._service.speech.chunks(voice, analyzed, lambda: not self.writer.is_closing()):
+            if progress.spoken == 0:  # started once there is audio, so a failure before it is a plain error
+                await self.write_event(AudioStart(rate=rate, width=SAMPLE_WIDTH, channels=CHANNELS).event())
             await self._write_audio(torch.cat([lead, chunk.waveform]), rate)
             lead = silence(0)
             progress.spoken += 1
+        if self.writer.is_closing():
+            raise ConnectionResetError("the connection closed before the last sentence")
         progress.active = False
         await self.write_event(AudioStop().event())
 
