@@ -1,0 +1,99 @@
+"""Speech for Wyoming clients: the registry's voices, run on a bounded pool of threads.
+
+The event loop never runs model code: the frontend and every batch of sentences run on the pool,
+and each sentence's audio comes back to the loop as soon as it is decoded. The pool's size bounds
+how many syntheses run at once over all connections; the rest wait their turn, batch by batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+import torch
+
+from server.errors import ServiceError, UnknownVoiceError, VoiceUnavailableError
+from server.voices import Voice, VoiceRegistry
+from tts import FrontendError, FrontendResult, SpeechChunk, SynthesisOptions
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+Analyzed = list[tuple[str, FrontendResult]]
+"""A text's sentences after the frontend (`Synthesizer.analyze`)."""
+
+
+class SpeechRequestError(Exception):
+    """A synthesis request that cannot be served; `code` and the message go to the client."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class WyomingSpeech:
+    """Voices by name and a thread pool to run them on; shared by every connection."""
+
+    def __init__(
+        self, registry: VoiceRegistry, executor: ThreadPoolExecutor, options: SynthesisOptions
+    ) -> None:
+        self.registry = registry
+        self.options = options
+        self._executor = executor
+        self.hang_ups = 0
+        """Syntheses stopped because their client hung up before the last sentence."""
+        self.active = 0
+        """Syntheses under way: started and neither finished nor cancelled."""
+
+    async def run(self, function: Callable[..., T], *args: object) -> T:
+        """`function(*args)` on the pool, awaited without blocking the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
+
+    async def voice(self, name: str | None) -> Voice:
+        """The voice a request names (None: the default), loaded if needed."""
+        try:
+            resolved = self.registry.resolve(name)
+            loaded = self.registry.loaded(resolved)
+            return loaded if loaded is not None else await self.run(self.registry.load, resolved)
+        except UnknownVoiceError as error:
+            raise SpeechRequestError("unknown-voice", error.detail) from None
+        except VoiceUnavailableError as error:
+            raise SpeechRequestError("voice-unavailable", error.detail) from None
+        except ServiceError as error:  # any other refusal from the registry, with its reason
+            raise SpeechRequestError("voice-unavailable", error.detail) from None
+
+    async def analyze(self, voice: Voice, text: str) -> Analyzed:
+        """The text's sentences through the voice's frontend; 'unspeakable-text' if none can be said."""
+        try:
+            return await self.run(voice.synthesizer.analyze, text, self.options)
+        except FrontendError as error:
+            raise SpeechRequestError("unspeakable-text", str(error)) from None
+
+    async def chunks(
+        self, voice: Voice, analyzed: Sequence[tuple[str, FrontendResult]], wanted: Callable[[], bool]
+    ) -> AsyncIterator[SpeechChunk]:
+        """Each sentence's audio as soon as it is decoded; stops before the next batch once
+        `wanted()` is false (the client hung up), so no work is left running for it."""
+        sentences: Iterator[SpeechChunk] = voice.synthesizer.stream_analyzed(analyzed, self.options)
+        self.active += 1
+        try:
+            while wanted():
+                chunk = await self.run(next, sentences, None)
+                if chunk is None:
+                    return
+                yield chunk
+        finally:
+            self.active -= 1
+
+    def pause_samples(self, sample_rate: int) -> int:
+        """Silence between two sentences, as the synthesizer puts it between a text's sentences."""
+        return int(round(self.options.sentence_pause_seconds * sample_rate))
+
+
+def silence(samples: int) -> torch.Tensor:
+    """`samples` of silence. [T]"""
+    return torch.zeros(samples)
