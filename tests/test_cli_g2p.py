@@ -47,3 +47,15 @@ def test_unspeakable_text_exits_2_with_reason_on_stderr() -> None:
     assert done.returncode == 2
     assert done.stdout == ""
     assert "nothing speakable" in done.stderr
+
+
+def test_dash_reads_the_text_from_standard_input() -> None:
+    from_stdin = subprocess.run(
+        [sys.executable, "-m", "sori", "g2p", "-", "--json"], input="3kg 샀어요\n",
+        capture_output=True, text=True, timeout=300,
+    )
+    from_argument = subprocess.run(
+        [sys.executable, "-m", "sori", "g2p", "3kg 샀어요", "--json"], capture_output=True, text=True, timeout=300,
+    )
+    assert from_stdin.returncode == 0, from_stdin.stderr
+    assert json.loads(from_stdin.stdout) == json.loads(from_argument.stdout)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import json
 import math
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +15,14 @@ import pytest
 import soundfile as sf
 import torch
 
-from tts import FrontendError, SynthesisOptions, Synthesizer
+from tts import (
+    FrontendError,
+    SentenceSynthesis,
+    SpeechChunk,
+    SynthesisOptions,
+    Synthesizer,
+    attention_health,
+)
 from tts.text.sentences import split_sentences
 
 
@@ -156,3 +166,58 @@ def test_cli_takes_the_cuda_graphs_switch(tmp_path: Path, test_voice_dir: Path) 
     )
     assert done.returncode == 0, done.stderr
     assert sf.info(wav).frames > 0
+
+
+def test_cli_speak_reads_stdin_and_streams_a_wav_to_stdout(tmp_path: Path, test_voice_dir: Path) -> None:
+    """`sori speak - -o -`: text from standard input, a WAV of unknown length on standard output
+    holding exactly the stream's samples, and the messages on standard error."""
+    text = "안녕하세요. 소리입니다. 반가워요."
+    done = subprocess.run(
+        [sys.executable, "-m", "sori", "speak", "-", "-o", "-", "--voice", str(test_voice_dir), "--device", "cpu",
+         "--json"],
+        input=text.encode(), capture_output=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    audio = done.stdout
+    assert audio[:4] == b"RIFF" and audio[4:8] == b"\xff\xff\xff\xff" and audio[40:44] == b"\xff\xff\xff\xff"
+    summary = json.loads(next(line for line in done.stderr.decode().splitlines() if line.startswith("{")))
+    assert summary["output"] == "-" and len(summary["sentences"]) == 3
+    synthesizer = Synthesizer.load(test_voice_dir, device="cpu")
+    expected = np.concatenate([c.waveform.numpy() for c in synthesizer.stream(text)])
+    samples = np.frombuffer(audio[44:], dtype="<i2")
+    assert samples.size == expected.size
+    assert summary["seconds"] == pytest.approx(samples.size / 22050, abs=1e-3)
+
+
+def test_streamed_wav_flushes_each_sentence_before_the_next_is_made() -> None:
+    """What `-o -` writes for a sentence is flushed before the next sentence is even asked for."""
+    from sori.commands.speak import stream_to
+
+    class Recorder(io.BytesIO):
+        flushed = 0
+
+        def flush(self) -> None:
+            self.flushed = len(self.getvalue())
+
+    output = Recorder()
+    seen_before: list[int] = []
+    wave = torch.full((100,), 0.5)
+    alignment = np.ones((1, 1))
+    health = attention_health(alignment, stopped_by_token=True, spoken_length=1)
+    sentence = SentenceSynthesis("가.", None, ("ᄀ",), alignment, np.zeros((2, 80)), health)  # type: ignore[arg-type]
+
+    def chunks() -> Iterator[SpeechChunk]:
+        for index in range(3):
+            seen_before.append(output.flushed)
+            yield SpeechChunk(index, sentence, wave, 22050, 0)
+
+    result = stream_to(output, chunks(), 22050)
+    assert seen_before == [44, 244, 444]  # the header, then each sentence's 100 samples, flushed
+    assert result.waveform.numel() == 300 and len(result.sentences) == 3
+
+
+def test_cli_speak_refuses_to_write_audio_to_a_terminal(test_voice_dir: Path) -> None:
+    script = ("import sys; sys.stdout.isatty = lambda: True; from sori.cli import main; "
+              f"sys.exit(main(['speak', '안녕', '-o', '-', '--voice', {str(test_voice_dir)!r}]))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "pipe it" in done.stderr

@@ -14,6 +14,7 @@ from tts.synthesizer import (
     SynthesisOptions,
     SynthesisResult,
     Synthesizer,
+    join_chunks,
     resolve_device,
 )
 from tts.text import FrontendError, FrontendResult, TextConfig, text_to_ids
@@ -44,6 +45,7 @@ __all__ = [
     "default_voice_dir",
     "encode_audio",
     "find_voices",
+    "join_chunks",
     "load_voice",
     "plot_alignment",
     "read_voice_config",

@@ -126,6 +126,15 @@ class SpeechChunk:
         return self.waveform.numel() / self.sample_rate
 
 
+def join_chunks(chunks: Sequence[SpeechChunk], sample_rate: int) -> SynthesisResult:
+    """A whole text's result from its chunks, in order (failed attention is logged)."""
+    waveform = torch.cat([chunk.waveform for chunk in chunks]) if chunks else torch.zeros(0)
+    result = SynthesisResult(waveform, sample_rate, tuple(chunk.sentence for chunk in chunks))
+    if not result.health_ok:
+        logger.warning("attention failed for: %s", " | ".join(result.failed_sentences))
+    return result
+
+
 def resolve_device(device: str | torch.device) -> torch.device:
     """'auto' -> CUDA when available, else CPU; 'cuda' without a GPU is a clear error."""
     if str(device) == "auto":
@@ -231,7 +240,7 @@ class Synthesizer:
             chunks = [self._chunk(index, sentence, wave, options)
                       for index, (sentence, wave) in enumerate(spoken[cursor : cursor + len(sentences)])]
             cursor += len(sentences)
-            results.append(self._result(chunks))
+            results.append(join_chunks(chunks, self.sample_rate))
         return results
 
     def stream(self, text: str, options: SynthesisOptions | None = None) -> Iterator[SpeechChunk]:
@@ -275,14 +284,6 @@ class Synthesizer:
         pause = 0 if index == 0 else int(round(options.sentence_pause_seconds * self.sample_rate))
         waveform = torch.cat([torch.zeros(pause), wave]).clamp(-1.0, 1.0)
         return SpeechChunk(index, sentence, waveform, self.sample_rate, pause)
-
-    def _result(self, chunks: Sequence[SpeechChunk]) -> SynthesisResult:
-        """A whole text's result from its chunks, in order; failed attention is logged."""
-        waveform = torch.cat([chunk.waveform for chunk in chunks])
-        result = SynthesisResult(waveform, self.sample_rate, tuple(chunk.sentence for chunk in chunks))
-        if not result.health_ok:
-            logger.warning("attention failed for: %s", " | ".join(result.failed_sentences))
-        return result
 
     def _decode_batch(
         self, batch: Sequence[tuple[str, FrontendResult]], options: SynthesisOptions

@@ -15,7 +15,7 @@ def register(subparsers: Any) -> None:
         help="show each frontend stage of a sentence (read-out, pronunciation, symbols, ids)",
         description="Run the Korean text frontend on TEXT and print every stage.",
     )
-    parser.add_argument("text", metavar="TEXT", help="the sentence to process")
+    parser.add_argument("text", metavar="TEXT", help="the sentence to process; - reads standard input")
     parser.add_argument(
         "--json",
         action="store_true",
@@ -31,8 +31,9 @@ def run(args: argparse.Namespace) -> int:
     """Print the stages; exit 2 with the reason on stderr when the text cannot be spoken."""
     from tts.text import FrontendError, TextConfig, text_to_ids
 
+    text = sys.stdin.read().strip() if args.text == "-" else args.text
     try:
-        result = text_to_ids(args.text, TextConfig(use_g2p=not args.no_g2p))
+        result = text_to_ids(text, TextConfig(use_g2p=not args.no_g2p))
     except FrontendError as error:
         print(f"sori g2p: {error}", file=sys.stderr)
         return 2
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(stages, ensure_ascii=False))
         return 0
-    print(f"input:      {args.text}")
+    print(f"input:      {text}")
     print(f"normalized: {result.normalized}")
     print(f"pronounced: {result.pronounced}")
     print(f"symbols:    {' '.join('␣' if s == ' ' else s for s in result.symbols)}")

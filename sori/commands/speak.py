@@ -1,4 +1,8 @@
-"""`sori speak TEXT -o out.wav`: synthesise Korean text with a voice, optionally plotting attention."""
+"""`sori speak TEXT -o out.wav`: synthesise Korean text with a voice, optionally plotting attention.
+
+`-` as TEXT reads standard input; `-o -` streams the WAV to standard output sentence by sentence,
+so `sori speak "…" -o - | aplay` starts speaking after the first sentence (messages go to stderr).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,12 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+if TYPE_CHECKING:
+    from tts import SpeechChunk, SynthesisResult
 
 
 def register(subparsers: Any) -> None:
@@ -16,8 +24,9 @@ def register(subparsers: Any) -> None:
         "speak", help="turn Korean text into a WAV file",
         description="Synthesise TEXT with a Sori voice and write a 16-bit PCM WAV.",
     )
-    parser.add_argument("text", metavar="TEXT", help="Korean text, any length")
-    parser.add_argument("-o", "--output", type=Path, required=True, help="WAV file to write")
+    parser.add_argument("text", metavar="TEXT", help="Korean text, any length; - reads standard input")
+    parser.add_argument("-o", "--output", required=True,
+                        help="WAV file to write; - streams it to standard output as each sentence is ready")
     parser.add_argument("--voice", type=Path, default=None, help="voice directory (default: the bundled voice)")
     parser.add_argument("--alignment", type=Path, default=None, help="also write the attention alignment PNG here")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to run the model")
@@ -26,6 +35,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--speed", type=float, default=1.0, help="speaking rate factor (0.25-4.0)")
     parser.add_argument("--json", action="store_true", help="print a JSON summary (health per sentence)")
     parser.set_defaults(func=run)
+
+
+def read_text(argument: str) -> str:
+    """TEXT itself, or standard input when it is `-` (UTF-8)."""
+    return sys.stdin.read() if argument == "-" else argument
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,17 +54,27 @@ def run(args: argparse.Namespace) -> int:
     )
     from tts.audio import save_wav
 
+    to_stdout = args.output == "-"
+    if to_stdout and sys.stdout.isatty():
+        print("sori speak: -o - writes binary audio; pipe it (| aplay) or redirect it (> out.wav)", file=sys.stderr)
+        return 2
     try:
+        text = read_text(args.text)
         options = SynthesisOptions(speed=args.speed)
         voice_dir = args.voice if args.voice is not None else default_voice_dir()
         synthesizer = Synthesizer.load(voice_dir, device=args.device, cuda_graphs=args.cuda_graphs)
         started = time.perf_counter()
-        result = synthesizer.synthesize(args.text, options)
+        if to_stdout:
+            chunks = synthesizer.stream(text, options)  # FrontendError here, before any audio
+            result = stream_to(sys.stdout.buffer, chunks, synthesizer.sample_rate)
+        else:
+            result = synthesizer.synthesize(text, options)
         elapsed = time.perf_counter() - started
     except (FrontendError, VoiceError, ValueError) as error:
         print(f"sori speak: {error}", file=sys.stderr)
         return 2
-    save_wav(args.output, result.waveform, result.sample_rate)
+    if not to_stdout:
+        save_wav(args.output, result.waveform, result.sample_rate)
     if args.alignment is not None:
         plot_alignment(
             result.alignments,
@@ -59,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
             path=args.alignment,
         )
     summary = {
-        "output": str(args.output),
+        "output": "-" if to_stdout else str(args.output),
         "voice": synthesizer.config.name,
         "seconds": round(result.duration_seconds, 3),
         "real_time_factor": round(elapsed / max(result.duration_seconds, 1e-9), 4),
@@ -67,13 +91,30 @@ def run(args: argparse.Namespace) -> int:
         "dropped": list(result.dropped),
         "sentences": [{"text": s.text, **s.health.to_dict()} for s in result.sentences],
     }
+    messages = sys.stderr if to_stdout else sys.stdout  # standard output carries the audio
     if args.json:
-        print(json.dumps(summary, ensure_ascii=False))
+        print(json.dumps(summary, ensure_ascii=False), file=messages)
     else:
-        print(f"wrote {args.output}: {summary['seconds']} s of speech by {summary['voice']} "
-              f"(real-time factor {summary['real_time_factor']})")
+        print(f"wrote {summary['output']}: {summary['seconds']} s of speech by {summary['voice']} "
+              f"(real-time factor {summary['real_time_factor']})", file=messages)
         if args.alignment is not None:
-            print(f"wrote {args.alignment}: attention alignment")
+            print(f"wrote {args.alignment}: attention alignment", file=messages)
     if not result.health_ok:
         print("sori speak: warning: attention failed for: " + " | ".join(result.failed_sentences), file=sys.stderr)
     return 0
+
+
+def stream_to(output: BinaryIO, chunks: Iterable[SpeechChunk], sample_rate: int) -> SynthesisResult:
+    """Write a WAV of unknown length to `output`, flushing each sentence as it comes; returns the
+    whole result (for the summary and the alignment plot)."""
+    from tts import encode_audio, join_chunks
+    from tts.audio import streaming_wav_header
+
+    output.write(streaming_wav_header(sample_rate))
+    output.flush()
+    received = []
+    for chunk in chunks:
+        output.write(encode_audio(chunk.waveform, chunk.sample_rate, "pcm"))
+        output.flush()
+        received.append(chunk)
+    return join_chunks(received, sample_rate)
