@@ -6,6 +6,7 @@ import pytest
 
 from assistant import SERVED_INTENTS, AssistantError, IntentCatalog, load_intents, recognize
 from assistant.recognizer import load_template_dict
+from assistant.skills import SKILLS
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +140,7 @@ def test_recognition(catalog: IntentCatalog, text: str, intent: str | None, slot
 
 def test_only_served_intents_are_loaded() -> None:
     data = load_template_dict()
-    assert set(data["intents"]) == set(SERVED_INTENTS)
+    assert set(data["intents"]) == set(SERVED_INTENTS) == set(SKILLS)  # each has exactly one skill
     # Home Assistant's own Korean templates are part of the merge, not replaced by ours.
     assert "{timer_minutes:minutes}분[짜리] 타이머 [<timer_set>]" in {
         sentence
