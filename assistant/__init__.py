@@ -4,14 +4,8 @@ from assistant.assistant import Assistant, AssistantReply, default_store_path
 from assistant.errors import AssistantError, StoreUnavailableError
 from assistant.normalize import normalize_utterance
 from assistant.particles import has_final_consonant, particle_for, strip_particle, with_particle
-from assistant.recognizer import (
-    SERVED_INTENTS,
-    IntentCatalog,
-    Recognition,
-    load_intents,
-    recognize,
-)
-from assistant.skills import FALLBACK_REPLY
+from assistant.recognizer import IntentCatalog, Recognition, load_intents, recognize
+from assistant.skills import FALLBACK_REPLY, SERVED_INTENTS
 from assistant.weather import WeatherError, WeatherProvider, WeatherReport
 
 __all__ = [

@@ -15,6 +15,7 @@ from assistant.recognizer import IntentCatalog, Recognition, load_intents, recog
 from assistant.skills import FALLBACK_REPLY, SKILLS, SkillContext
 from assistant.store import AssistantStore
 from assistant.weather import WeatherProvider
+from tts.paths import data_dir
 
 LOGGER = logging.getLogger(__name__)
 
@@ -40,10 +41,6 @@ class AssistantReply:
 
 def default_store_path() -> Path:
     """Where timers and the shopping list live unless told otherwise: data_dir()/assistant.sqlite3."""
-    # Imported here, so that importing the assistant alone does not import `tts` (and torch).
-    from tts import data_dir
-
-
     return data_dir() / STORE_FILENAME
 
 

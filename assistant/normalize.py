@@ -10,6 +10,8 @@ import re
 import unicodedata
 
 from assistant.numbers import NATIVE_NUMBER_WORDS, SINO_NUMBER_CHARS, parse_number
+from tts.text import hangul
+from tts.text.tables import OPERATORS
 
 _FULLWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
 _SPACES = {0x3000: " ", 0x00A0: " ", 0x200B: None, 0xFEFF: None}
@@ -23,8 +25,8 @@ _NUMBER_WORD_BEFORE_UNIT = re.compile(
 _DIGIT_SPACE_UNIT = re.compile(rf"(?<=\d)\s+(?={_UNITS})")
 _UNIT_THEN_DIGIT = re.compile(r"(?:(?<=시간)|(?<=[분초]))(?=\d)")
 
-_OPERATORS = {"+": "더하기", "-": "빼기", "−": "빼기", "*": "곱하기", "×": "곱하기", "x": "곱하기",
-              "X": "곱하기", "/": "나누기", "÷": "나누기"}
+_OPERATORS = {**OPERATORS, "−": "빼기", "x": "곱하기", "X": "곱하기", "/": "나누기"}
+"""The frontend's operator words, plus the other signs people type for them (3−1, 3x4, 8/2)."""
 _ARITHMETIC = re.compile(r"(?<=\d)\s*([-+−*×xX/÷])\s*(?=[\d-])")
 
 _INNER_COMMA = re.compile(r"(?<!\d)[,，、]|[,，、](?!\d)")
@@ -38,9 +40,8 @@ _DETACHED_HAE = re.compile(r"(?<=[가-힣])\s+해(?=\s*(?:주세요|주시겠어
 _REQUEST_ENDING = re.compile(
     r"(?P<stem>[가-힣])\s*(?:주세요|주시겠어요|주실래요|주실래|줄래요|줄래|줘요|줘)(?=\s|$)"
 )
-_HANGUL_FIRST = 0xAC00
-# Medial vowels that end the -아/-어 form: ㅏ ㅐ ㅓ ㅕ ㅘ ㅙ ㅝ (indices in the 21 medials).
-_INFINITIVE_VOWELS = frozenset({0, 1, 4, 6, 9, 10, 14})
+_INFINITIVE_VOWELS = frozenset(hangul.COMPAT_NUCLEI.index(vowel) for vowel in "ㅏㅐㅓㅕㅘㅙㅝ")
+"""Nuclei that end the -아/-어 form of a verb (맞춰, 알려, 해)."""
 
 
 def to_halfwidth(text: str) -> str:
@@ -61,8 +62,9 @@ def spell_operators(text: str) -> str:
 
 
 def _is_infinitive_syllable(syllable: str) -> bool:
-    code = ord(syllable) - _HANGUL_FIRST
-    return code % 28 == 0 and (code // 28) % 21 in _INFINITIVE_VOWELS
+    """Whether a syllable can end the -아/-어 form: an open syllable with one of those vowels."""
+    jamo = hangul.decompose(syllable)
+    return jamo.coda == 0 and jamo.nucleus in _INFINITIVE_VOWELS
 
 
 def unify_request_endings(text: str) -> str:

@@ -9,14 +9,30 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-_SINO_DIGITS = {"영": 0, "공": 0, "일": 1, "이": 2, "삼": 3, "사": 4, "오": 5, "육": 6, "륙": 6,
-                "칠": 7, "팔": 8, "구": 9}
-_SINO_SMALL_UNITS = {"십": 10, "백": 100, "천": 1000}
-_SINO_LARGE_UNITS = {"만": 10**4, "억": 10**8, "조": 10**12}
-_NATIVE_TENS = {"열": 10, "스물": 20, "스무": 20, "서른": 30, "마흔": 40, "쉰": 50, "예순": 60,
-                "일흔": 70, "여든": 80, "아흔": 90}
-_NATIVE_UNITS = {"하나": 1, "한": 1, "둘": 2, "두": 2, "셋": 3, "세": 3, "넷": 4, "네": 4,
-                 "다섯": 5, "여섯": 6, "일곱": 7, "여덟": 8, "아홉": 9}
+from tts.text.numbers import (
+    GROUP_UNITS,
+    NATIVE_ONES,
+    NATIVE_ONES_ATTRIBUTIVE,
+    NATIVE_TENS,
+    PHONE_ZERO,
+    SINO_DIGITS,
+    SMALL_UNITS,
+    native_korean,
+)
+
+# The words are the frontend's own (tts.text.numbers), inverted; only what a listener hears
+# besides them is added here.
+_SINO_DIGITS = {**{word: value for value, word in enumerate(SINO_DIGITS)}, PHONE_ZERO: 0, "륙": 6}
+"""Sino-Korean digits, with 공 (as in phone numbers) and 륙 (육 after a vowel or ㄹ: 오륙, 칠륙)."""
+_SINO_SMALL_UNITS = {word: 10**position for position, word in enumerate(SMALL_UNITS) if word}
+_SINO_LARGE_UNITS = {word: 10 ** (4 * position) for position, word in enumerate(GROUP_UNITS[:4]) if word}
+"""만, 억, 조; not 경, which would take the 경 of "3시경" (about three o'clock) for a number."""
+_NATIVE_TENS = {**{word: 10 * tens for tens, word in enumerate(NATIVE_TENS) if word}, native_korean(20): 20}
+"""열 … 아흔, and 스무 (20 before a counter)."""
+_NATIVE_UNITS = {
+    word: value for table in (NATIVE_ONES, NATIVE_ONES_ATTRIBUTIVE) for value, word in enumerate(table) if word
+}
+"""하나 … 아홉 and their forms before a counter (한, 두, 세, 네)."""
 _NATIVE_NUMBER = re.compile(
     "(?P<tens>" + "|".join(sorted(_NATIVE_TENS, key=len, reverse=True)) + ")?"
     "(?P<units>" + "|".join(sorted(_NATIVE_UNITS, key=len, reverse=True)) + ")?"

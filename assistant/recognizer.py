@@ -20,29 +20,13 @@ from assistant.errors import AssistantError
 from assistant.normalize import normalize_utterance
 from assistant.numbers import as_slot_value, parse_number
 from assistant.particles import has_final_consonant, strip_particle
+from assistant.skills import SERVED_INTENTS
 
 LOGGER = logging.getLogger(__name__)
 
 LANGUAGE = "ko"
 OWN_TEMPLATES = "intents_ko.yaml"
 MAX_UTTERANCE_CHARS = 500
-
-SERVED_INTENTS = (
-    "HassGetCurrentTime",
-    "HassGetCurrentDate",
-    "HassStartTimer",
-    "HassCancelTimer",
-    "HassTimerStatus",
-    "HassGetWeather",
-    "HassNevermind",
-    "HassShoppingListAddItem",
-    "SoriGreeting",
-    "SoriHelp",
-    "SoriCalculate",
-    "SoriThanks",
-    "SoriIdentity",
-    "SoriShoppingListRead",
-)
 
 # Home Assistant's templates refer to entity lists that a device-less assistant has none of.
 EMPTY_ENTITY_LISTS = ("area", "name", "floor")

@@ -75,32 +75,46 @@ class ApiKeyMiddleware:
         await send_json(send, 401, self.DETAIL, [(b"www-authenticate", b"Bearer")])
 
 
+DISCARD_CAP_BYTES = 8 * 1024 * 1024
+"""How much of an over-limit body is read and thrown away before the 413 is sent; past it the
+connection is closed with the body unread (and a client still sending may see a broken pipe).
+Larger than what the kernel's socket buffers absorb (about 4 MiB on Linux), so a client's upload
+under it reaches the answer whatever the buffers."""
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    """The value of one request header, or None when it is absent."""
+    return next((value for key, value in scope.get("headers", []) if key == name), None)
+
+
 class BodySizeLimitMiddleware:
     """Refuse bodies over max_bytes with 413: by Content-Length up front, else by counting.
 
     The body is read (at most max_bytes) before the app runs and replayed to it, so a body that
-    turns out too large is refused before any handler has started.
+    turns out too large is refused before any handler has started. An over-limit body is read and
+    discarded (up to `discard_bytes`) before the 413 is sent: clients that send the whole body
+    before reading the answer (urllib, requests) would otherwise meet a closed connection, a
+    broken pipe instead of the JSON 413.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, discard_bytes: int = DISCARD_CAP_BYTES) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.discard_bytes = discard_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        detail = f"request body is larger than {self.max_bytes} bytes"
-        for name, value in scope.get("headers", []):
-            if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    await send_json(send, 400, "invalid Content-Length header")
-                    return
-                if declared > self.max_bytes:
-                    await send_json(send, 413, detail)
-                    return
+        length = _header(scope, b"content-length")
+        try:
+            declared = None if length is None else int(length)
+        except ValueError:
+            await send_json(send, 400, "invalid Content-Length header")
+            return
+        if declared is not None and declared > self.max_bytes:
+            await self.refuse(scope, receive, send, declared, received=0)
+            return
         chunks: list[bytes] = []
         size = 0
         more = True
@@ -110,11 +124,11 @@ class BodySizeLimitMiddleware:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
+            more = message.get("more_body", False)
             if size > self.max_bytes:
-                await send_json(send, 413, detail)
+                await self.refuse(scope, receive, send, declared, received=size, more=more)
                 return
             chunks.append(chunk)
-            more = message.get("more_body", False)
         body = b"".join(chunks)
         replayed = False
 
@@ -126,6 +140,24 @@ class BodySizeLimitMiddleware:
             return await receive()
 
         await self.app(scope, replay, send)
+
+    async def refuse(
+        self, scope: Scope, receive: Receive, send: Send, declared: int | None, received: int, more: bool = True
+    ) -> None:
+        """Answer 413 once the rest of the body (`more` after `received` bytes) is read and discarded.
+
+        Not read: a body declared larger than `discard_bytes`, and one the client holds back until
+        told to go on (`Expect: 100-continue`: asking for the body would tell it to send).
+        """
+        waiting = received == 0 and (_header(scope, b"expect") or b"").lower() == b"100-continue"
+        more = more and not waiting and (declared is None or declared <= self.discard_bytes)
+        while more and received <= self.discard_bytes:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            received += len(message.get("body", b""))
+            more = message.get("more_body", False)
+        await send_json(send, 413, f"request body is larger than {self.max_bytes} bytes")
 
 
 class MetricsMiddleware:

@@ -43,6 +43,14 @@ def test_ask_json_null_fields(tmp_path: Path, text: str, intent: str | None, rep
     assert json.loads(result.stdout) == {"intent": intent, "slots": {}, "reply": reply}
 
 
+def test_ask_about_tomorrows_weather_reaches_the_weather_skill(tmp_path: Path) -> None:
+    result = run_ask("내일 날씨 어때?", "--json", data_dir=tmp_path)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert (answer["intent"], answer["slots"]) == ("HassGetWeather", {"day": "내일"})
+    assert "날씨" in answer["reply"] and answer["reply"] != "죄송해요, 잘 이해하지 못했어요."
+
+
 def test_ask_text_output_and_bad_input(tmp_path: Path) -> None:
     result = run_ask("3 더하기 4는?", data_dir=tmp_path)
     assert result.returncode == 0, result.stderr

@@ -6,6 +6,7 @@ import pytest
 
 from assistant import SERVED_INTENTS, AssistantError, IntentCatalog, load_intents, recognize
 from assistant.recognizer import load_template_dict
+from assistant.skills import SKILLS
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +69,13 @@ CASES: list[tuple[str, str | None, dict[str, str | int]]] = [
     ("부산은 날씨 어때요?", "HassGetWeather", {"location": "부산"}),
     ("오늘 비 와?", "HassGetWeather", {}),
     ("밖에 추워?", "HassGetWeather", {}),
+    # HassGetWeather for another time than now: the skill says it knows only the weather now
+    ("내일 날씨 어때?", "HassGetWeather", {"day": "내일"}),
+    ("모레 부산 날씨는?", "HassGetWeather", {"day": "모레", "location": "부산"}),
+    ("이번주말 날씨 어때?", "HassGetWeather", {"day": "이번 주말"}),
+    ("주말에 우산 필요해?", "HassGetWeather", {"day": "주말"}),
+    ("다음주 월요일 서울 날씨 알려줘", "HassGetWeather", {"week": "다음 주", "day": "월요일", "location": "서울"}),
+    ("오늘 밤 날씨 어때", "HassGetWeather", {"day": "오늘 밤"}),
     # HassNevermind
     ("아니야", "HassNevermind", {}),
     ("됐어", "HassNevermind", {}),
@@ -139,7 +147,7 @@ def test_recognition(catalog: IntentCatalog, text: str, intent: str | None, slot
 
 def test_only_served_intents_are_loaded() -> None:
     data = load_template_dict()
-    assert set(data["intents"]) == set(SERVED_INTENTS)
+    assert set(data["intents"]) == set(SERVED_INTENTS) == set(SKILLS)  # each has exactly one skill
     # Home Assistant's own Korean templates are part of the merge, not replaced by ours.
     assert "{timer_minutes:minutes}분[짜리] 타이머 [<timer_set>]" in {
         sentence

@@ -21,7 +21,7 @@ from assistant import (
 )
 from assistant.skills.clock import clock_phrase
 from assistant.skills.timers import ASK_FOR_DURATION, format_duration
-from assistant.skills.weather import NOT_CONFIGURED, UNAVAILABLE
+from assistant.skills.weather import NOT_CONFIGURED, ONLY_NOW, UNAVAILABLE
 
 SEOUL = ZoneInfo("Asia/Seoul")
 START = datetime(2026, 11, 21, 15, 5, tzinfo=SEOUL)
@@ -183,6 +183,22 @@ def test_weather_from_an_injected_provider(tmp_path: Path) -> None:
     assert reply(assistant, "날씨 알려줘") == "지금 날씨는 맑음이에요. 기온은 영하 3도예요."
     broken = Assistant(tmp_path / "b.sqlite3", clock=lambda: START, weather=BrokenWeather())
     assert reply(broken, "날씨 알려줘") == UNAVAILABLE
+
+
+@pytest.mark.parametrize(
+    ("text", "when"),
+    [("내일 날씨 어때?", "내일"), ("다음 주 금요일에 비 와?", "다음 주 금요일"), ("모레 서울 날씨는?", "모레 서울")],
+)
+def test_weather_for_another_time_says_only_now_is_known(tmp_path: Path, text: str, when: str) -> None:
+    provider = FixedWeather()
+    assistant = Assistant(tmp_path / "a.sqlite3", clock=lambda: START, weather=provider)
+    answer = assistant.ask(text)
+    assert answer.intent == "HassGetWeather"
+    assert answer.reply == ONLY_NOW.format(when=when)
+    assert answer.reply.startswith("저는 지금 날씨만 알 수 있어서 ")
+    assert provider.asked == []  # today's weather is not passed off as another day's
+    without = Assistant(tmp_path / "b.sqlite3", clock=lambda: START)
+    assert reply(without, text) == NOT_CONFIGURED
 
 
 @pytest.mark.parametrize(

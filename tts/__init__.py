@@ -1,28 +1,32 @@
 """Sori's text-to-speech package: Korean frontend, Tacotron 1, Griffin-Lim, voices and plots.
 
-The public API for other packages (assistant, server, CLI) is what `__all__` lists here.
+The public API for other packages (assistant, server, CLI) is what `__all__` lists here. Only the
+text frontend and `data_dir` are imported with the package; the parts that need torch (or
+matplotlib) are imported on first use (PEP 562), so `import tts.text` stays cheap for the
+assistant, which asks the frontend how words are read.
 """
 
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from tts.alignment import AttentionHealth, attention_health
-from tts.audio import AUDIO_FORMATS, AudioFormat, encode_audio
 from tts.paths import data_dir
-from tts.synthesizer import (
-    SentenceSynthesis,
-    SpeechChunk,
-    SynthesisOptions,
-    SynthesisResult,
-    Synthesizer,
-    join_chunks,
-    resolve_device,
-)
 from tts.text import FrontendError, FrontendResult, TextConfig, text_to_ids
-from tts.voice import VoiceConfig, VoiceError, load_voice, read_voice_config, save_voice
-from tts.voices import DEFAULT_VOICE_NAME, bundled_voices_dir, default_voice_dir, find_voices
 
 if TYPE_CHECKING:
+    from tts.alignment import AttentionHealth, attention_health
+    from tts.audio import AUDIO_FORMATS, AudioFormat, encode_audio
     from tts.plot import plot_alignment
+    from tts.synthesizer import (
+        SentenceSynthesis,
+        SpeechChunk,
+        SynthesisOptions,
+        SynthesisResult,
+        Synthesizer,
+        join_chunks,
+        resolve_device,
+    )
+    from tts.voice import VoiceConfig, VoiceError, load_voice, read_voice_config, save_voice
+    from tts.voices import DEFAULT_VOICE_NAME, bundled_voices_dir, default_voice_dir, find_voices
 
 __all__ = [
     "AUDIO_FORMATS",
@@ -54,11 +58,55 @@ __all__ = [
     "text_to_ids",
 ]
 
+_ALIGNMENT = frozenset({"AttentionHealth", "attention_health"})
+_AUDIO = frozenset({"AUDIO_FORMATS", "AudioFormat", "encode_audio"})
+_SYNTHESIZER = frozenset(
+    {"SentenceSynthesis", "SpeechChunk", "SynthesisOptions", "SynthesisResult", "Synthesizer", "join_chunks",
+     "resolve_device"}
+)
+_VOICE = frozenset({"VoiceConfig", "VoiceError", "load_voice", "read_voice_config", "save_voice"})
+_VOICES = frozenset({"DEFAULT_VOICE_NAME", "bundled_voices_dir", "default_voice_dir", "find_voices"})
+
+
+def _module_of(name: str) -> ModuleType | None:
+    """The submodule that defines the lazily imported `name` (importing it now), or None."""
+    if name in _ALIGNMENT:
+        from tts import alignment
+
+        return alignment
+    if name in _AUDIO:
+        from tts import audio
+
+        return audio
+    if name in _SYNTHESIZER:
+        from tts import synthesizer
+
+        return synthesizer
+    if name in _VOICE:
+        from tts import voice
+
+        return voice
+    if name in _VOICES:
+        from tts import voices
+
+        return voices
+    if name == "plot_alignment":
+        from tts import plot
+
+        return plot
+    return None
+
 
 def __getattr__(name: str) -> Any:
-    """`plot_alignment` on first use: it pulls in matplotlib, which synthesis alone never needs."""
-    if name == "plot_alignment":
-        from tts.plot import plot_alignment
+    """A public name whose module needs torch (or matplotlib), imported on its first use."""
+    module = _module_of(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(module, name)
+    globals()[name] = value
+    return value
 
-        return plot_alignment
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    """The public names, including those not imported yet."""
+    return sorted({*globals(), *__all__})

@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 
 from tts.atomic import write_bytes_atomic
+from tts.text import hangul
 
 SymbolKind = Literal["onset", "vowel", "coda", "other"]
 
@@ -46,7 +47,6 @@ _VOWELS = ("a", "ae", "ya", "yae", "eo", "e", "yeo", "ye", "o", "wa", "wae", "oe
            "wo", "we", "wi", "yu", "eu", "ui", "i")
 _CODAS = ("k", "kk", "ks", "n", "nj", "nh", "t", "l", "lk", "lm", "lb", "ls", "lt", "lp", "lh",
           "m", "p", "ps", "s", "ss", "ng", "j", "ch", "kh", "th", "ph", "h")
-_ONSET_BASE, _VOWEL_BASE, _CODA_BASE, _SYLLABLE_BASE = 0x1100, 0x1161, 0x11A8, 0xAC00
 _SILENT_ONSET = "∅"
 _COVERAGE_PROBE = (0x1100, 0x1112, 0x1161, 0x1175, 0x11A8, 0x11C2)
 
@@ -111,12 +111,11 @@ def romanize_text(text: str) -> str:
     """Text with every Hangul syllable or jamo romanised letter by letter; the rest unchanged."""
     pieces = []
     for char in text:
-        code = ord(char)
-        if _SYLLABLE_BASE <= code <= 0xD7A3:
-            index = code - _SYLLABLE_BASE
-            pieces.append(_ONSETS[index // 588] + _VOWELS[index % 588 // 28])
-            if index % 28:
-                pieces.append(_CODAS[index % 28 - 1])
+        if hangul.is_syllable(char):
+            onset, nucleus, coda = hangul.decompose(char)
+            pieces.append(_ONSETS[onset] + _VOWELS[nucleus])
+            if coda:
+                pieces.append(_CODAS[coda - 1])
         elif _is_hangul(char):
             pieces.append(_jamo_roman(char))
         else:
@@ -244,7 +243,8 @@ def _as_matrix(weights: np.ndarray | torch.Tensor, index: int) -> np.ndarray:
 def _jamo_roman(char: str) -> str:
     """Romanisation of one modern conjoining jamo, or its Unicode short name for any other."""
     code = ord(char)
-    for base, table in ((_ONSET_BASE, _ONSETS), (_VOWEL_BASE, _VOWELS), (_CODA_BASE, _CODAS)):
+    bases = (hangul.ONSET_FIRST, hangul.NUCLEUS_FIRST, hangul.CODA_FIRST)
+    for base, table in zip(bases, (_ONSETS, _VOWELS, _CODAS), strict=True):
         if base <= code < base + len(table):
             return table[code - base]
     name = unicodedata.name(char, "")

@@ -23,6 +23,9 @@ SKILLS: dict[str, Skill] = {
 }
 """Intent name → the skill that answers it; every served intent has exactly one."""
 
+SERVED_INTENTS = tuple(SKILLS)
+"""The intents recognition loads: those with a skill (Home Assistant's others are left out)."""
+
 FALLBACK_REPLY = conversation.FALLBACK_REPLY
 
-__all__ = ["FALLBACK_REPLY", "SKILLS", "Skill", "SkillContext", "Slots"]
+__all__ = ["FALLBACK_REPLY", "SERVED_INTENTS", "SKILLS", "Skill", "SkillContext", "Slots"]

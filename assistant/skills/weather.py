@@ -1,4 +1,7 @@
-"""HassGetWeather: the current weather from the injected provider, or a plain "not configured"."""
+"""HassGetWeather: the current weather from the injected provider, or a plain "not configured".
+
+Providers report current conditions only, so a question about another time (내일, 주말, 오늘 밤 …)
+gets a plain answer saying so rather than today's weather passed off as a forecast."""
 
 from __future__ import annotations
 
@@ -15,6 +18,8 @@ LOGGER = logging.getLogger(__name__)
 
 NOT_CONFIGURED = "날씨 정보가 설정되어 있지 않아서 날씨는 알려 드릴 수 없어요."
 UNAVAILABLE = "지금은 날씨 정보를 가져올 수 없어요. 잠시 후에 다시 물어봐 주세요."
+ONLY_NOW = "저는 지금 날씨만 알 수 있어서 {when} 날씨는 알려 드릴 수 없어요."
+"""The answer for another time than now; `when` is what was asked about (내일, 내일 서울 …)."""
 
 
 def temperature_phrase(celsius: float) -> str:
@@ -35,10 +40,14 @@ def describe(report: WeatherReport) -> str:
 
 
 def get_weather(slots: Slots, context: SkillContext) -> str:
-    """HassGetWeather: ask the provider for `location` (optional slot)."""
+    """HassGetWeather: ask the provider for `location` (optional slot); other times than now (the
+    optional `week` and `day` slots) are answered honestly, without asking it."""
     if context.weather is None:
         return NOT_CONFIGURED
     location = slots.get("location")
+    if "day" in slots:
+        asked = (slots.get("week"), slots["day"], location)
+        return ONLY_NOW.format(when=" ".join(str(part) for part in asked if part is not None))
     try:
         report = context.weather.current(str(location) if location is not None else None)
     except WeatherError as error:

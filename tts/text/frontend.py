@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tts.text import hangul
 from tts.text.config import TextConfig
 from tts.text.normalize import normalize
 from tts.text.pronounce import pronounce
@@ -48,6 +49,21 @@ def normalize_text(text: str) -> tuple[str, tuple[str, ...]]:
     if not isinstance(text, str):
         raise FrontendError(f"text must be a string, got {type(text).__name__}")
     return read_out(normalize(text))
+
+
+def spoken_last_syllable(text: str) -> str | None:
+    """The last Hangul syllable said when the frontend reads `text`, or None when it ends otherwise.
+
+    iPhone → 폰, 3kg → 램, 5L → 터, TV → 이. Grammar that depends on the sound before it (the
+    particles 을/를, 이/가 …) asks this instead of guessing, so the writing agrees with the voice.
+    """
+    normalized, _ = normalize_text(text)
+    for char in reversed(normalized):
+        if hangul.is_syllable(char):
+            return char
+        if char not in _SILENT_SYMBOLS:
+            return None
+    return None
 
 
 def _describe(dropped: tuple[str, ...]) -> str:

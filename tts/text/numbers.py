@@ -13,25 +13,25 @@ SINO_DIGITS = ("영", "일", "이", "삼", "사", "오", "육", "칠", "팔", "�
 PHONE_ZERO = "공"
 """How 0 is read in phone numbers, codes and other digit strings (공일공, not 영일영)."""
 
-_SMALL_UNITS = ("", "십", "백", "천")
+SMALL_UNITS = ("", "십", "백", "천")
 """Positions inside one four-digit group."""
 
-_GROUP_UNITS = ("", "만", "억", "조", "경")
+GROUP_UNITS = ("", "만", "억", "조", "경")
 """Group names for successive powers of 10^4; 경 (10^16) ends the supported range."""
 
-MAX_SINO = 10 ** (4 * len(_GROUP_UNITS)) - 1
+MAX_SINO = 10 ** (4 * len(GROUP_UNITS)) - 1
 """The largest integer sino_korean reads as a cardinal (just under 10^20)."""
 
 MAX_SINO_DIGITS = len(str(MAX_SINO))
 """Digits of MAX_SINO: a digit string with more significant digits is never read as a cardinal."""
 
-_NATIVE_ONES = ("", "하나", "둘", "셋", "넷", "다섯", "여섯", "일곱", "여덟", "아홉")
+NATIVE_ONES = ("", "하나", "둘", "셋", "넷", "다섯", "여섯", "일곱", "여덟", "아홉")
 """Native ones in counting form (하나, 둘, …), used alone."""
 
-_NATIVE_ONES_ATTRIBUTIVE = ("", "한", "두", "세", "네", "다섯", "여섯", "일곱", "여덟", "아홉")
+NATIVE_ONES_ATTRIBUTIVE = ("", "한", "두", "세", "네", "다섯", "여섯", "일곱", "여덟", "아홉")
 """Native ones before a counter: 하나→한, 둘→두, 셋→세, 넷→네."""
 
-_NATIVE_TENS = ("", "열", "스물", "서른", "마흔", "쉰", "예순", "일흔", "여든", "아흔")
+NATIVE_TENS = ("", "열", "스물", "서른", "마흔", "쉰", "예순", "일흔", "여든", "아흔")
 """Native tens 10..90; 스물 shortens to 스무 before a counter when nothing follows it."""
 
 _NATIVE_RANGES = {
@@ -81,9 +81,9 @@ def _sino_group(value: int) -> str:
         if digit == 0:
             continue
         if digit == 1 and position > 0:
-            words.append(_SMALL_UNITS[position])
+            words.append(SMALL_UNITS[position])
         else:
-            words.append(SINO_DIGITS[digit] + _SMALL_UNITS[position])
+            words.append(SINO_DIGITS[digit] + SMALL_UNITS[position])
     return "".join(words)
 
 
@@ -99,7 +99,7 @@ def sino_korean(n: int) -> str:
     if n > MAX_SINO:
         raise NumberReadingError(f"{n} is beyond the largest readable number (경 range)")
     groups = []
-    for index, unit in enumerate(_GROUP_UNITS):
+    for index, unit in enumerate(GROUP_UNITS):
         value = n // 10 ** (4 * index) % 10_000
         if value == 0:
             continue
@@ -119,10 +119,10 @@ def native_korean(n: int, attributive: bool = True) -> str:
     if n == 0 or n >= 100:
         return sino_korean(n)
     tens, ones = divmod(n, 10)
-    ones_table = _NATIVE_ONES_ATTRIBUTIVE if attributive else _NATIVE_ONES
+    ones_table = NATIVE_ONES_ATTRIBUTIVE if attributive else NATIVE_ONES
     if tens == 2 and ones == 0 and attributive:
         return "스무"
-    return _NATIVE_TENS[tens] + ones_table[ones]
+    return NATIVE_TENS[tens] + ones_table[ones]
 
 
 def native_ordinal(n: int) -> str:
