@@ -17,11 +17,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-SECTIONS = ("model", "griffin-lim", "gpu", "server", "training")
+SECTIONS = ("model", "griffin-lim", "gpu", "server", "streaming", "training")
 
 
 def _runners(rounds: int, threads: int) -> dict[str, Callable[[], list]]:
-    from bench import gpu, griffin_lim_vs_librosa, model_vs_peers, server_load, training
+    from bench import gpu, griffin_lim_vs_librosa, model_vs_peers, server_load, streaming, training
 
     both = tuple(sorted({threads, 1}, reverse=True))
     return {
@@ -31,6 +31,7 @@ def _runners(rounds: int, threads: int) -> dict[str, Callable[[], list]]:
         "griffin-lim": lambda: griffin_lim_vs_librosa.run(max(3, rounds - 2)),
         "gpu": lambda: gpu.run(rounds),
         "server": lambda: server_load.run(),
+        "streaming": lambda: streaming.run(rounds),
         "training": lambda: training.run(3, threads=both),
     }
 

@@ -1,9 +1,11 @@
 """Speech as a stream: a text's sentences through the shared worker, each sent as soon as it is ready.
 
-A stream has one sentence in the worker at a time and queues the next as soon as the one before is
-ready, while that one is being sent and played: its first sentence is decoded alone (heard after
-one sentence's time), its sentences share batches with other requests', and a client that leaves
-leaves at most one sentence behind, dropped from the queue if no worker has started on it. The
+A stream is queued in the groups `Synthesizer.stream` decodes (`stream_groups`: the first sentence
+alone, then 2, 4, ...), one group in the worker at a time, the next queued as soon as the one
+before is ready, while that one is being sent and played. So the first sentence is heard after one
+sentence's time, the rest still decodes in batches, shared with other requests', the chunks equal
+`Synthesizer.stream`'s (on a server with nothing else to batch with them), and a client that leaves
+leaves at most one group behind, dropped from the queue if no worker has started on it. The
 waits end early when the client goes; the stream then counts once in
 `sori_cancelled_requests_total` and its unsent sentences in `sori_stream_sentences_cancelled_total`.
 Streams are not cached: a cached answer would arrive whole, not as a stream.
@@ -23,7 +25,7 @@ from server.metrics import Metrics
 from server.speech import QUEUE_POLL_S, ClientGone, SpeechService
 from server.voices import Voice
 from server.worker import InferenceWorker
-from tts import FrontendResult, SpeechChunk, SynthesisOptions, SynthesisResult
+from tts import FrontendResult, SpeechChunk, SynthesisOptions, SynthesisResult, stream_groups
 
 logger = logging.getLogger(__name__)
 
@@ -67,10 +69,11 @@ class SentenceStream:
         """The whole stream has the per-request time limit, as a request answered at once does."""
         self._client_gone = client_gone
         self._gone: asyncio.Future[Any] | None = None
+        self.groups = stream_groups(len(sentences), voice.synthesizer.max_batch_size)
         self._jobs: list[asyncio.Future[SynthesisResult]] = []
-        """Every sentence queued so far, by index."""
+        """Every group queued so far, in order."""
         self._next: asyncio.Task[None] | None = None
-        """Queues the next sentence (waiting for room in the queue if need be)."""
+        """Queues the next group (waiting for room in the queue if need be)."""
         self._delivered = 0
         self._closed = False
 
@@ -82,51 +85,56 @@ class SentenceStream:
     async def first(self) -> SpeechChunk:
         """Queue the first sentence and wait for it (QueueFullError at once when there is no room)."""
         self._queue(0)
-        return await self._chunk(0)
+        (chunk,) = await self._group(0)
+        self._delivered = 1
+        return chunk
 
     async def rest(self) -> AsyncIterator[SpeechChunk]:
         """The chunks after the first, in order; the stream is closed when this ends or is closed."""
         try:
-            for index in range(1, len(self.sentences)):
-                yield await self._chunk(index)
+            for group in range(1, len(self.groups)):
+                for chunk in await self._group(group):
+                    yield chunk
+                    self._delivered = chunk.index + 1
         finally:
             self.close()
 
-    async def _chunk(self, index: int) -> SpeechChunk:
-        """Wait for sentence `index` (queued by now, or being queued) and make it a chunk."""
+    async def _group(self, group: int) -> list[SpeechChunk]:
+        """Wait for group `group` (queued by now, or being queued), queue the next, make chunks."""
         try:
-            while len(self._jobs) <= index:
+            while len(self._jobs) <= group:
                 if self._next is None:
-                    raise RuntimeError(f"sentence {index} was never queued")  # a bug, not a client's error
+                    raise RuntimeError(f"group {group} was never queued")  # a bug, not a client's error
                 await self._wait(asyncio.shield(self._next))
-            result = await self._wait(asyncio.shield(self._jobs[index]))
-            if index + 1 < len(self.sentences):
-                self._next = asyncio.ensure_future(self._queue_owed(index + 1))
+            result = await self._wait(asyncio.shield(self._jobs[group]))
+            if group + 1 < len(self.groups):
+                self._next = asyncio.ensure_future(self._queue_owed(group + 1))
         except (ClientDisconnectedError, asyncio.CancelledError, GeneratorExit):
             self.close()  # the reader went away (or its task was cancelled when it did)
             raise
         except BaseException:
             self.close(cancelled=False)
             raise
-        self._delivered = index + 1
-        if not result.health_ok:
-            self.metrics.attention_failures.inc()
-        return self.voice.synthesizer.as_chunk(index, result, self.options)
+        failed = len(result.failed_sentences)
+        if failed:
+            self.metrics.attention_failures.inc(failed)
+        return self.voice.synthesizer.chunks_of(result, self.groups[group].start, self.options)
 
-    def _queue(self, index: int) -> None:
-        """Submit sentence `index` (QueueFullError when there is no room)."""
+    def _queue(self, group: int) -> None:
+        """Submit group `group` (QueueFullError when there is no room)."""
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             self.metrics.timeouts.inc()
             raise RequestTimeoutError(f"synthesis did not finish within {self.timeout_s:g} s")
-        self._jobs.append(self.worker.submit(self.voice.synthesizer, [self.sentences[index]], self.options, remaining))
+        sentences = self.sentences[self.groups[group].start : self.groups[group].stop]
+        self._jobs.append(self.worker.submit(self.voice.synthesizer, sentences, self.options, remaining))
 
-    async def _queue_owed(self, index: int) -> None:
-        """Queue sentence `index`, waiting for room if need be: the stream was admitted, so its
+    async def _queue_owed(self, group: int) -> None:
+        """Queue group `group`, waiting for room if need be: the stream was admitted, so its
         later sentences are owed, not refused."""
         while True:
             try:
-                self._queue(index)
+                self._queue(group)
                 return
             except QueueFullError:
                 if time.monotonic() + QUEUE_POLL_S >= self.deadline:

@@ -1,8 +1,7 @@
 """Speech as a stream over HTTP: /speak with stream and /v1/audio/speech with stream_format.
 
-Pinned: the streamed audio is the sentences' audio one after another (each equal to that sentence
-spoken alone, since a stream queues one sentence at a time), and the whole text's audio up to the
-rounding of a batch of another size; errors before the first byte are JSON; an error after it
+Pinned: the streamed audio is what `Synthesizer.stream` gives in process (the server queues the
+same groups of sentences), and the whole text's audio up to the rounding of batches of other sizes; errors before the first byte are JSON; an error after it
 ends the stream and is counted; a client that hangs up leaves no work queued for it.
 """
 
@@ -20,6 +19,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+import torch
 
 from server import create_app
 from server.deps import get_voices
@@ -33,7 +33,14 @@ from tests.server_support import (
     uvicorn_server,
     wait_for,
 )
-from tts import FrontendResult, SynthesisOptions, SynthesisResult, Synthesizer, default_voice_dir
+from tts import (
+    FrontendResult,
+    SynthesisOptions,
+    SynthesisResult,
+    Synthesizer,
+    default_voice_dir,
+    encode_audio,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -75,18 +82,6 @@ def events(body: str) -> list[tuple[str | None, dict[str, object]]]:
     return parsed
 
 
-async def spoken_alone(http: httpx.AsyncClient, sentences: Sequence[str], pause: int) -> np.ndarray:
-    """Each sentence spoken as its own request (pcm), joined with the pause between sentences."""
-    pieces = []
-    for index, sentence in enumerate(sentences):
-        response = await http.post("/speak", json={"text": sentence, "response_format": "pcm"})
-        assert response.status_code == 200
-        if index:
-            pieces.append(np.zeros(pause, dtype="<i2"))
-        pieces.append(samples_of(response.content))
-    return np.concatenate(pieces)
-
-
 def snr_db(reference: np.ndarray, other: np.ndarray) -> float:
     """Signal-to-noise ratio of `other` against `reference`, in dB."""
     noise = np.sum((reference.astype(np.float64) - other) ** 2)
@@ -109,8 +104,9 @@ async def test_streamed_wav_is_the_sentences_one_after_another(tmp_path: Path) -
         assert int.from_bytes(streamed[24:28], "little") == rate
         audio = samples_of(streamed[44:])
         assert np.abs(audio).max() > 1000
-        pause = round(SynthesisOptions().sentence_pause_seconds * rate)
-        assert np.array_equal(audio, await spoken_alone(http, SENTENCES, pause))
+        synthesizer = Synthesizer.load(default_voice_dir(), device="cpu")
+        in_process = [chunk.waveform for chunk in synthesizer.stream(TEXT)]
+        assert np.array_equal(audio, samples_of(encode_audio(torch.cat(in_process), rate, "pcm")))
         whole_rate, whole = wav_samples((await http.post("/speak", json={"text": TEXT})).content)
         assert whole_rate == rate
         assert whole.shape == audio.shape  # the same frames and stops; samples up to batch rounding
@@ -322,8 +318,9 @@ def test_concurrent_streams_complete_and_hang_ups_leave_no_work(
     assert metric(exposition, "sori_cancelled_requests_total") == 8
     assert metric(exposition, "sori_queue_depth") == 0
     assert metric(exposition, "sori_http_requests_total", status="500") == 0
-    # Each hung-up stream had its first sentence served and at most its held one started (it is
-    # dropped from the queue if not); its other three were never queued.
-    assert 24 * 5 + 8 <= worker.requests_served <= 24 * 5 + 16
-    assert worker.requests_served + worker.jobs_cancelled == 24 * 5 + 16
+    # A stream of five sentences is three requests to the worker (sentence 1, 2-3, 4-5). Each
+    # hung-up stream had its first served and at most its held group started (dropped from the
+    # queue if not); its last group was never queued.
+    assert 24 * 3 + 8 <= worker.requests_served <= 24 * 3 + 16
+    assert worker.requests_served + worker.jobs_cancelled == 24 * 3 + 16
     assert metric(exposition, "sori_stream_sentences_cancelled_total") == 8 * 4

@@ -22,6 +22,7 @@ from tts import (
     SynthesisOptions,
     Synthesizer,
     attention_health,
+    stream_groups,
 )
 from tts.text.sentences import split_sentences
 
@@ -221,3 +222,42 @@ def test_cli_speak_refuses_to_write_audio_to_a_terminal(test_voice_dir: Path) ->
               f"sys.exit(main(['speak', '안녕', '-o', '-', '--voice', {str(test_voice_dir)!r}]))")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert done.returncode == 2 and "pipe it" in done.stderr
+
+
+def test_stream_groups_start_alone_then_double() -> None:
+    assert [list(g) for g in stream_groups(7, 64)] == [[0], [1, 2], [3, 4, 5, 6]]
+    assert [len(g) for g in stream_groups(20, 4)] == [1, 2, 4, 4, 4, 4, 1]
+    assert stream_groups(0, 8) == []
+
+
+def test_stream_yields_the_text_sentence_by_sentence(base_synthesizer: Synthesizer) -> None:
+    """Chunks in order, the pause before each but the first, and together the whole text's audio
+    (same frames and stops; samples up to the rounding of batches of other sizes)."""
+    text = "안녕하세요. 소리입니다. 반가워요. 또 만나요. 잘 가요."
+    chunks = list(base_synthesizer.stream(text))
+    whole = base_synthesizer.synthesize(text)
+    pause = round(SynthesisOptions().sentence_pause_seconds * base_synthesizer.sample_rate)
+    assert [c.index for c in chunks] == [0, 1, 2, 3, 4]
+    assert [c.pause_samples for c in chunks] == [0] + [pause] * 4
+    assert all(not c.waveform[: c.pause_samples].any() for c in chunks)
+    assert [c.sentence.text for c in chunks] == [s.text for s in whole.sentences]
+    assert [c.sentence.mel.shape for c in chunks] == [s.mel.shape for s in whole.sentences]
+    assert torch.cat([c.waveform for c in chunks]).shape == whole.waveform.shape
+    assert list(whole.chunk_starts) == np.cumsum([0] + [c.waveform.numel() for c in chunks[:-1]]).tolist()
+    with pytest.raises(FrontendError):
+        base_synthesizer.stream("🙂")  # before any chunk, at the call
+
+
+def test_chunks_of_a_group_equal_the_streamed_chunks(base_synthesizer: Synthesizer) -> None:
+    """A server that synthesises a stream's groups as requests of their own gets the same chunks."""
+    options = SynthesisOptions()
+    sentences = base_synthesizer.analyze("가나. 다라마. 바사. 아자차카.", options)
+    streamed = list(base_synthesizer.stream_analyzed(sentences, options))
+    rebuilt = []
+    for group in stream_groups(len(sentences), base_synthesizer.max_batch_size):
+        (result,) = base_synthesizer.synthesize_analyzed([sentences[group.start : group.stop]], options)
+        rebuilt.extend(base_synthesizer.chunks_of(result, group.start, options))
+    assert [c.index for c in rebuilt] == [c.index for c in streamed]
+    assert [c.pause_samples for c in rebuilt] == [c.pause_samples for c in streamed]
+    for mine, theirs in zip(rebuilt, streamed, strict=True):
+        assert torch.equal(mine.waveform, theirs.waveform)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         Synthesizer,
         join_chunks,
         resolve_device,
+        stream_groups,
     )
     from tts.voice import VoiceConfig, VoiceError, load_voice, read_voice_config, save_voice
     from tts.voices import DEFAULT_VOICE_NAME, bundled_voices_dir, default_voice_dir, find_voices
@@ -55,6 +56,7 @@ __all__ = [
     "read_voice_config",
     "resolve_device",
     "save_voice",
+    "stream_groups",
     "text_to_ids",
 ]
 
@@ -62,7 +64,7 @@ _ALIGNMENT = frozenset({"AttentionHealth", "attention_health"})
 _AUDIO = frozenset({"AUDIO_FORMATS", "AudioFormat", "encode_audio"})
 _SYNTHESIZER = frozenset(
     {"SentenceSynthesis", "SpeechChunk", "SynthesisOptions", "SynthesisResult", "Synthesizer", "join_chunks",
-     "resolve_device"}
+     "resolve_device", "stream_groups"}
 )
 _VOICE = frozenset({"VoiceConfig", "VoiceError", "load_voice", "read_voice_config", "save_voice"})
 _VOICES = frozenset({"DEFAULT_VOICE_NAME", "bundled_voices_dir", "default_voice_dir", "find_voices"})

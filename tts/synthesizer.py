@@ -72,6 +72,8 @@ class SynthesisResult:
     waveform: torch.Tensor  # [T] float32 on the CPU, in [-1, 1]
     sample_rate: int
     sentences: tuple[SentenceSynthesis, ...]
+    chunk_starts: tuple[int, ...] = ()
+    """Per sentence, the sample where its chunk (the pause before it, then its speech) begins."""
 
     @property
     def alignments(self) -> list[np.ndarray]:
@@ -126,10 +128,25 @@ class SpeechChunk:
         return self.waveform.numel() / self.sample_rate
 
 
+def stream_groups(count: int, max_size: int) -> list[range]:
+    """How a stream of `count` sentences is decoded: the first alone, so it is heard after one
+    sentence's time, then batches doubling (2, 4, ... up to max_size), so the rest still decodes
+    in batches while the first is playing."""
+    groups, start, size = [], 0, 1
+    while start < count:
+        groups.append(range(start, min(start + size, count)))
+        start += size
+        size = min(2 * size, max_size)
+    return groups
+
+
 def join_chunks(chunks: Sequence[SpeechChunk], sample_rate: int) -> SynthesisResult:
     """A whole text's result from its chunks, in order (failed attention is logged)."""
     waveform = torch.cat([chunk.waveform for chunk in chunks]) if chunks else torch.zeros(0)
-    result = SynthesisResult(waveform, sample_rate, tuple(chunk.sentence for chunk in chunks))
+    starts = tuple(int(start) for start in np.cumsum([0] + [chunk.waveform.numel() for chunk in chunks[:-1]]))
+    result = SynthesisResult(
+        waveform, sample_rate, tuple(chunk.sentence for chunk in chunks), starts if chunks else ()
+    )
     if not result.health_ok:
         logger.warning("attention failed for: %s", " | ".join(result.failed_sentences))
     return result
@@ -254,28 +271,29 @@ class Synthesizer:
     def stream_analyzed(
         self, sentences: Sequence[tuple[str, FrontendResult]], options: SynthesisOptions | None = None
     ) -> Iterator[SpeechChunk]:
-        """`stream` for a text already run through `analyze`.
-
-        The first sentence is decoded alone, so it is heard after one sentence's time; the next
-        batches double (2, 4, ... up to max_batch_size), so a long text still decodes in batches.
-        """
+        """`stream` for a text already run through `analyze`, decoded in `stream_groups`."""
         options = options or SynthesisOptions()
-        start, size = 0, 1
-        while start < len(sentences):
-            for offset, (sentence, wave) in enumerate(self._decode_batch(sentences[start : start + size], options)):
-                chunk = self._chunk(start + offset, sentence, wave, options)
+        for group in stream_groups(len(sentences), self.max_batch_size):
+            decoded = self._decode_batch(sentences[group.start : group.stop], options)
+            for index, (sentence, wave) in zip(group, decoded, strict=True):
                 if not sentence.health.ok:
                     logger.warning("attention failed for: %s", sentence.text)
-                yield chunk
-            start += size
-            size = min(2 * size, self.max_batch_size)
+                yield self._chunk(index, sentence, wave, options)
 
-    def as_chunk(self, index: int, result: SynthesisResult, options: SynthesisOptions) -> SpeechChunk:
-        """A one-sentence result as chunk `index` of its text: for a server that queues a stream's
-        sentences one at a time and assembles the chunks itself."""
-        if len(result.sentences) != 1:
-            raise ValueError(f"as_chunk takes a one-sentence result, got {len(result.sentences)} sentences")
-        return self._chunk(index, result.sentences[0], result.waveform, options)
+    def chunks_of(self, result: SynthesisResult, first_index: int, options: SynthesisOptions) -> list[SpeechChunk]:
+        """A result for some consecutive sentences of a text, starting at its sentence
+        `first_index`, as the chunks `stream` would give for them: for a server that queues a
+        stream's sentence groups (`stream_groups`) as requests of their own."""
+        pause = int(round(options.sentence_pause_seconds * self.sample_rate))
+        bounds = [*result.chunk_starts, result.waveform.numel()]
+        chunks = []
+        for offset, sentence in enumerate(result.sentences):
+            piece = result.waveform[bounds[offset] : bounds[offset + 1]]
+            index = first_index + offset
+            if offset == 0 and index > 0:
+                piece = torch.cat([torch.zeros(pause), piece])
+            chunks.append(SpeechChunk(index, sentence, piece, self.sample_rate, pause if index else 0))
+        return chunks
 
     def _chunk(
         self, index: int, sentence: SentenceSynthesis, wave: torch.Tensor, options: SynthesisOptions
