@@ -56,10 +56,11 @@ def prepared_features(bootstrap_corpus, tmp_path_factory: pytest.TempPathFactory
 
 def tiny_train_config(**overrides: object):
     """A TrainConfig that trains the tiny Tacotron in well under a second per step on one CPU thread."""
+    from tts.model.config import TacotronHyperparameters
     from tts.training.config import DERIVED_MODEL_FIELDS, TrainConfig
 
-    model = {key: value for key, value in tiny_tacotron_config().to_dict().items()
-             if key not in DERIVED_MODEL_FIELDS}
+    model = TacotronHyperparameters.from_dict({key: value for key, value in tiny_tacotron_config().to_dict().items()
+                                               if key not in DERIVED_MODEL_FIELDS})
     values: dict[str, object] = dict(
         model=model, batch_size=4, bucket_batches=2, threads=1, max_steps=4, log_interval=1,
         eval_interval=2, checkpoint_interval=2, keep_last_k=2, eval_batches=1, eval_sentences=1,

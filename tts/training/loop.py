@@ -21,7 +21,7 @@ import math
 import statistics
 import time
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -120,6 +120,8 @@ class _Run:
     optimizer: torch.optim.Optimizer
     scaler: torch.amp.GradScaler
     loss_fn: TacotronLoss
+    meta: ckpt.RunMeta
+    """What every checkpoint of this run says about how it was made."""
     amp_dtype: torch.dtype | None
     """The autocast dtype on CUDA under bf16/fp16; None trains without autocast."""
     graphed_steps: GraphedSteps | None
@@ -128,8 +130,6 @@ class _Run:
     """The model's floating-point buffers (batch-norm statistics): restored after a bad step."""
     writer: Any = None
     """TensorBoard's SummaryWriter on rank 0, else None."""
-    meta: dict[str, Any] = field(default_factory=dict)
-    """What every checkpoint of this run says about how it was made."""
 
     def autocast(self) -> AbstractContextManager[Any]:
         """The mixed-precision region of a forward pass (a no-op without autocast)."""
@@ -194,7 +194,8 @@ def _run(
     if main:
         _start_run_dir(run_dir, config)
     barrier(context)
-    run = _build(config, model_config, settings, context, run_dir)
+    meta = _run_meta(config, model_config, settings, context, features_dir)
+    run = _build(config, model_config, settings, context, run_dir, meta)
     collate = Collate(model_config.reduction_factor, symbols.pad_id)
     train_set, sampler, loader = _training_data(features_dir, config, context, collate)
     progress = _resume(run, features_dir, model_config) if resume else ckpt.Progress()
@@ -202,7 +203,6 @@ def _run(
     validation = _validation_data(features_dir, config, collate) if main else _Validation([], None)
     if main:
         run.writer = _open_writer(run_dir, progress.step, resume)
-    run.meta = _checkpoint_meta(run, features_dir, model_config)
 
     sampler.set_position(progress.epoch, progress.batch_in_epoch)
     if len(sampler.epoch_batches(progress.epoch)) == 0:
@@ -260,7 +260,7 @@ def _start_run_dir(run_dir: Path, config: TrainConfig) -> None:
 
 def _build(
     config: TrainConfig, model_config: TacotronConfig, settings: FeatureSettings,
-    context: DistributedContext, run_dir: Path,
+    context: DistributedContext, run_dir: Path, meta: ckpt.RunMeta,
 ) -> _Run:
     """Model (the same initial weights on every rank), optimiser, gradient scaler and loss."""
     device = context.device
@@ -285,7 +285,7 @@ def _build(
                      if config.cuda_graphs and device.type == "cuda" and not use_amp
                      and not context.is_distributed else None)
     buffers = [b for b in model.buffers() if b.is_floating_point()]
-    return _Run(config, context, settings, run_dir, model, model, optimizer, scaler, loss_fn,
+    return _Run(config, context, settings, run_dir, model, model, optimizer, scaler, loss_fn, meta,
                 amp_dtype if use_amp else None, graphed_steps, buffers)
 
 
@@ -325,19 +325,19 @@ def _open_writer(run_dir: Path, step: int, resume: bool) -> Any:
     return SummaryWriter(str(run_dir / "tensorboard"), purge_step=step + 1 if resume else None)
 
 
-def _checkpoint_meta(run: _Run, features_dir: Path, model_config: TacotronConfig) -> dict[str, Any]:
+def _run_meta(
+    config: TrainConfig, model_config: TacotronConfig, settings: FeatureSettings,
+    context: DistributedContext, features_dir: Path,
+) -> ckpt.RunMeta:
     """How this run was made, as every checkpoint records it."""
-    config, context, settings = run.config, run.context, run.settings
     device = context.device
-    return {
-        "train_config": config.to_dict(), "model_config": model_config.to_dict(),
-        "audio": settings.audio.to_dict(), "text": settings.text.to_dict(),
-        "symbols": settings.symbols.to_dict(), "prepare": settings.prepare.to_dict(),
-        "features_dir": str(features_dir), "corpus": corpus_name(features_dir),
-        "git_commit": ckpt.git_commit() if context.is_main else None,
-        "world_size": context.world_size, "device": device_name(device), "torch": torch.__version__,
-        "precision": config.precision if device.type == "cuda" else "fp32",
-    }
+    return ckpt.RunMeta(
+        train_config=config, model_config=model_config, audio=settings.audio, text=settings.text,
+        symbols=settings.symbols, prepare=settings.prepare, features_dir=str(features_dir),
+        corpus=corpus_name(features_dir), git_commit=ckpt.git_commit() if context.is_main else None,
+        world_size=context.world_size, device=device_name(device), torch=torch.__version__,
+        precision=config.precision if device.type == "cuda" else "fp32",
+    )
 
 
 # --- resume ----------------------------------------------------------------------------------
@@ -368,9 +368,11 @@ def _check_same_settings(
     settings: FeatureSettings,
 ) -> None:
     """TrainError unless the checkpoint was trained with this model, audio, text and symbol table."""
-    trained_on = {key: loaded.meta.get(key) for key in ("model_config", "audio", "text", "symbols")}
-    now = {"model_config": model_config.to_dict(), "audio": settings.audio.to_dict(),
-           "text": settings.text.to_dict(), "symbols": settings.symbols.to_dict()}
+    meta = loaded.meta
+    trained_on = {"model_config": meta.model_config, "audio": meta.audio, "text": meta.text,
+                  "symbols": meta.symbols}
+    now = {"model_config": model_config, "audio": settings.audio, "text": settings.text,
+           "symbols": settings.symbols}
     changed = sorted(key for key in now if trained_on[key] != now[key])
     if changed:
         raise TrainError(f"{loaded.path} was trained with other {', '.join(changed)} settings than "
