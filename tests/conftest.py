@@ -86,3 +86,22 @@ def base_synthesizer(test_voice_dir):
     from tts import Synthesizer
 
     return Synthesizer.load(test_voice_dir, device="cpu")
+
+
+def tiny_encoded_batch(config: TacotronConfig, lengths: list[int], seed: int = 0, device: str = "cpu"):
+    """A seeded eval-mode Tacotron and random texts of `lengths` through its encoder
+    -> (model, memory [B, T_text, encoder_dim], text_mask [B, T_text]), for decoder tests."""
+    import torch
+
+    from tts.model import Tacotron
+    from tts.model.layers import lengths_to_mask
+
+    torch.manual_seed(seed)
+    model = Tacotron(config).eval().to(device)
+    ids = torch.zeros(len(lengths), max(lengths), dtype=torch.long)
+    for row, length in enumerate(lengths):
+        ids[row, :length] = torch.randint(1, config.n_symbols, (length,))
+    text_lengths = torch.tensor(lengths, device=device)
+    with torch.inference_mode():
+        memory = model.encoder(ids.to(device), text_lengths)
+    return model, memory, lengths_to_mask(text_lengths, ids.size(1))

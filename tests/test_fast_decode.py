@@ -6,30 +6,16 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tests.conftest import tiny_tacotron_config
-from tts.model import Tacotron, TacotronConfig
+from tests.conftest import tiny_encoded_batch, tiny_tacotron_config
 from tts.model.fast_decode import GRUWeights, gru_update
 from tts.model.graph_decode import GraphDecoder
-from tts.model.layers import lengths_to_mask
-
-
-def _encoded(config: TacotronConfig, lengths: list[int], seed: int = 0, device: str = "cpu"):
-    torch.manual_seed(seed)
-    model = Tacotron(config).eval().to(device)
-    ids = torch.zeros(len(lengths), max(lengths), dtype=torch.long)
-    for row, length in enumerate(lengths):
-        ids[row, :length] = torch.randint(1, config.n_symbols, (length,))
-    text_lengths = torch.tensor(lengths, device=device)
-    with torch.inference_mode():
-        memory = model.encoder(ids.to(device), text_lengths)
-    return model, memory, lengths_to_mask(text_lengths, ids.size(1))
 
 
 @pytest.mark.parametrize("r", [1, 2, 3])
 @pytest.mark.parametrize("dropout_at_inference", [True, False])
 def test_fast_decode_equals_reference_steps(r: int, dropout_at_inference: bool) -> None:
     config = tiny_tacotron_config(reduction_factor=r, prenet_dropout_at_inference=dropout_at_inference)
-    model, memory, mask = _encoded(config, [9, 4, 7])
+    model, memory, mask = tiny_encoded_batch(config, [9, 4, 7])
     max_steps = torch.tensor([13, 21, 6])
     seeds = torch.tensor([1, 2, 3])
     with torch.inference_mode():
@@ -47,7 +33,7 @@ def test_fast_decode_equals_reference_steps(r: int, dropout_at_inference: bool) 
 @pytest.mark.parametrize("check_every", [1, 3, 8, 50])
 def test_fast_decode_stops_where_the_reference_does(check_every: int) -> None:
     config = tiny_tacotron_config()
-    model, memory, mask = _encoded(config, [9, 5, 7], seed=3)
+    model, memory, mask = tiny_encoded_batch(config, [9, 5, 7], seed=3)
     seeds = torch.tensor([4, 5, 6])
     max_steps = torch.tensor([40, 40, 9])
     with torch.inference_mode():
@@ -71,7 +57,7 @@ def test_graph_decoding_equals_reference_steps(device: str) -> None:
     reason and outputs are the reference's, despite the padded batch and text buckets."""
     config = tiny_tacotron_config(reduction_factor=2)
     lengths = [9, 4, 7]
-    model, memory, mask = _encoded(config, lengths, device=device)
+    model, memory, mask = tiny_encoded_batch(config, lengths, device=device)
     max_steps = torch.tensor([13, 21, 6], device=device)
     seeds = torch.tensor([1, 2, 3], device=device)
     graphs = GraphDecoder(capture=device == "cuda")
@@ -93,7 +79,7 @@ def test_graph_decoding_equals_reference_steps(device: str) -> None:
 def test_teacher_forcing_the_inferred_frames_reproduces_them() -> None:
     """forward fed with what infer produced must retrace infer (same decoder, no dropout)."""
     config = tiny_tacotron_config(prenet_dropout_at_inference=False)
-    model, memory, mask = _encoded(config, [8, 5])
+    model, memory, mask = tiny_encoded_batch(config, [8, 5])
     with torch.inference_mode():
         inferred, _, _ = model.decoder.infer(memory, mask, torch.tensor([16, 16]), torch.tensor([0, 0]), 1.1)
         forced = model.decoder(memory, mask, inferred.mel)
