@@ -16,8 +16,9 @@ No torch here: `tts.text` reads its config through this module and stays cheap t
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import types
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
 VERSION_KEY = "format_version"
@@ -42,7 +43,7 @@ def config_from_dict(cls: type[_Config], data: Any) -> _Config:
     fields = {field.name: field for field in dataclasses.fields(cls) if field.init}  # type: ignore[arg-type]
     unknown = sorted(str(key) for key in data if key not in fields)
     if unknown:
-        raise ConfigError(f"unknown {name} keys: {', '.join(unknown)}")
+        raise ConfigError(f"unknown {name} keys: {', '.join(_with_guess(key, fields) for key in unknown)}")
     missing = [key for key, field in fields.items() if key not in data and _required(field)]
     if missing:
         raise ConfigError(f"{name} lacks the required keys: {', '.join(missing)}")
@@ -88,6 +89,12 @@ class JsonConfig:
     def from_dict(cls: type[_Config], data: Any) -> _Config:
         """Rebuild from `to_dict` output; ConfigError naming what is wrong."""
         return config_from_dict(cls, data)
+
+
+def _with_guess(key: str, known: Iterable[str]) -> str:
+    """An unknown key, with the known one it most resembles when one is close."""
+    close = difflib.get_close_matches(key, list(known), n=1)
+    return f"{key} (did you mean {close[0]}?)" if close else key
 
 
 def _required(field: dataclasses.Field[Any]) -> bool:
