@@ -1,6 +1,6 @@
 """Benchmark 3: the GPU rows.
 
-- the decoder step at batch 1, 8 and 64: eager (`Decoder.step` per step, stop checked every step),
+- the decoder step at batch 1, 8 and 64: eager (`Decoder.reference_infer`, stop checked every step),
   fast (`fast_decode`) and CUDA graphs (`tts.model.graph_decode`), with how far graphs and fast differ;
 - batch-1 latency and real-time factor, model + Griffin-Lim, for the demo voice and a default-size
   r = 2 voice, with and without graphs;
@@ -31,7 +31,6 @@ from bench.report import Table
 from bench.timing import interleave
 from bench.voice import RANDOM_VOICE, bench_voice, random_voice, sentence
 from tts.model import Tacotron, TacotronConfig
-from tts.model.dropout import dropout_mask
 from tts.model.layers import lengths_to_mask
 from tts.synthesizer import SynthesisOptions, Synthesizer
 
@@ -85,27 +84,6 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-@torch.inference_mode()
-def _eager_decode(model: Tacotron, memory: torch.Tensor, mask: torch.Tensor, steps: int) -> torch.Tensor:
-    """The plain loop the optimised paths are measured against: one `Decoder.step` per step, its
-    dropout masks drawn per step and the stop token read on the host every step."""
-    decoder = model.decoder
-    batch = memory.size(0)
-    processed = decoder.attention.process_memory(memory)
-    state = decoder.initial_state(memory)
-    frame = memory.new_zeros(batch, decoder.n_mels)
-    seeds = torch.zeros(batch, dtype=torch.long, device=memory.device)
-    frames = []
-    for step in range(steps):
-        masks = [dropout_mask(seeds, step, layer, width, decoder.prenet_dropout, memory.dtype)
-                 for layer, width in enumerate(decoder.prenet.widths)]
-        out, stop, state = decoder.step(decoder.prenet(frame, masks), state, memory, processed, mask)
-        frames.append(out)
-        frame = out[:, -decoder.n_mels:]
-        bool((torch.sigmoid(stop) > 2.0).all())  # the per-step stop check's host sync
-    return torch.stack(frames, dim=1)
-
-
 def decoder_steps(device: torch.device, rounds: int, batches: tuple[int, ...], steps: int = 200) -> Table:
     """ms per decoder step, eager vs fast vs graphs, for the default model at each batch size."""
     table = Table(f"{device.type.upper()}: decoder step (default model, 60 symbols, {steps} steps)",
@@ -140,7 +118,8 @@ def _decoder_step_row(model: Tacotron, batch: int, device: torch.device, rounds:
         return call
 
     def eager() -> None:
-        _eager_decode(model, memory, mask, steps)
+        with torch.inference_mode():
+            decoder.reference_infer(memory, mask, limits, seeds, 2.0)
         _sync(device)
 
     candidates = {"eager": eager, "fast": decode(False), "graphs": decode(True)}

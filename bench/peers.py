@@ -18,6 +18,7 @@ import torchaudio.functional as AF
 from tts.audio import AudioConfig, griffin_lim
 from tts.model import Tacotron, TacotronConfig
 from tts.model.layers import lengths_to_mask
+from tts.threads import inference_threads
 
 N_SYMBOLS = 80
 """Vocabulary size given to every model (about the size of Sori's Korean symbol table)."""
@@ -94,7 +95,8 @@ def sori_peer(workload: Workload) -> Peer:
 
     @torch.inference_mode()
     def decode() -> object:
-        output, decoded, _ = model.decoder.infer(memory, mask, torch.tensor([steps]), seeds, 2.0)
+        with inference_threads(1, torch.device("cpu")):  # as `Tacotron.infer` runs it
+            output, decoded, _ = model.decoder.infer(memory, mask, torch.tensor([steps]), seeds, 2.0)
         assert output.mel.size(1) == workload.n_frames and int(decoded[0]) == steps
         return output
 

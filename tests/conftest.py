@@ -56,10 +56,11 @@ def prepared_features(bootstrap_corpus, tmp_path_factory: pytest.TempPathFactory
 
 def tiny_train_config(**overrides: object):
     """A TrainConfig that trains the tiny Tacotron in well under a second per step on one CPU thread."""
+    from tts.model.config import TacotronHyperparameters
     from tts.training.config import DERIVED_MODEL_FIELDS, TrainConfig
 
-    model = {key: value for key, value in tiny_tacotron_config().to_dict().items()
-             if key not in DERIVED_MODEL_FIELDS}
+    model = TacotronHyperparameters.from_dict({key: value for key, value in tiny_tacotron_config().to_dict().items()
+                                               if key not in DERIVED_MODEL_FIELDS})
     values: dict[str, object] = dict(
         model=model, batch_size=4, bucket_batches=2, threads=1, max_steps=4, log_interval=1,
         eval_interval=2, checkpoint_interval=2, keep_last_k=2, eval_batches=1, eval_sentences=1,
@@ -85,3 +86,22 @@ def base_synthesizer(test_voice_dir):
     from tts import Synthesizer
 
     return Synthesizer.load(test_voice_dir, device="cpu")
+
+
+def tiny_encoded_batch(config: TacotronConfig, lengths: list[int], seed: int = 0, device: str = "cpu"):
+    """A seeded eval-mode Tacotron and random texts of `lengths` through its encoder
+    -> (model, memory [B, T_text, encoder_dim], text_mask [B, T_text]), for decoder tests."""
+    import torch
+
+    from tts.model import Tacotron
+    from tts.model.layers import lengths_to_mask
+
+    torch.manual_seed(seed)
+    model = Tacotron(config).eval().to(device)
+    ids = torch.zeros(len(lengths), max(lengths), dtype=torch.long)
+    for row, length in enumerate(lengths):
+        ids[row, :length] = torch.randint(1, config.n_symbols, (length,))
+    text_lengths = torch.tensor(lengths, device=device)
+    with torch.inference_mode():
+        memory = model.encoder(ids.to(device), text_lengths)
+    return model, memory, lengths_to_mask(text_lengths, ids.size(1))

@@ -17,8 +17,11 @@ import pytest
 import torch
 
 from tests.conftest import tiny_tacotron_config
+from tts.audio import AudioConfig
 from tts.model import Tacotron
+from tts.text import TextConfig, default_symbol_table
 from tts.training import checkpoint as ckpt
+from tts.training.config import PrepareConfig, TrainConfig
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -72,5 +75,14 @@ def write_tiny_checkpoint(run_dir: Path, step: int) -> Path:
     optimizer = torch.optim.AdamW(model.parameters())
     return ckpt.save_checkpoint(
         run_dir, model_state=model.state_dict(), optimizer_state=optimizer.state_dict(), scaler_state={},
-        progress=ckpt.Progress(step=step), rng_states=[ckpt.capture_rng_state()], meta={},
+        progress=ckpt.Progress(step=step), rng_states=[ckpt.capture_rng_state()], meta=_untrained_run_meta(),
+    )
+
+
+def _untrained_run_meta() -> ckpt.RunMeta:
+    """A run description for a checkpoint made without training (no features behind it)."""
+    return ckpt.RunMeta(
+        train_config=TrainConfig(), model_config=tiny_tacotron_config(), audio=AudioConfig(),
+        text=TextConfig(), symbols=default_symbol_table(), prepare=PrepareConfig(), features_dir="",
+        corpus=None, git_commit=None, world_size=1, device="cpu", torch=torch.__version__, precision="fp32",
     )

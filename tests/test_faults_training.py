@@ -123,7 +123,7 @@ def _check_run_dir(run_dir: Path, max_steps: int) -> tuple[int, list[Path]]:
         if re.fullmatch(r"step_\d{8}", entry.name):
             assert sorted(p.name for p in entry.iterdir()) == CHECKPOINT_FILES, entry
             loaded = ckpt.load_checkpoint(entry)
-            assert loaded.meta["step"] == loaded.progress.step == int(entry.name[5:])
+            assert loaded.meta.step == loaded.progress.step == int(entry.name[5:])
             assert all(torch.isfinite(value).all() for value in loaded.model_state.values())
             steps.append(loaded.progress.step)
         elif entry.name == ckpt.BEST_FILE:

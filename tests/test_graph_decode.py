@@ -12,25 +12,13 @@ import pickle
 import pytest
 import torch
 
-from tests.conftest import tiny_tacotron_config
-from tts.model import Tacotron, TacotronConfig
+from tests.conftest import tiny_encoded_batch, tiny_tacotron_config
+from tts.model import Tacotron
 from tts.model.fast_decode import fast_decode
 from tts.model.graph_decode import TEXT_BUCKET, GraphDecoder, batch_bucket, text_bucket
 from tts.model.layers import lengths_to_mask
 
 CUDA = torch.cuda.is_available()
-
-
-def _encoded(config: TacotronConfig, lengths: list[int], seed: int = 0, device: str = "cpu"):
-    torch.manual_seed(seed)
-    model = Tacotron(config).eval().to(device)
-    ids = torch.zeros(len(lengths), max(lengths), dtype=torch.long)
-    for row, length in enumerate(lengths):
-        ids[row, :length] = torch.randint(1, config.n_symbols, (length,))
-    text_lengths = torch.tensor(lengths, device=device)
-    with torch.inference_mode():
-        memory = model.encoder(ids.to(device), text_lengths)
-    return model, memory, lengths_to_mask(text_lengths, ids.size(1))
 
 
 def _assert_same_per_item(graphed, fast, lengths: list[int]) -> None:
@@ -60,7 +48,7 @@ def test_eager_chunks_equal_fast_decode(r: int, dropout_at_inference: bool, chun
     """Padding rows (3 -> 4), padded symbols (9 -> 32), step limits that end mid-chunk."""
     config = tiny_tacotron_config(reduction_factor=r, prenet_dropout_at_inference=dropout_at_inference)
     lengths = [9, 4, 7]
-    model, memory, mask = _encoded(config, lengths)
+    model, memory, mask = tiny_encoded_batch(config, lengths)
     max_steps, seeds = torch.tensor([13, 21, 6]), torch.tensor([1, 2, 3])
     graphs = GraphDecoder(capture=False)
     with torch.inference_mode():
@@ -73,7 +61,7 @@ def test_eager_chunks_equal_fast_decode(r: int, dropout_at_inference: bool, chun
 def test_stop_token_ends_items_where_fast_decode_does() -> None:
     config = tiny_tacotron_config()
     lengths = [9, 5, 7]
-    model, memory, mask = _encoded(config, lengths, seed=3)
+    model, memory, mask = tiny_encoded_batch(config, lengths, seed=3)
     seeds, max_steps = torch.tensor([4, 5, 6]), torch.tensor([40, 40, 9])
     with torch.inference_mode():
         logits = fast_decode(model.decoder, memory, mask, max_steps, seeds, 1.1, 8)[0][:, :12, -1]
@@ -89,7 +77,7 @@ def test_buffers_are_reused_across_calls_and_batches_in_a_bucket() -> None:
     buffers, and still gets its own results: nothing leaks from the previous call."""
     config = tiny_tacotron_config()
     graphs = GraphDecoder(capture=False)
-    model, memory, mask = _encoded(config, [9, 4, 7])
+    model, memory, mask = tiny_encoded_batch(config, [9, 4, 7])
     torch.manual_seed(5)
     other_ids = torch.randint(1, config.n_symbols, (4, 12))
     other_lengths = torch.tensor([12, 3, 8, 10])
@@ -106,7 +94,7 @@ def test_buffers_are_reused_across_calls_and_batches_in_a_bucket() -> None:
 
 def test_weights_are_refreshed_when_parameters_change() -> None:
     config = tiny_tacotron_config()
-    model, memory, mask = _encoded(config, [6])
+    model, memory, mask = tiny_encoded_batch(config, [6])
     graphs = GraphDecoder(capture=False)
     args = (memory, mask, torch.tensor([10]), torch.tensor([0]), 1.1)
     with torch.inference_mode():
@@ -123,7 +111,7 @@ def test_weights_are_refreshed_after_a_fused_optimiser_step() -> None:
     """A fused Adam step changes parameters without bumping their version counters: the next
     decode must still see the new weights (as training evaluations do)."""
     config = tiny_tacotron_config()
-    model, memory, mask = _encoded(config, [6])
+    model, memory, mask = tiny_encoded_batch(config, [6])
     graphs = GraphDecoder(capture=False)
     args = (memory, mask, torch.tensor([10]), torch.tensor([0]), 1.1)
     graphs.decode(model.decoder, *args)
@@ -142,7 +130,7 @@ def test_decoding_works_in_any_grad_mode() -> None:
     """The graphs' buffers are made in inference mode; a later call under no_grad (or with grad
     enabled) must still work."""
     config = tiny_tacotron_config()
-    model, memory, mask = _encoded(config, [6, 3])
+    model, memory, mask = tiny_encoded_batch(config, [6, 3])
     graphs = GraphDecoder(capture=False)
     args = (memory, mask, torch.tensor([10, 10]), torch.tensor([0, 1]), 1.1)
     with torch.inference_mode():
@@ -159,7 +147,7 @@ def test_the_cache_is_bounded() -> None:
     graphs = GraphDecoder(max_graphs=2, capture=False)
     with torch.inference_mode():
         for batch in (1, 2, 4):
-            model, memory, mask = _encoded(config, [5] * batch)
+            model, memory, mask = tiny_encoded_batch(config, [5] * batch)
             graphs.decode(model.decoder, memory, mask, torch.tensor([3] * batch),
                           torch.zeros(batch, dtype=torch.long), 1.1)
     assert len(graphs.cache) == 2 and graphs.cache.builds == 3
@@ -167,7 +155,7 @@ def test_the_cache_is_bounded() -> None:
 
 def test_a_copied_or_pickled_model_starts_without_graphs() -> None:
     config = tiny_tacotron_config()
-    model, memory, mask = _encoded(config, [6])
+    model, memory, mask = tiny_encoded_batch(config, [6])
     model.decoder.graphs = GraphDecoder(capture=False)
     model.decoder.graphs.decode(model.decoder, memory, mask, torch.tensor([4]), torch.tensor([0]), 1.1)
     assert len(model.decoder.graphs.cache) == 1
@@ -194,7 +182,7 @@ def test_the_cpu_never_uses_graphs() -> None:
 @pytest.mark.parametrize("lengths", [[9], [9, 4, 7], [30, 33, 12, 5, 40]])
 def test_cuda_graphs_equal_eager_decoding(lengths: list[int]) -> None:
     config = tiny_tacotron_config()
-    model, memory, mask = _encoded(config, lengths, device="cuda")
+    model, memory, mask = tiny_encoded_batch(config, lengths, device="cuda")
     batch = len(lengths)
     max_steps = torch.arange(20, 20 + 7 * batch, 7, device="cuda")[:batch]
     seeds = torch.arange(batch, device="cuda") + 11
@@ -269,7 +257,7 @@ def test_cuda_graphs_stop_where_fast_decode_does() -> None:
     """Items stopped by the token at different steps, so the one-chunk look-ahead is exercised."""
     config = tiny_tacotron_config()
     lengths = [9, 5, 7]
-    model, memory, mask = _encoded(config, lengths, seed=3, device="cuda")
+    model, memory, mask = tiny_encoded_batch(config, lengths, seed=3, device="cuda")
     seeds = torch.tensor([4, 5, 6], device="cuda")
     max_steps = torch.tensor([40, 40, 9], device="cuda")
     with torch.inference_mode():

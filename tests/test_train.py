@@ -160,9 +160,10 @@ def test_a_few_training_steps_write_everything(tiny_run: Path) -> None:
     steps = [step for step, _ in ckpt.list_checkpoints(tiny_run)]
     assert steps == [2, 4]
     loaded = ckpt.load_checkpoint(tiny_run / "checkpoints" / "step_00000004")
-    assert loaded.meta["step"] == 4 and loaded.meta["format_version"] == ckpt.CHECKPOINT_FORMAT_VERSION
-    assert loaded.meta["symbols"]["version"] >= 1 and loaded.meta["world_size"] == 1
-    evaluation = loaded.meta["evaluation"]
+    document = json.loads((loaded.path / ckpt.META_FILE).read_text(encoding="utf-8"))
+    assert loaded.meta.step == 4 and document["format_version"] == ckpt.CHECKPOINT_FORMAT_VERSION
+    assert loaded.meta.symbols.version >= 1 and loaded.meta.world_size == 1
+    evaluation = loaded.meta.evaluation
     assert {"val/total", "free/focus_rate", "free/mel_dtw", "free/mel_dtw_teacher_forced"} <= set(evaluation)
     assert 0 < evaluation["free/mel_dtw_teacher_forced"] < 1 and 0 < evaluation["free/mel_dtw"] < 1
     assert {"python", "numpy", "torch", "cuda"} <= set(loaded.training_state["rng"][0])
@@ -325,7 +326,7 @@ def test_ddp_with_two_cpu_processes(prepared_features: Path, tmp_path: Path) -> 
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert [step for step, _ in ckpt.list_checkpoints(run_dir)] == [2]
     loaded = ckpt.load_checkpoint(run_dir / "checkpoints" / "step_00000002")
-    assert loaded.meta["world_size"] == 2 and len(loaded.training_state["rng"]) == 2
+    assert loaded.meta.world_size == 2 and len(loaded.training_state["rng"]) == 2
     assert not torch.equal(loaded.training_state["rng"][0]["torch"], loaded.training_state["rng"][1]["torch"])
     assert len(list((run_dir / "tensorboard").glob("events.out.tfevents.*"))) == 1
     assert sorted(p.name for p in run_dir.iterdir()) == [

@@ -28,6 +28,11 @@ from tts.voice import VoiceConfig, load_voice
 
 logger = logging.getLogger(__name__)
 
+STEP_LIMIT_MARGIN_FRAMES = 40
+"""Frames added to every sentence's step limit (`max_frames_per_symbol` per symbol, plus this), so
+a sentence of a symbol or two still has room for its leading and trailing silence (about 0.46 s
+at 22.05 kHz and hop 256)."""
+
 
 @dataclass(frozen=True)
 class SynthesisOptions:
@@ -314,7 +319,7 @@ class Synthesizer:
         for row, (_, frontend) in enumerate(batch):
             ids[row, : lengths[row]] = torch.tensor(frontend.ids)
         max_steps = torch.tensor(
-            [int(np.ceil((n * options.max_frames_per_symbol + 40) / r)) for n in lengths]
+            [int(np.ceil((n * options.max_frames_per_symbol + STEP_LIMIT_MARGIN_FRAMES) / r)) for n in lengths]
         )
         seeds = torch.tensor([sentence_seed(frontend.ids) for _, frontend in batch])
         output = self.model.infer(

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import torch
 from safetensors import SafetensorError
@@ -18,6 +17,7 @@ from safetensors.torch import load_file, save
 
 from tts.atomic import write_bytes_atomic
 from tts.audio import AudioConfig
+from tts.config_io import ConfigError, config_from_dict, config_to_dict, unversioned, versioned
 from tts.model import Tacotron, TacotronConfig
 from tts.text import SymbolTable, TextConfig
 
@@ -29,19 +29,9 @@ WEIGHTS_FILE = "model.safetensors"
 PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".pkl", ".pickle")
 """Weight files in pickle formats: never loaded (unpickling can run code), only named in errors."""
 
-_Section = TypeVar("_Section")
-
 
 class VoiceError(ValueError):
     """A voice directory is missing, incomplete or inconsistent; the message says which part."""
-
-
-def _section(data: dict[str, Any], key: str, parse: Callable[[Any], _Section]) -> _Section:
-    """One section of config.json parsed by its own config class; VoiceError naming the section."""
-    try:
-        return parse(data[key])
-    except (TypeError, ValueError) as error:
-        raise VoiceError(f"{CONFIG_FILE} section {key!r}: {error}") from error
 
 
 @dataclass(frozen=True)
@@ -58,35 +48,15 @@ class VoiceConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict, format version first."""
-        return {
-            "format_version": VOICE_FORMAT_VERSION,
-            "name": self.name,
-            "text": self.text.to_dict(),
-            "audio": self.audio.to_dict(),
-            "model": self.model.to_dict(),
-            "symbols": self.symbols.to_dict(),
-            "metadata": self.metadata,
-        }
+        return versioned(VOICE_FORMAT_VERSION, config_to_dict(self))
 
     @classmethod
     def from_dict(cls, data: Any) -> VoiceConfig:
         """Validate and rebuild; raises VoiceError naming the offending section."""
-        if not isinstance(data, dict):
-            raise VoiceError(f"{CONFIG_FILE} must hold a JSON object")
-        version = data.get("format_version")
-        if version != VOICE_FORMAT_VERSION:
-            raise VoiceError(
-                f"{CONFIG_FILE} has format_version {version!r}; this Sori reads version "
-                f"{VOICE_FORMAT_VERSION}"
-            )
-        missing = [key for key in ("name", "text", "audio", "model", "symbols") if key not in data]
-        if missing:
-            raise VoiceError(f"{CONFIG_FILE} lacks the section(s): {', '.join(missing)}")
-        text = _section(data, "text", TextConfig.from_dict)
-        audio = _section(data, "audio", AudioConfig.from_dict)
-        model = _section(data, "model", TacotronConfig.from_dict)
-        symbols = _section(data, "symbols", SymbolTable.from_dict)
-        config = cls(str(data["name"]), text, audio, model, symbols, dict(data.get("metadata") or {}))
+        try:
+            config = config_from_dict(cls, unversioned(data, VOICE_FORMAT_VERSION, "the voice config"))
+        except ConfigError as error:
+            raise VoiceError(f"{CONFIG_FILE}: {error}") from error
         config.check_consistency()
         return config
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any
 
 from tts.audio.errors import AudioConfigError
+from tts.config_io import JsonConfig
 
 
 @dataclass(frozen=True)
-class AudioConfig:
+class AudioConfig(JsonConfig):
     """Signal-processing settings; derived values are properties, never stored twice.
 
     Normalisation (both mel and linear spectrograms share it):
@@ -142,23 +142,3 @@ class AudioConfig:
     def n_frames(self, n_samples: int) -> int:
         """Frames of a centred STFT (center=True) over n_samples: n_samples // hop_length + 1."""
         return n_samples // self.hop_length + 1
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dictionary of every field (for a voice's config.json)."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> AudioConfig:
-        """Build from `to_dict()` output; unknown keys are an error, missing keys take defaults."""
-        if not isinstance(values, dict):
-            raise AudioConfigError(
-                f"audio config must be a JSON object, got {type(values).__name__}"
-            )
-        known = {field.name for field in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise AudioConfigError(
-                f"unknown audio config key(s): {', '.join(unknown)}; "
-                f"known keys are: {', '.join(sorted(known))}"
-            )
-        return cls(**values)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from tts.config_io import ConfigError
+
 
 class AudioError(Exception):
     """Audio cannot be read, written, analysed or synthesised; the message names the problem."""
 
 
-class AudioConfigError(AudioError, ValueError):
-    """An audio configuration is inconsistent or cannot be read from a dictionary."""
+class AudioConfigError(AudioError, ConfigError):
+    """An audio configuration is inconsistent (a ConfigError, and an AudioError for this package)."""

@@ -1,6 +1,6 @@
 """Tacotron 1 for any vocabulary: configuration, network, loss."""
 
-from tts.model.config import TacotronConfig
+from tts.model.config import TacotronConfig, TacotronHyperparameters
 from tts.model.decoder import DecoderState
 from tts.model.loss import LossConfig, LossTerms, TacotronLoss
 from tts.model.tacotron import InferenceOutput, Tacotron, TacotronOutput
@@ -12,6 +12,7 @@ __all__ = [
     "LossTerms",
     "Tacotron",
     "TacotronConfig",
+    "TacotronHyperparameters",
     "TacotronLoss",
     "TacotronOutput",
 ]

@@ -1,26 +1,21 @@
-"""Hyperparameters of the Tacotron 1 network (Wang et al. 2017), one frozen dataclass.
+"""Hyperparameters of the Tacotron 1 network (Wang et al. 2017): frozen dataclasses.
 
 The model never reads Korean: it is given a vocabulary size (`n_symbols`) and the spectrogram sizes.
+`TacotronHyperparameters` are the choices one makes (layer sizes, r, dropout); `TacotronConfig`
+adds the sizes the data decides (vocabulary, padding id, mel channels, linear bins).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from dataclasses import dataclass
+
+from tts.config_io import ConfigError, JsonConfig
 
 
-@dataclass(frozen=True)
-class TacotronConfig:
-    """Every size and switch of the network; saved into each voice's config.json."""
+@dataclass(frozen=True, kw_only=True)
+class TacotronHyperparameters(JsonConfig):
+    """Every size and switch of the network that does not come from the data (what training sets)."""
 
-    n_symbols: int
-    """Vocabulary size of the input symbol ids (ids are in [0, n_symbols))."""
-    pad_id: int = 0
-    """Id of the padding symbol; its embedding is fixed at zero."""
-    n_mels: int = 80
-    """Mel channels predicted by the decoder."""
-    n_freq: int = 513
-    """Linear-spectrogram bins predicted by the post-net (n_fft // 2 + 1)."""
     reduction_factor: int = 2
     """r: mel frames emitted per decoder step."""
     embedding_dim: int = 256
@@ -67,16 +62,12 @@ class TacotronConfig:
     """Hard ceiling on decoder steps at inference (each step is r frames)."""
 
     def __post_init__(self) -> None:
-        if self.n_symbols < 2:
-            raise ValueError(f"n_symbols must be at least 2, got {self.n_symbols}")
-        if not 0 <= self.pad_id < self.n_symbols:
-            raise ValueError(f"pad_id {self.pad_id} is outside [0, {self.n_symbols})")
         if self.reduction_factor < 1:
-            raise ValueError(f"reduction_factor must be >= 1, got {self.reduction_factor}")
+            raise ConfigError(f"reduction_factor must be >= 1, got {self.reduction_factor}")
         if self.location_kernel_size % 2 == 0:
-            raise ValueError("location_kernel_size must be odd so the convolution keeps length")
+            raise ConfigError("location_kernel_size must be odd so the convolution keeps length")
         if not 0.0 <= self.prenet_dropout < 1.0:
-            raise ValueError(f"prenet_dropout must be in [0, 1), got {self.prenet_dropout}")
+            raise ConfigError(f"prenet_dropout must be in [0, 1), got {self.prenet_dropout}")
 
     @property
     def encoder_dim(self) -> int:
@@ -88,19 +79,23 @@ class TacotronConfig:
         """Size of each post-net CBHG output (both GRU directions)."""
         return 2 * self.postnet_gru_dim
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dict of every field."""
-        return {key: list(value) if isinstance(value, tuple) else value
-                for key, value in asdict(self).items()}
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TacotronConfig:
-        """Rebuild from `to_dict` output; unknown keys are an error, not ignored."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown TacotronConfig keys: {', '.join(unknown)}")
-        values: dict[str, Any] = {
-            key: tuple(value) if isinstance(value, list) else value for key, value in data.items()
-        }
-        return cls(**values)
+@dataclass(frozen=True, kw_only=True)
+class TacotronConfig(TacotronHyperparameters):
+    """Every size and switch of the network; saved into each voice's config.json."""
+
+    n_symbols: int
+    """Vocabulary size of the input symbol ids (ids are in [0, n_symbols))."""
+    pad_id: int = 0
+    """Id of the padding symbol; its embedding is fixed at zero."""
+    n_mels: int = 80
+    """Mel channels predicted by the decoder."""
+    n_freq: int = 513
+    """Linear-spectrogram bins predicted by the post-net (n_fft // 2 + 1)."""
+
+    def __post_init__(self) -> None:
+        if self.n_symbols < 2:
+            raise ConfigError(f"n_symbols must be at least 2, got {self.n_symbols}")
+        if not 0 <= self.pad_id < self.n_symbols:
+            raise ConfigError(f"pad_id {self.pad_id} is outside [0, {self.n_symbols})")
+        super().__post_init__()

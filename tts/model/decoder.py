@@ -15,6 +15,7 @@ from torch import nn
 
 from tts.model.attention import LocationSensitiveAttention
 from tts.model.config import TacotronConfig
+from tts.model.dropout import dropout_mask
 from tts.model.fast_decode import fast_decode
 from tts.model.graph_decode import GraphDecoder
 from tts.model.layers import Prenet
@@ -160,6 +161,61 @@ class Decoder(nn.Module):
             weights.append(state.attention_weights)
         return torch.stack(frames, dim=1), torch.stack(stops, dim=1), torch.stack(weights, dim=1)
 
+    def reference_infer(
+        self,
+        memory: torch.Tensor,
+        text_mask: torch.Tensor,
+        max_steps: torch.Tensor,
+        seeds: torch.Tensor,
+        stop_threshold: float,
+    ) -> tuple[DecoderOutput, torch.Tensor, torch.Tensor]:
+        """Free-running decoding as the paper draws it: the specification `infer` is held to.
+
+        memory [B, T_text, encoder_dim], text_mask [B, T_text], max_steps [B], seeds [B]
+        -> (DecoderOutput up to the step where the last item finished, steps [B] decoded per
+        item, hit_limit [B] bool). One `step` per decoder step; each feeds back the last of its r
+        frames through the pre-net with dropout masks drawn from (seed, step), and the stop token
+        is read at every step: an item ends at the first step whose stop probability exceeds
+        `stop_threshold`, or at its own limit. Slow (one host sync per step); `infer` computes
+        the same faster, and tests hold the two equal.
+        """
+        batch, device = memory.size(0), memory.device
+        processed_memory = self.attention.process_memory(memory)
+        state = self.initial_state(memory)
+        frame = memory.new_zeros(batch, self.n_mels)  # the all-zero <GO> frame
+        max_steps = max_steps.to(device)
+        steps = max_steps.clone()
+        finished = torch.zeros(batch, dtype=torch.bool, device=device)
+        stopped_by_token = torch.zeros(batch, dtype=torch.bool, device=device)
+        frames, stops, weights = [], [], []
+        for step in range(int(max_steps.max())):
+            prenet_out = self.prenet(frame, self._inference_dropout(seeds, step, memory.dtype))
+            out, stop, state = self.step(prenet_out, state, memory, processed_memory, text_mask)
+            frames.append(out)
+            stops.append(stop)
+            weights.append(state.attention_weights)
+            frame = out[:, -self.n_mels :]
+            stopped = (torch.sigmoid(stop) > stop_threshold) & ~finished
+            steps = torch.where(stopped, torch.full_like(steps, step + 1), steps)
+            stopped_by_token |= stopped
+            finished |= stopped | (max_steps <= step + 1)
+            if bool(finished.all()):
+                break
+        mel = torch.stack(frames, dim=1).reshape(batch, -1, self.n_mels)
+        decoded = DecoderOutput(mel, torch.stack(stops, dim=1), torch.stack(weights, dim=1))
+        return decoded, steps, ~stopped_by_token
+
+    def _inference_dropout(
+        self, seeds: torch.Tensor, step: int, dtype: torch.dtype
+    ) -> list[torch.Tensor | None]:
+        """Per pre-net layer, the dropout multiplier [B, width] for one inference step (None: off)."""
+        if not self.prenet_dropout_at_inference:
+            return [None] * len(self.prenet.widths)
+        return [
+            dropout_mask(seeds, step, layer, width, self.prenet_dropout, dtype)
+            for layer, width in enumerate(self.prenet.widths)
+        ]
+
     def infer(
         self,
         memory: torch.Tensor,
@@ -170,16 +226,15 @@ class Decoder(nn.Module):
         check_every: int = 8,
         cuda_graphs: bool = True,
     ) -> tuple[DecoderOutput, torch.Tensor, torch.Tensor]:
-        """Free-running decoding of a batch until every item stopped or hit its step limit.
+        """`reference_infer`, computed fast: the same steps, stop reasons and outputs per item.
 
         memory [B, T_text, encoder_dim], text_mask [B, T_text], max_steps [B], seeds [B]
         -> (DecoderOutput over the longest item, steps [B] decoded per item, hit_limit [B] bool).
-        Each step feeds back the last of its r frames and draws the pre-net dropout masks from
-        (seed, step); the stop token is checked (one host sync) every `check_every` steps, so the
-        output may run up to check_every - 1 steps past the last item's end.
-        Computes what repeated `step` would, regrouped for speed (see `tts.model.fast_decode`);
-        on CUDA with `cuda_graphs`, by replaying captured chunks of check_every steps instead
-        (see `tts.model.graph_decode`).
+        The stop token is checked (one host sync) every `check_every` steps, so the output may
+        run up to check_every - 1 steps past the last item's end. The steps are regrouped into
+        few kernels (`tts.model.fast_decode`); on CUDA with `cuda_graphs`, chunks of check_every
+        steps replay captured graphs instead (`tts.model.graph_decode`). The caller picks the
+        CPU threads (`Tacotron.infer` enters `tts.threads.inference_threads`).
         """
         if cuda_graphs and memory.is_cuda:
             outputs, alignments, steps, hit_limit = self.graphs.decode(

@@ -1,7 +1,8 @@
 """Free-running decoding for inference: `Decoder.step` rearranged so a step launches few kernels.
 
 At small batch sizes a decoder step costs what its launches cost, not its arithmetic, so the same
-computation is regrouped (`Decoder.step`, used in training, stays the readable reference):
+computation is regrouped (`Decoder.reference_infer`, a plain loop over `Decoder.step`, stays the
+readable specification):
 - layers that read the same input share one matmul: the context feeds the attention GRU, the input
   projection and the output projection through one weight; mel and stop come from one projection;
 - weights are split instead of inputs concatenated, so no step calls torch.cat;
@@ -12,7 +13,8 @@ computation is regrouped (`Decoder.step`, used in training, stays the readable r
   the same kernel that scores;
 - pre-net dropout masks are drawn for a chunk of steps at once, and the stop token is checked once
   per chunk, so the host waits on the device once per chunk.
-Results equal repeated `Decoder.step` within float tolerance (tests/test_fast_decode.py).
+Results equal `Decoder.reference_infer`'s within float tolerance (tests/test_fast_decode.py).
+The caller chooses the CPU threads (`Tacotron.infer` enters `tts.threads.inference_threads` once).
 Shape legend: B batch, T_text encoder steps, T_steps decoder steps, r frames per step.
 """
 
@@ -26,7 +28,6 @@ from torch import nn
 from torch.nn import functional as F
 
 from tts.model.dropout import dropout_masks
-from tts.threads import inference_threads
 
 if TYPE_CHECKING:
     from tts.model.decoder import Decoder
@@ -281,19 +282,18 @@ def fast_decode(
     stopped_by_token = torch.zeros(batch, dtype=torch.bool, device=device)
     outputs: list[torch.Tensor] = []
     alignments: list[torch.Tensor] = []
-    with inference_threads(batch, device):
-        for start in range(0, limit, check_every):
-            chunk = torch.arange(start, min(start + check_every, limit), device=device)
-            for masks in prenet_masks(decoder, seeds, chunk, dtype):
-                state, output, alignment = fast_step(weights, utterance, location, state, masks, last_frame)
-                outputs.append(output)
-                alignments.append(alignment)
-            stop_logits = torch.stack(outputs[-chunk.numel() :], dim=1)[:, :, -1]  # [B, n_steps]
-            steps, finished, stopped_by_token = check_stops(
-                stop_logits, chunk, max_steps, stop_threshold, steps, finished, stopped_by_token
-            )
-            if bool(finished.all()):
-                break
+    for start in range(0, limit, check_every):
+        chunk = torch.arange(start, min(start + check_every, limit), device=device)
+        for masks in prenet_masks(decoder, seeds, chunk, dtype):
+            state, output, alignment = fast_step(weights, utterance, location, state, masks, last_frame)
+            outputs.append(output)
+            alignments.append(alignment)
+        stop_logits = torch.stack(outputs[-chunk.numel() :], dim=1)[:, :, -1]  # [B, n_steps]
+        steps, finished, stopped_by_token = check_stops(
+            stop_logits, chunk, max_steps, stop_threshold, steps, finished, stopped_by_token
+        )
+        if bool(finished.all()):
+            break
     return torch.stack(outputs, dim=1), torch.cat(alignments, dim=1), steps, ~stopped_by_token
 
 

@@ -9,8 +9,8 @@ that finish at once, symbols beyond an item's text are masked out of attention.
 
 The chunk body (`run_chunk`) is ordinary PyTorch: on a CPU, `GraphDecoder(capture=False)` runs it
 eagerly with the same buffers, padding and chunking, which is how the tests check it against
-`fast_decode` without a GPU. Per item the results equal `fast_decode`'s within float tolerance
-(padding changes only the length of the sums, never which values enter them).
+`fast_decode` and `Decoder.reference_infer` without a GPU. Per item the results equal theirs within
+float tolerance (padding changes only the length of the sums, never which values enter them).
 Shape legend: B batch, B_pad its bucket, T_text symbols, T_pad their bucket, K steps per chunk.
 """
 

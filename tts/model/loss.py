@@ -5,19 +5,20 @@ attention loss of Tachibana et al. 2017 that pulls alignments towards the diagon
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from tts.config_io import JsonConfig
 from tts.model.layers import lengths_to_mask
 from tts.model.tacotron import TacotronOutput
 
 
 @dataclass(frozen=True)
-class LossConfig:
+class LossConfig(JsonConfig):
     """Weights of the loss terms."""
 
     mel_weight: float = 1.0
@@ -36,18 +37,6 @@ class LossConfig:
     """Initial weight of the guided attention loss (training may decay it)."""
     guided_attention_sigma: float = 0.2
     """Width of the tolerated band around the diagonal (fraction of the axes)."""
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dict."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> LossConfig:
-        """Rebuild from `to_dict` output; unknown keys are an error."""
-        unknown = sorted(set(data) - {f.name for f in fields(cls)})
-        if unknown:
-            raise ValueError(f"unknown LossConfig keys: {', '.join(unknown)}")
-        return cls(**data)
 
 
 class LossTerms(NamedTuple):

@@ -33,7 +33,12 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from tts.atomic import write_bytes_atomic
+from tts.audio import AudioConfig
+from tts.config_io import ConfigError, JsonConfig, unversioned, versioned
+from tts.model.config import TacotronConfig
 from tts.paths import repo_root
+from tts.text import SymbolTable, TextConfig
+from tts.training.config import PrepareConfig, TrainConfig
 
 logger = logging.getLogger(__name__)
 
@@ -79,11 +84,48 @@ class Progress:
     """The latest evaluation's measures (validation losses, focus rate, diagonal score, ...)."""
 
 
+@dataclass(frozen=True)
+class RunMeta(JsonConfig):
+    """How a run was made, as each of its checkpoints records it (nanoGPT's `model_args`, and more)."""
+
+    train_config: TrainConfig
+    model_config: TacotronConfig
+    audio: AudioConfig
+    text: TextConfig
+    symbols: SymbolTable
+    prepare: PrepareConfig
+    """How the features were prepared."""
+    features_dir: str
+    corpus: str | None
+    """The corpus named in the features' prepare report, when it names one."""
+    git_commit: str | None
+    """The source commit (with '-dirty' for uncommitted changes); None outside a checkout."""
+    world_size: int
+    """Training processes."""
+    device: str
+    """The training device in words (GPU name, or CPU threads)."""
+    torch: str
+    """torch's version."""
+    precision: str
+    """The precision trained in ('fp32' on a CPU; see TrainConfig.precision)."""
+
+
+@dataclass(frozen=True)
+class CheckpointMeta(RunMeta):
+    """`checkpoint.json` (less its format version): the run's description and this checkpoint's place."""
+
+    step: int
+    created: str
+    """When the checkpoint was written (ISO 8601, UTC)."""
+    evaluation: dict[str, float]
+    """The latest evaluation's measures at the time (empty before the first)."""
+
+
 class LoadedCheckpoint(NamedTuple):
     """Everything read back from a checkpoint directory."""
 
     path: Path
-    meta: dict[str, Any]
+    meta: CheckpointMeta
     model_state: dict[str, torch.Tensor]
     training_state: dict[str, Any]
 
@@ -175,7 +217,7 @@ def save_checkpoint(
     scaler_state: dict[str, Any],
     progress: Progress,
     rng_states: list[dict[str, Any]],
-    meta: dict[str, Any],
+    meta: RunMeta,
 ) -> Path:
     """Write one checkpoint atomically (temporary directory, then rename); returns its path."""
     root = checkpoint_dir(run_dir)
@@ -191,9 +233,10 @@ def save_checkpoint(
                   metadata={"format_version": str(CHECKPOINT_FORMAT_VERSION)})
         torch.save({"optimizer": optimizer_state, "scaler": scaler_state,
                     "progress": asdict(progress), "rng": rng_states}, temporary / STATE_FILE)
-        document = {"format_version": CHECKPOINT_FORMAT_VERSION, "step": progress.step,
-                    "created": datetime.now(UTC).isoformat(timespec="seconds"),
-                    "evaluation": progress.last_eval, **meta}
+        document = versioned(CHECKPOINT_FORMAT_VERSION, {
+            "step": progress.step, "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "evaluation": progress.last_eval, **meta.to_dict(),
+        })
         payload = json.dumps(document, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
         (temporary / META_FILE).write_bytes(payload.encode("utf-8"))
         for path in temporary.iterdir():
@@ -231,14 +274,14 @@ def load_checkpoint(path: Path) -> LoadedCheckpoint:
     if not meta_path.is_file():
         raise CheckpointError(f"{path} is not a checkpoint (no {META_FILE})")
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        document = json.loads(meta_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise CheckpointError(f"{meta_path} is not readable JSON: {error}") from error
-    if meta.get("format_version") != CHECKPOINT_FORMAT_VERSION:
-        raise CheckpointError(
-            f"{meta_path} has format_version {meta.get('format_version')!r}; this Sori reads "
-            f"{CHECKPOINT_FORMAT_VERSION}"
-        )
+    try:
+        body = unversioned(document, CHECKPOINT_FORMAT_VERSION, "the checkpoint description")
+        meta = CheckpointMeta.from_dict(body)
+    except ConfigError as error:
+        raise CheckpointError(f"{meta_path}: {error}") from error
     try:
         model_state = load_file(str(path / WEIGHTS_FILE))
     except (OSError, SafetensorError) as error:
@@ -259,8 +302,8 @@ def load_checkpoint(path: Path) -> LoadedCheckpoint:
     if not isinstance(progress, dict) or not training_state.keys() >= _STATE_KEYS:
         raise CheckpointError(
             f"{path / STATE_FILE} is not a training state (it needs {', '.join(sorted(_STATE_KEYS))})")
-    if progress.get("step") != meta.get("step"):
-        raise CheckpointError(f"{path} is inconsistent: {META_FILE} says step {meta.get('step')}, "
+    if progress.get("step") != meta.step:
+        raise CheckpointError(f"{path} is inconsistent: {META_FILE} says step {meta.step}, "
                               f"{STATE_FILE} says step {progress.get('step')}")
     return LoadedCheckpoint(path, meta, model_state, training_state)
 

@@ -7,26 +7,27 @@ run directory), so a run can always say how it was made and refuse to mix incomp
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Literal
+from dataclasses import dataclass, field, fields
+from typing import Literal
 
-from tts.model.config import TacotronConfig
+from tts.config_io import ConfigError, JsonConfig
+from tts.model.config import TacotronConfig, TacotronHyperparameters
 from tts.model.loss import LossConfig
 
 TextColumn = Literal["original", "expanded"]
 Precision = Literal["tf32", "fp32", "bf16", "fp16"]
 LearningRateDecay = Literal["noam", "cosine", "constant"]
 
-DERIVED_MODEL_FIELDS = frozenset({"n_symbols", "pad_id", "n_mels", "n_freq"})
+DERIVED_MODEL_FIELDS = frozenset(
+    {f.name for f in fields(TacotronConfig)} - {f.name for f in fields(TacotronHyperparameters)}
+)
 """TacotronConfig fields that come from the features (symbol table, audio config), never overridden."""
 
-
-class ConfigError(ValueError):
-    """A preparation or training setting is invalid; the message names the field."""
+__all__ = ["ConfigError", "DERIVED_MODEL_FIELDS", "PrepareConfig", "TrainConfig"]
 
 
 @dataclass(frozen=True)
-class PrepareConfig:
+class PrepareConfig(JsonConfig):
     """How a KSS-layout corpus becomes training features."""
 
     text_column: TextColumn = "original"
@@ -65,19 +66,9 @@ class PrepareConfig:
         if problems:
             raise ConfigError("invalid PrepareConfig: " + "; ".join(problems))
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict of every field."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PrepareConfig:
-        """Rebuild from `to_dict` output; unknown keys are an error."""
-        _reject_unknown(cls, data)
-        return cls(**data)
-
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(JsonConfig):
     """Everything that shapes a training run; saved as `train_config.json` in the run directory."""
 
     seed: int = 1234
@@ -153,16 +144,13 @@ class TrainConfig:
     """Training stops when this many consecutive steps were skipped as non-finite or exploding."""
     loss_spike_factor: float = 10.0
     """A loss above this times its running mean counts as exploding and its step is skipped."""
-    model: dict[str, Any] = field(default_factory=dict)
-    """Overrides of TacotronConfig fields (`--model.reduction_factor=3`); n_symbols, pad_id, n_mels
-    and n_freq come from the features."""
+    model: TacotronHyperparameters = field(default_factory=TacotronHyperparameters)
+    """The network's hyperparameters (`--model.reduction_factor=3`); n_symbols, pad_id, n_mels and
+    n_freq come from the features (`model_config`)."""
     loss: LossConfig = field(default_factory=LossConfig)
     """Loss weights (`--loss.stop_weight=2`); guided_attention_weight is the schedule's start."""
 
     def __post_init__(self) -> None:
-        # One spelling for sequences (JSON brings lists, the dataclasses use tuples).
-        object.__setattr__(self, "model", {key: tuple(value) if isinstance(value, list) else value
-                                           for key, value in self.model.items()})
         problems = []
         positive = ("batch_size", "bucket_batches", "max_steps", "log_interval", "eval_interval",
                     "checkpoint_interval", "keep_last_k", "guided_attention_half_life",
@@ -188,49 +176,11 @@ class TrainConfig:
             problems.append(f"precision must be tf32, fp32, bf16 or fp16, got {self.precision!r}")
         if self.device not in ("auto", "cpu", "cuda"):
             problems.append(f"device must be auto, cpu or cuda, got {self.device!r}")
-        known_model = {f.name for f in fields(TacotronConfig)} - DERIVED_MODEL_FIELDS
-        bad_keys = sorted(set(self.model) - known_model)
-        if bad_keys:
-            problems.append(
-                f"model overrides {bad_keys} are not TacotronConfig fields one may set "
-                f"(n_symbols, pad_id, n_mels and n_freq come from the features)"
-            )
         if problems:
             raise ConfigError("invalid TrainConfig: " + "; ".join(problems))
 
     def model_config(self, n_symbols: int, pad_id: int, n_mels: int, n_freq: int) -> TacotronConfig:
-        """The network's configuration: defaults, then `model` overrides, then the features' sizes."""
-        try:
-            return TacotronConfig(
-                n_symbols=n_symbols, pad_id=pad_id, n_mels=n_mels, n_freq=n_freq, **self.model
-            )
-        except (TypeError, ValueError) as error:
-            raise ConfigError(f"invalid model overrides {self.model}: {error}") from error
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict; nested configs as dicts, tuples as lists."""
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
-        values["model"] = {key: list(value) if isinstance(value, tuple) else value
-                           for key, value in self.model.items()}
-        values["loss"] = self.loss.to_dict()
-        return values
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        """Rebuild from `to_dict` output; unknown keys are an error."""
-        _reject_unknown(cls, data)
-        values = dict(data)
-        if "loss" in values:
-            values["loss"] = LossConfig.from_dict(values["loss"])
-        if "model" in values:
-            values["model"] = dict(values["model"])
-        return cls(**values)
-
-
-def _reject_unknown(cls: type, data: Any) -> None:
-    """ConfigError naming keys that are not fields of the dataclass `cls`."""
-    if not isinstance(data, dict):
-        raise ConfigError(f"{cls.__name__} must be a JSON object, got {type(data).__name__}")
-    unknown = sorted(set(data) - {f.name for f in fields(cls)})
-    if unknown:
-        raise ConfigError(f"unknown {cls.__name__} keys: {', '.join(unknown)}")
+        """The network's configuration: these hyperparameters with the features' sizes."""
+        hyperparameters = {f.name: getattr(self.model, f.name) for f in fields(self.model)}
+        return TacotronConfig(n_symbols=n_symbols, pad_id=pad_id, n_mels=n_mels, n_freq=n_freq,
+                              **hyperparameters)

@@ -12,33 +12,30 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tts.audio import AudioConfig
-from tts.model import Tacotron, TacotronConfig
-from tts.text import SymbolTable, TextConfig
-from tts.training.checkpoint import CheckpointError, load_checkpoint, resolve_checkpoint
+from tts.model import Tacotron
+from tts.training.checkpoint import CheckpointMeta, load_checkpoint, resolve_checkpoint
 from tts.voice import VoiceConfig, save_voice
 
 logger = logging.getLogger(__name__)
 
 
-def voice_metadata(meta: dict[str, Any], progress: dict[str, Any], checkpoint: Path) -> dict[str, Any]:
+def voice_metadata(meta: CheckpointMeta, progress: dict[str, Any], checkpoint: Path) -> dict[str, Any]:
     """Provenance recorded in the voice's config.json."""
-    train_config = meta.get("train_config", {})
     return {
-        "corpus": meta.get("corpus"),
-        "training_steps": meta.get("step"),
+        "corpus": meta.corpus,
+        "training_steps": meta.step,
         "training_seconds": round(float(progress.get("train_seconds", 0.0)), 1),
         "skipped_steps": progress.get("skipped_steps"),
-        "hardware": {"device": meta.get("device"), "processes": meta.get("world_size")},
-        "git_commit": meta.get("git_commit"),
-        "torch": meta.get("torch"),
+        "hardware": {"device": meta.device, "processes": meta.world_size},
+        "git_commit": meta.git_commit,
+        "torch": meta.torch,
         "checkpoint": checkpoint.name,
-        "checkpoint_created": meta.get("created"),
-        "evaluation": meta.get("evaluation", {}),
-        "batch_size": train_config.get("batch_size"),
-        "precision": meta.get("precision"),
-        "train_config": train_config,
-        "prepare": meta.get("prepare"),
+        "checkpoint_created": meta.created,
+        "evaluation": meta.evaluation,
+        "batch_size": meta.train_config.batch_size,
+        "precision": meta.precision,
+        "train_config": meta.train_config.to_dict(),
+        "prepare": meta.prepare.to_dict(),
         "exported": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
@@ -56,18 +53,11 @@ def export_voice(
     path = resolve_checkpoint(Path(run_dir), checkpoint)
     loaded = load_checkpoint(path)
     meta = loaded.meta
-    try:
-        model_config = TacotronConfig.from_dict(meta["model_config"])
-        text = TextConfig.from_dict(meta["text"])
-        audio = AudioConfig.from_dict(meta["audio"])
-        symbols = SymbolTable.from_dict(meta["symbols"])
-    except (KeyError, TypeError, ValueError) as error:
-        raise CheckpointError(f"{path} lacks a usable configuration: {error}") from error
-    model = Tacotron(model_config)
+    model = Tacotron(meta.model_config)
     model.load_state_dict(loaded.model_state)
     out_dir = Path(out_dir)
     metadata = {**voice_metadata(meta, loaded.training_state["progress"], path), **(extra_metadata or {})}
-    config = VoiceConfig(name or out_dir.name, text, audio, model_config, symbols, metadata)
+    config = VoiceConfig(name or out_dir.name, meta.text, meta.audio, meta.model_config, meta.symbols, metadata)
     save_voice(out_dir, config, model.eval(), fp16=fp16)
-    logger.info("exported %s (step %s) to %s", path, meta.get("step"), out_dir)
+    logger.info("exported %s (step %s) to %s", path, meta.step, out_dir)
     return out_dir

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -24,6 +24,14 @@ from safetensors.numpy import load_file, save
 
 from tts.atomic import write_bytes_atomic, write_bytes_if_changed
 from tts.audio import AudioConfig
+from tts.config_io import (
+    ConfigError,
+    JsonConfig,
+    config_from_dict,
+    config_to_dict,
+    unversioned,
+    versioned,
+)
 from tts.text import SymbolTable, TextConfig
 from tts.training.config import PrepareConfig
 
@@ -49,27 +57,14 @@ class FeatureSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict, format version first."""
-        return {
-            "format_version": FEATURES_FORMAT_VERSION,
-            "prepare": self.prepare.to_dict(),
-            "audio": self.audio.to_dict(),
-            "text": self.text.to_dict(),
-            "symbols": self.symbols.to_dict(),
-        }
+        return versioned(FEATURES_FORMAT_VERSION, config_to_dict(self))
 
     @classmethod
     def from_dict(cls, data: Any) -> FeatureSettings:
         """Rebuild and validate; FeaturesError names the broken section."""
-        if not isinstance(data, dict) or data.get("format_version") != FEATURES_FORMAT_VERSION:
-            raise FeaturesError(
-                f"{SETTINGS_FILE} is not a version-{FEATURES_FORMAT_VERSION} features description"
-            )
         try:
-            return cls(
-                PrepareConfig.from_dict(data["prepare"]), AudioConfig.from_dict(data["audio"]),
-                TextConfig.from_dict(data["text"]), SymbolTable.from_dict(data["symbols"]),
-            )
-        except (KeyError, TypeError, ValueError) as error:
+            return config_from_dict(cls, unversioned(data, FEATURES_FORMAT_VERSION, "features description"))
+        except ConfigError as error:
             raise FeaturesError(f"{SETTINGS_FILE} is invalid: {error}") from error
 
     def differences(self, other: FeatureSettings) -> list[str]:
@@ -85,7 +80,7 @@ class FeatureSettings:
 
 
 @dataclass(frozen=True)
-class UtteranceRecord:
+class UtteranceRecord(JsonConfig):
     """The outcome of one transcript row, prepared or skipped."""
 
     id: str
@@ -117,15 +112,6 @@ class UtteranceRecord:
         """The row became training features."""
         return self.reason is None
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> UtteranceRecord:
-        """Rebuild from `to_dict` output (unknown keys are ignored: the record is a cache)."""
-        known = {f.name for f in fields(cls)}
-        return cls(**{key: value for key, value in data.items() if key in known})
 
 
 class ManifestEntry(NamedTuple):

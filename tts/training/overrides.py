@@ -1,6 +1,6 @@
 """`--key=value` overrides of a TrainConfig, type-checked against the dataclass fields.
 
-`batch_size=32` sets a TrainConfig field, `model.reduction_factor=3` a TacotronConfig field and
+`batch_size=32` sets a TrainConfig field, `model.reduction_factor=3` a TacotronHyperparameters field and
 `loss.stop_weight=2` a LossConfig field. Values are parsed by the field's declared type (int, float,
 bool, str, a Literal's choices, a tuple of ints), so `--batch_size=3.5` is an error, not a surprise.
 """
@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from dataclasses import fields, replace
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
-from tts.model.config import TacotronConfig
+from tts.model.config import TacotronHyperparameters
 from tts.model.loss import LossConfig
-from tts.training.config import DERIVED_MODEL_FIELDS, ConfigError, TrainConfig
+from tts.training.config import ConfigError, TrainConfig
 
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
@@ -90,8 +90,7 @@ def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
     """Parse and type-check overrides into {'batch_size': 32, 'model.reduction_factor': 3, ...}."""
     train_types = {name: kind for name, kind in _field_types(TrainConfig).items()
                    if name not in ("model", "loss")}
-    model_types = {name: kind for name, kind in _field_types(TacotronConfig).items()
-                   if name not in DERIVED_MODEL_FIELDS}
+    model_types = _field_types(TacotronHyperparameters)
     loss_types = _field_types(LossConfig)
     parsed: dict[str, Any] = {}
     for item in items:
@@ -111,16 +110,10 @@ def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
 def apply_overrides(config: TrainConfig, overrides: dict[str, Any]) -> TrainConfig:
     """A new TrainConfig with parsed overrides applied (validated by the dataclasses)."""
     top = {key: value for key, value in overrides.items() if "." not in key}
-    model = dict(config.model)
-    loss = config.loss
-    for key, value in overrides.items():
-        section, _, name = key.partition(".")
-        if section == "model":
-            model[name] = value
-        elif section == "loss":
-            loss = replace(loss, **{name: value})
+    model = {key[len("model."):]: value for key, value in overrides.items() if key.startswith("model.")}
+    loss = {key[len("loss."):]: value for key, value in overrides.items() if key.startswith("loss.")}
     try:
-        return replace(config, **top, model=model, loss=loss)
+        return replace(config, **top, model=replace(config.model, **model), loss=replace(config.loss, **loss))
     except (TypeError, ValueError) as error:
         raise ConfigError(str(error)) from error
 
