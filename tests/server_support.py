@@ -124,20 +124,36 @@ class BlockingSynthesizer(Synthesizer):
         return super().synthesize_analyzed(analyzed, options)
 
 
-class FailingOnceSynthesizer(Synthesizer):
-    """The test voice, but its first synthesize_analyzed call raises (as a CUDA error would)."""
+Rule = Callable[[int, list[str]], bool]
+"""Decides from a synthesize_analyzed call's number (from 1) and its sentences' texts."""
 
-    def __init__(self, base: Synthesizer) -> None:
+
+class ScriptedSynthesizer(Synthesizer):
+    """The test voice, but calls that `hold` picks wait until `release` is set, and calls that
+    `fail` picks then raise (as a CUDA error would, with a secret-looking message)."""
+
+    SECRET = "CUDA error: device-side assert at /secret/path.cu:42"
+
+    def __init__(self, base: Synthesizer, *, hold: Rule | None = None, fail: Rule | None = None) -> None:
         super().__init__(base.config, base.model, base.device, base.max_batch_size)
+        self.hold = hold or (lambda call, texts: False)
+        self.fail = fail or (lambda call, texts: False)
+        self.release = threading.Event()
         self.calls = 0
+        self._count = threading.Lock()
 
     def synthesize_analyzed(
         self, analyzed: Sequence[Sequence[tuple[str, FrontendResult]]], options: SynthesisOptions | None = None
     ) -> list[SynthesisResult]:
-        """Raise with a secret-looking message on the first call, synthesise afterwards."""
-        self.calls += 1
-        if self.calls == 1:
-            raise RuntimeError("CUDA error: device-side assert at /secret/path.cu:42")
+        """Hold, fail or synthesise, as the rules say for this call."""
+        with self._count:
+            self.calls += 1
+            call = self.calls
+        texts = [text for sentences in analyzed for text, _ in sentences]
+        if self.hold(call, texts) and not self.release.wait(timeout=120):
+            raise RuntimeError("the test never released the held synthesis")
+        if self.fail(call, texts):
+            raise RuntimeError(self.SECRET)
         return super().synthesize_analyzed(analyzed, options)
 
 

@@ -7,9 +7,8 @@ documented at the top of server/static/app.js.
 from __future__ import annotations
 
 import os
-import threading
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,8 @@ import pytest
 from server import Settings, create_app
 from server.deps import get_voices
 from server.voices import VoiceRegistry
-from tests.server_support import make_settings, uvicorn_server
-from tts import FrontendResult, SynthesisOptions, SynthesisResult, Synthesizer
+from tests.server_support import ScriptedSynthesizer, make_settings, uvicorn_server
+from tts import Synthesizer
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -57,27 +56,11 @@ def browser(page_url: str) -> Iterator[Any]:
         launched.close()
 
 
-class AfterFirstSynthesizer(Synthesizer):
-    """The test voice, but every synthesize_analyzed call after the first waits until `release` is
-    set, then synthesises (or, with `fail`, raises as a CUDA error would)."""
-
-    def __init__(self, base: Synthesizer, fail: bool = False) -> None:
-        super().__init__(base.config, base.model, base.device, base.max_batch_size)
-        self.fail = fail
-        self.release = threading.Event()
-        self.calls = 0
-
-    def synthesize_analyzed(
-        self, analyzed: Sequence[Sequence[tuple[str, FrontendResult]]], options: SynthesisOptions | None = None
-    ) -> list[SynthesisResult]:
-        """The first call at once; later ones once released."""
-        self.calls += 1
-        if self.calls > 1:
-            if not self.release.wait(timeout=120):
-                raise RuntimeError("the test never released the synthesizer")
-            if self.fail:
-                raise RuntimeError("CUDA error: device-side assert")
-        return super().synthesize_analyzed(analyzed, options)
+def after_first(base: Synthesizer, fail: bool = False) -> ScriptedSynthesizer:
+    """The test voice, but every call after the first waits until `release` is set, then
+    synthesises (or, with `fail`, raises as a CUDA error would)."""
+    later = lambda call, texts: call > 1  # noqa: E731
+    return ScriptedSynthesizer(base, hold=later, fail=later if fail else None)
 
 
 @contextmanager
@@ -141,7 +124,7 @@ def test_first_sound_starts_while_the_stream_is_still_open(
 ) -> None:
     """The server holds every sentence after the first until the page has started playing: a page
     that waited for the whole reply would never start, whatever the machine's speed."""
-    held = AfterFirstSynthesizer(base_synthesizer)
+    held = after_first(base_synthesizer)
     with serving(make_settings(test_voice_dir, tmp_path), held) as url:
         page = browser.new_page()
         page.goto(url)
@@ -274,7 +257,7 @@ def test_errors_show_the_servers_detail(browser: Any, page_url: str) -> None:
 def test_an_error_after_the_first_sentence_keeps_what_arrived(
     browser: Any, test_voice_dir: Path, tmp_path: Path, base_synthesizer: Synthesizer
 ) -> None:
-    failing = AfterFirstSynthesizer(base_synthesizer, fail=True)
+    failing = after_first(base_synthesizer, fail=True)
     failing.release.set()
     with serving(make_settings(test_voice_dir, tmp_path), failing) as url:
         page = browser.new_page()

@@ -13,7 +13,6 @@ import io
 import json
 import threading
 import wave
-from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -26,6 +25,7 @@ from server.deps import get_voices
 from server.voices import VoiceRegistry
 from tests.server_support import (
     BlockingSynthesizer,
+    ScriptedSynthesizer,
     assert_json_error,
     live_client,
     make_settings,
@@ -34,9 +34,6 @@ from tests.server_support import (
     wait_for,
 )
 from tts import (
-    FrontendResult,
-    SynthesisOptions,
-    SynthesisResult,
     Synthesizer,
     default_voice_dir,
     encode_audio,
@@ -196,27 +193,15 @@ async def test_full_queue_refuses_a_stream_with_503(
     assert refused.headers["retry-after"]
 
 
-class FailingLaterSynthesizer(Synthesizer):
+def failing_later(base: Synthesizer) -> ScriptedSynthesizer:
     """The test voice, but synthesis raises from its second call on (as a lost GPU would)."""
-
-    def __init__(self, base: Synthesizer) -> None:
-        super().__init__(base.config, base.model, base.device, base.max_batch_size)
-        self.calls = 0
-
-    def synthesize_analyzed(
-        self, analyzed: Sequence[Sequence[tuple[str, FrontendResult]]], options: SynthesisOptions | None = None
-    ) -> list[SynthesisResult]:
-        """Synthesise the first call, raise afterwards."""
-        self.calls += 1
-        if self.calls > 1:
-            raise RuntimeError("CUDA error: device lost")
-        return super().synthesize_analyzed(analyzed, options)
+    return ScriptedSynthesizer(base, fail=lambda call, texts: call > 1)
 
 
 async def test_an_error_after_the_first_byte_ends_the_stream_and_is_counted(
     test_voice_dir: Path, tmp_path: Path, base_synthesizer: Synthesizer
 ) -> None:
-    failing = FailingLaterSynthesizer(base_synthesizer)
+    failing = failing_later(base_synthesizer)
     app = app_with(test_voice_dir, tmp_path, failing)
     async with live_client(app) as http:
         sse = await http.post("/speak", json={"text": TEXT, "stream": True, "stream_format": "sse"})
@@ -234,34 +219,18 @@ def test_an_audio_stream_broken_after_the_first_byte_is_cut_off(
     test_voice_dir: Path, tmp_path: Path, base_synthesizer: Synthesizer
 ) -> None:
     """Through a real uvicorn the client sees an incomplete body, never audio that merely stops."""
-    failing = FailingLaterSynthesizer(base_synthesizer)
+    failing = failing_later(base_synthesizer)
     app = app_with(test_voice_dir, tmp_path, failing)
     with uvicorn_server(app) as url, httpx.Client(base_url=url, timeout=120) as http:
         with pytest.raises(httpx.RemoteProtocolError):
             http.post("/speak", json={"text": TEXT, "stream": True})
         assert metric(http.get("/metrics").text, "sori_stream_errors_total") == 1
-        failing.calls = -10
+        failing.fail = lambda call, texts: False
         assert http.post("/speak", json={"text": "가나"}).status_code == 200  # still serving
 
 
-class GatedSynthesizer(Synthesizer):
-    """The test voice, but a sentence starting with HELD waits until `release` is set: so a client
-    can hang up while its stream still has sentences to come, whatever the machine's speed."""
-
-    HELD = "멈춰"
-
-    def __init__(self, base: Synthesizer) -> None:
-        super().__init__(base.config, base.model, base.device, base.max_batch_size)
-        self.release = threading.Event()
-
-    def synthesize_analyzed(
-        self, analyzed: Sequence[Sequence[tuple[str, FrontendResult]]], options: SynthesisOptions | None = None
-    ) -> list[SynthesisResult]:
-        """Wait for the release when any sentence is held, then synthesise."""
-        held = any(text.startswith(self.HELD) for sentences in analyzed for text, _ in sentences)
-        if held and not self.release.wait(timeout=120):
-            raise RuntimeError("the test never released the held sentences")
-        return super().synthesize_analyzed(analyzed, options)
+HELD = "멈춰"
+"""A sentence that starts with this is held until the test releases it."""
 
 
 def test_concurrent_streams_complete_and_hang_ups_leave_no_work(
@@ -272,9 +241,9 @@ def test_concurrent_streams_complete_and_hang_ups_leave_no_work(
 
     Batches of one and ten worker threads: the (at most 8) held sentences never hold up the others.
     """
-    gated = GatedSynthesizer(base_synthesizer)
+    gated = ScriptedSynthesizer(base_synthesizer, hold=lambda call, texts: any(t.startswith(HELD) for t in texts))
     app = app_with(test_voice_dir, tmp_path, gated, cpu_workers=10, cpu_max_batch_size=1, queue_size=64)
-    texts = [f"{chr(0xAC00 + 7 * i)}가. {GatedSynthesizer.HELD if i % 4 == 0 else ''}나다라. 마바사아. 자차. "
+    texts = [f"{chr(0xAC00 + 7 * i)}가. {HELD if i % 4 == 0 else ''}나다라. 마바사아. 자차. "
              f"{chr(0xB098 + 11 * i)}카타파하." for i in range(32)]
     statuses: list[int] = []
     received: list[int] = []
@@ -297,7 +266,7 @@ def test_concurrent_streams_complete_and_hang_ups_leave_no_work(
             hung_up.release()
 
     with uvicorn_server(app) as url:
-        threads = [threading.Thread(target=client, args=(url, text, GatedSynthesizer.HELD in text))
+        threads = [threading.Thread(target=client, args=(url, text, HELD in text))
                    for text in texts]
         for thread in threads:
             thread.start()

@@ -25,7 +25,7 @@ from server.voices import VoiceRegistry
 from server.worker import InferenceWorker
 from tests.server_support import (
     BlockingSynthesizer,
-    FailingOnceSynthesizer,
+    ScriptedSynthesizer,
     live_client,
     make_settings,
     metric,
@@ -178,7 +178,7 @@ async def test_request_timeout_gives_504(
 async def test_a_failing_batch_fails_only_its_requests(
     test_voice_dir: Path, tmp_path: Path, base_synthesizer: Synthesizer
 ) -> None:
-    failing = FailingOnceSynthesizer(base_synthesizer)
+    failing = ScriptedSynthesizer(base_synthesizer, fail=lambda call, texts: call == 1)
     app = app_with_voice(make_settings(test_voice_dir, tmp_path), failing)
     async with live_client(app) as http:
         failed = await http.post("/speak", json={"text": "가"})
