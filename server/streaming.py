@@ -21,10 +21,8 @@ from collections.abc import AsyncIterator, Awaitable, Sequence
 from typing import Any, TypeVar
 
 from server.errors import ClientDisconnectedError, QueueFullError, RequestTimeoutError
-from server.metrics import Metrics
-from server.speech import QUEUE_POLL_S, ClientGone, SpeechService
+from server.speech import QUEUE_POLL_S, SpeechService
 from server.voices import Voice
-from server.worker import InferenceWorker
 from tts import FrontendResult, SpeechChunk, SynthesisOptions, SynthesisResult, stream_groups
 
 logger = logging.getLogger(__name__)
@@ -36,10 +34,7 @@ Sentences = Sequence[tuple[str, FrontendResult]]
 
 async def open_stream(speech: SpeechService, voice: Voice, text: str, options: SynthesisOptions) -> SentenceStream:
     """Validate `text` (UnspeakableTextError) and make its stream; nothing is queued until `first()`."""
-    sentences = await speech.analyze(voice, text, options)
-    return SentenceStream(
-        speech.worker, speech.metrics, voice, sentences, options, speech.request_timeout_s, speech.client_gone
-    )
+    return SentenceStream(speech, voice, await speech.analyze(voice, text, options), options)
 
 
 class SentenceStream:
@@ -49,25 +44,17 @@ class SentenceStream:
     so a route can still answer them as JSON; later ones raise from the iteration.
     """
 
-    def __init__(
-        self,
-        worker: InferenceWorker,
-        metrics: Metrics,
-        voice: Voice,
-        sentences: Sentences,
-        options: SynthesisOptions,
-        timeout_s: float,
-        client_gone: ClientGone | None,
-    ) -> None:
-        self.worker = worker
-        self.metrics = metrics
+    def __init__(self, speech: SpeechService, voice: Voice, sentences: Sentences, options: SynthesisOptions) -> None:
+        self.worker = speech.worker
+        self.metrics = speech.metrics
         self.voice = voice
         self.sentences = sentences
         self.options = options
-        self.timeout_s = timeout_s
-        self.deadline = time.monotonic() + timeout_s
+        self.timeout_s = speech.request_timeout_s
+        self.deadline = time.monotonic() + self.timeout_s
         """The whole stream has the per-request time limit, as a request answered at once does."""
-        self._client_gone = client_gone
+        self._client_gone = speech.client_gone
+        """Returns once the request's client has left (None: nobody to watch, as in tests)."""
         self._gone: asyncio.Future[Any] | None = None
         self.groups = stream_groups(len(sentences), voice.synthesizer.max_batch_size)
         self._jobs: list[asyncio.Future[SynthesisResult]] = []
