@@ -26,6 +26,7 @@ from pathlib import Path
 
 import torch
 
+from bench import streaming
 from bench.loadgen import percentile
 from bench.report import Table
 from bench.timing import interleave
@@ -52,6 +53,7 @@ def run(rounds: int = 5) -> list[Table]:
             latency(device, Path(workdir), rounds),
             throughput(device, Path(workdir), CONCURRENCY),
             *served_tables(device, Path(workdir), CLIENTS),
+            *streaming.run(rounds, device="cuda"),
         ]
 
 
@@ -65,6 +67,7 @@ def _not_measured() -> list[Table]:
         Table("GPU: first audio for a short sentence", ["path", "p50 ms", "p95 ms"]),
         Table("GPU: sori serve under load", ["clients", "requests", "requests/s", "x real time",
                                              "p50 ms", "p95 ms"]),
+        Table("GPU: streaming, time to first audio of a four-sentence text", streaming.COLUMNS),
     ]
     tables[0].columns.append("max |graphs - fast|")
     tables[0].add(*(["-"] + [NO_GPU] * 5))
@@ -75,6 +78,7 @@ def _not_measured() -> list[Table]:
     tables[3].add("-", NO_GPU, NO_GPU)
     for clients in CLIENTS:
         tables[4].add(clients, *([NO_GPU] * 5))
+    tables[5].add("-", NO_GPU, NO_GPU, NO_GPU)
     tables[-1].notes.append("The last GPU measurements are in bench/GPU_RESULTS.md.")
     return tables
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One lease of the GPU machine (see /work/.library/device): install the carried wheels, run the
 # CUDA tests, every GPU benchmark and `sori eval` with and without CUDA graphs; results in $OUT.
-# Carried: .whl (cp312 wheels of what the machine lacks), .gpu (espeak-ng .debs, eval sentences).
+# Carried: .whl (cp312 wheels of what the machine lacks; since issue 14 also wyoming, openai and
+# their dependencies for the server's imports), .gpu (espeak-ng .debs, eval sentences).
 set -uo pipefail
 OUT=${OUT:-/tmp/sori-gpu}
 mkdir -p "$OUT"
@@ -43,6 +44,7 @@ section training 150 "[(lambda t: (training.gpu_rows(t, 3), t)[1])(Table('GPU tr
 section latency 60 "[gpu.latency(cuda, workdir, 5)]"
 section throughput 90 "[gpu.throughput(cuda, workdir, gpu.CONCURRENCY)]"
 section served 120 "gpu.served_tables(cuda, workdir, gpu.CLIENTS)"
+section streaming 90 "gpu.streaming.run(5, device='cuda')"
 
 for mode in graphs eager; do
     flag=$([ "$mode" = eager ] && echo --no-cuda-graphs)

@@ -29,6 +29,7 @@ TEXTS = (
 """Four-sentence replies written for this benchmark (none from the evaluation set)."""
 
 TIMEOUT_S = 300.0
+COLUMNS = ["request", "first audio ms (median)", "total ms (median)", "first audio / first sentence alone"]
 
 
 def _timed(client: object, body: dict[str, object], audio_offset: int) -> tuple[float, float]:
@@ -50,16 +51,16 @@ def _timed(client: object, body: dict[str, object], audio_offset: int) -> tuple[
     return (total if first is None else first), total
 
 
-def run(rounds: int = 7) -> list[Table]:
-    """Serve, time the three ways per round, report medians and the ratio the bar is about."""
-    table = Table(f"Streaming: time to first audio of a four-sentence text, POST /speak on {HOST} (CPU)",
-                  ["request", "first audio ms (median)", "total ms (median)", "first audio / first sentence alone"])
+def run(rounds: int = 7, device: str = "cpu") -> list[Table]:
+    """Serve on `device`, time the three ways per round, report medians and the ratio the bar is about."""
+    table = Table(f"Streaming: time to first audio of a four-sentence text, POST /speak on {HOST} "
+                  f"({device.upper()})", COLUMNS)
     import httpx
 
     with tempfile.TemporaryDirectory() as workdir:
         voice_dir, description = bench_voice(Path(workdir))
         try:
-            with served(voice_dir, Path(workdir), {"cache_size": "0"}) as server, httpx.Client(
+            with served(voice_dir, Path(workdir), {"cache_size": "0", "device": device}) as server, httpx.Client(
                 base_url=server.base_url, timeout=TIMEOUT_S
             ) as client:
                 _timed(client, {"text": "준비 운동입니다."}, 44)  # warm-up: first-call costs out of the way
