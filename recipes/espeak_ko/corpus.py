@@ -137,6 +137,16 @@ def _wav_seconds(path: Path) -> float | None:
     return info.frames / info.samplerate if info.frames else None
 
 
+def _korean_espeak() -> str:
+    """The espeak-ng executable, checked to speak Korean; CorpusError saying what is wrong."""
+    try:
+        binary = find_espeak()
+        check_korean_voice(binary)
+    except EspeakError as error:
+        raise CorpusError(str(error)) from error
+    return binary
+
+
 def _init_worker() -> None:
     """Each worker is one process on one core: keep torch from spawning threads of its own."""
     import torch
@@ -223,11 +233,7 @@ def write_corpus(
             f"refusing to write a corpus where some jamo occur fewer than {min_count} times: "
             f"{spelling.describe_under(min_count)}; add sentences containing them"
         )
-    try:
-        binary = find_espeak()
-        check_korean_voice(binary)
-    except EspeakError as error:
-        raise CorpusError(str(error)) from error
+    binary = _korean_espeak()
     out_dir.mkdir(parents=True, exist_ok=True)
     # The transcript is the mark of a finished corpus: gone while WAVs may change, rewritten last.
     (out_dir / TRANSCRIPT).unlink(missing_ok=True)
