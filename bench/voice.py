@@ -12,8 +12,8 @@ from tts import VoiceError
 from tts.audio import AudioConfig
 from tts.model import Tacotron, TacotronConfig
 from tts.text import TextConfig, default_symbol_table
-from tts.voice import VoiceConfig, save_voice
-from tts.voices import default_voice_dir
+from tts.voice_discovery import default_voice_dir
+from tts.voice_format import VoiceConfig, save_voice
 
 SENTENCES = (
     "안녕하세요, 소리입니다.",

@@ -30,7 +30,7 @@ from server.middleware import ApiKeyMiddleware, BodySizeLimitMiddleware, Metrics
 from server.routes import assistant, meta, openai, page, speak
 from server.settings import Settings, usable_cores
 from server.speech import Speech, SpeechService
-from server.voices import VoiceRegistry
+from server.voice_registry import VoiceRegistry
 from server.worker import InferenceWorker
 
 logger = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from server.lifecycle import Lifecycle
 from server.metrics import Metrics
 from server.settings import Settings
 from server.speech import SpeechService
-from server.voices import VoiceRegistry
+from server.voice_registry import VoiceRegistry
 
 
 def get_settings(request: Request) -> Settings:

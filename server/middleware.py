@@ -34,10 +34,55 @@ def has_key(authorization: str, key: bytes) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), key)
 
 
+DISCARD_CAP_BYTES = 8 * 1024 * 1024
+"""How much of a refused request's body (413, or 401 without the key) is read and thrown away before
+the answer is sent; past it the connection is closed with the body unread (and a client still sending may see a broken pipe).
+Larger than what the kernel's socket buffers absorb (about 4 MiB on Linux), so a client's upload
+under it reaches the answer whatever the buffers."""
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    """The value of one request header, or None when it is absent."""
+    return next((value for key, value in scope.get("headers", []) if key == name), None)
+
+
+async def discard_body(
+    scope: Scope, receive: Receive, *, declared: int | None, received: int = 0, more: bool = True,
+    cap: int = DISCARD_CAP_BYTES,
+) -> bool:
+    """Read and throw away the rest of a refused request's body (`more` after `received` bytes), so
+    that a client that sends its whole body before it reads the answer (urllib, requests) gets the
+    answer instead of a broken pipe. False when the client hung up meanwhile (send nothing then).
+
+    Not read: a body declared (`declared`, its Content-Length) larger than `cap`, and one the client
+    holds back until told to go on (`Expect: 100-continue`: asking for the body would tell it to
+    send). A body that turns out larger than `cap` is read no further.
+    """
+    waiting = received == 0 and (_header(scope, b"expect") or b"").lower() == b"100-continue"
+    more = more and not waiting and (declared is None or declared <= cap)
+    while more and received <= cap:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return False
+        received += len(message.get("body", b""))
+        more = message.get("more_body", False)
+    return True
+
+
+def _declared_length(scope: Scope) -> int | None:
+    """The request's Content-Length, or None when it is absent or not a number."""
+    length = _header(scope, b"content-length")
+    try:
+        return None if length is None else int(length)
+    except ValueError:
+        return None
+
+
 class ApiKeyMiddleware:
     """With an API key, answer 401 to every request without `Authorization: Bearer <key>` except
-    those for public paths, before its body is read: clients without the key never reach the body
-    size check, the JSON parser or a route (unknown paths are 401 too, not 404).
+    those for public paths: clients without the key never reach the body size check, the JSON
+    parser or a route (unknown paths are 401 too, not 404). Their body is read and discarded, never
+    parsed, up to the discard cap before the 401 (see `discard_body`).
 
     Public are the exact `public_paths` and everything under the `public_prefixes` folders.
     """
@@ -72,19 +117,8 @@ class ApiKeyMiddleware:
         if self.is_public(path) or has_key(authorization, self.key):
             await self.app(scope, receive, send)
             return
-        await send_json(send, 401, self.DETAIL, [(b"www-authenticate", b"Bearer")])
-
-
-DISCARD_CAP_BYTES = 8 * 1024 * 1024
-"""How much of an over-limit body is read and thrown away before the 413 is sent; past it the
-connection is closed with the body unread (and a client still sending may see a broken pipe).
-Larger than what the kernel's socket buffers absorb (about 4 MiB on Linux), so a client's upload
-under it reaches the answer whatever the buffers."""
-
-
-def _header(scope: Scope, name: bytes) -> bytes | None:
-    """The value of one request header, or None when it is absent."""
-    return next((value for key, value in scope.get("headers", []) if key == name), None)
+        if await discard_body(scope, receive, declared=_declared_length(scope)):
+            await send_json(send, 401, self.DETAIL, [(b"www-authenticate", b"Bearer")])
 
 
 class BodySizeLimitMiddleware:
@@ -144,20 +178,10 @@ class BodySizeLimitMiddleware:
     async def refuse(
         self, scope: Scope, receive: Receive, send: Send, declared: int | None, received: int, more: bool = True
     ) -> None:
-        """Answer 413 once the rest of the body (`more` after `received` bytes) is read and discarded.
-
-        Not read: a body declared larger than `discard_bytes`, and one the client holds back until
-        told to go on (`Expect: 100-continue`: asking for the body would tell it to send).
-        """
-        waiting = received == 0 and (_header(scope, b"expect") or b"").lower() == b"100-continue"
-        more = more and not waiting and (declared is None or declared <= self.discard_bytes)
-        while more and received <= self.discard_bytes:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            received += len(message.get("body", b""))
-            more = message.get("more_body", False)
-        await send_json(send, 413, f"request body is larger than {self.max_bytes} bytes")
+        """Answer 413 once the rest of the body (`more` after `received` bytes) is read and discarded."""
+        if await discard_body(scope, receive, declared=declared, received=received, more=more,
+                              cap=self.discard_bytes):
+            await send_json(send, 413, f"request body is larger than {self.max_bytes} bytes")
 
 
 class MetricsMiddleware:

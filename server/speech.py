@@ -27,7 +27,7 @@ from server.errors import (
     UnspeakableTextError,
 )
 from server.metrics import Metrics
-from server.voices import Voice
+from server.voice_registry import Voice
 from server.worker import InferenceWorker
 from tts import (
     AudioFormat,

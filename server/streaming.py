@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from server.errors import ClientDisconnectedError, QueueFullError, RequestTimeoutError
 from server.speech import QUEUE_POLL_S, SpeechService
-from server.voices import Voice
+from server.voice_registry import Voice
 from tts import FrontendResult, SpeechChunk, SynthesisOptions, SynthesisResult, stream_groups
 
 logger = logging.getLogger(__name__)

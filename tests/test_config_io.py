@@ -13,7 +13,7 @@ from tts.model import LossConfig, TacotronConfig
 from tts.model.config import TacotronHyperparameters
 from tts.text import TextConfig
 from tts.training.config import PrepareConfig, TrainConfig
-from tts.voice import VoiceConfig
+from tts.voice_format import VoiceConfig
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = [AudioConfig(), TextConfig(), TacotronConfig(n_symbols=10), TacotronHyperparameters(),

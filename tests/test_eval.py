@@ -14,13 +14,13 @@ import pytest
 import torch
 
 from tts.audio import load_audio
+from tts.espeak import espeak_wave
 from tts.evaluation.similarity import (
     distance_matrix,
     mfcc_features,
     retrieval_hits,
     spectral_dtw_l1,
 )
-from tts.evaluation.teacher import espeak_wave
 
 needs_espeak = pytest.mark.skipif(
     shutil.which("espeak-ng") is None and os.environ.get("CI") != "true",

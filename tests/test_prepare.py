@@ -27,8 +27,8 @@ from tts.training.features import (
     record_path,
 )
 from tts.training.kss import TRANSCRIPT_FILE, parse_line
+from tts.training.preparation_report import assign_splits
 from tts.training.prepare import PrepareError, prepare_corpus
-from tts.training.report import assign_splits
 
 FAULTS = {
     "missing_wav": 1,

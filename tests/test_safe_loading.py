@@ -14,7 +14,7 @@ from sori.cli import main
 from tests.fault_support import write_tiny_checkpoint
 from tts import VoiceError, load_voice
 from tts.training import checkpoint as ckpt
-from tts.voice import WEIGHTS_FILE
+from tts.voice_format import WEIGHTS_FILE
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("tts", "sori", "server", "assistant")

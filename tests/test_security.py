@@ -25,6 +25,7 @@ from starlette.types import Message
 
 from scripts.audit_deps import ServiceReport, decide, main, parse_report
 from server import Settings, create_app
+from server.middleware import DISCARD_CAP_BYTES
 from tests.server_support import live_client, make_settings, uvicorn_server
 from tts import bundled_voices_dir
 
@@ -149,8 +150,10 @@ async def test_without_the_key_a_malformed_body_is_401_before_it_is_parsed(
         assert keyed.status_code == with_key, (path, keyed.text)  # control: the body is malformed
 
 
-async def test_without_the_key_the_body_is_never_read(test_voice_dir: Path, tmp_path: Path) -> None:
-    """Straight through ASGI: a request without the key gets its 401 without one receive() call."""
+async def test_without_the_key_the_body_is_only_discarded(test_voice_dir: Path, tmp_path: Path) -> None:
+    """Straight through ASGI: a request without the key gets its 401 after its body is read and thrown
+    away (so the client, which may send it all before reading, gets the answer), never parsed; a
+    body declared larger than the discard cap is not read at all."""
     app = create_app(make_settings(test_voice_dir, tmp_path, api_key=KEY))
     received: list[Message] = []
     sent: list[Message] = []
@@ -163,16 +166,17 @@ async def test_without_the_key_the_body_is_never_read(test_voice_dir: Path, tmp_
     async def send(message: Message) -> None:
         sent.append(message)
 
-    for authorization in (None, "Bearer wrong"):
-        headers = [(b"content-type", b"application/json"), (b"content-length", b"9")]
+    for authorization, length in ((None, b"9"), ("Bearer wrong", b"9"), (None, str(DISCARD_CAP_BYTES + 1).encode())):
+        headers = [(b"content-type", b"application/json"), (b"content-length", length)]
         if authorization is not None:
             headers.append((b"authorization", authorization.encode()))
         scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
                  "scheme": "http", "path": "/speak", "raw_path": b"/speak", "root_path": "",
                  "query_string": b"", "headers": headers, "client": ("127.0.0.1", 1), "server": ("sori.test", 80)}
         await app(scope, receive, send)
-    assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [401, 401]
-    assert received == []
+    assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [401, 401, 401]
+    assert all("API key" in json.loads(m["body"])["detail"] for m in sent if m["type"] == "http.response.body")
+    assert len(received) == 2  # the two small bodies, read to be discarded; the oversized one not at all
 
 
 async def test_settings_never_show_the_key(test_voice_dir: Path, tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ import pytest
 
 from server import Settings, create_app
 from server.deps import get_voices
-from server.voices import VoiceRegistry
+from server.voice_registry import VoiceRegistry
 from tests.server_support import ScriptedSynthesizer, make_settings, uvicorn_server
 from tts import Synthesizer
 

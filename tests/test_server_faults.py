@@ -20,7 +20,7 @@ import torch
 
 from server import create_app
 from server.deps import get_voices
-from server.voices import VoiceRegistry
+from server.voice_registry import VoiceRegistry
 from server.worker import is_out_of_memory
 from sori.cli import main
 from tests.server_support import live_client, make_settings, metric, read_wav

@@ -27,7 +27,7 @@ import server
 from assistant import StoreUnavailableError
 from server import create_app
 from server.deps import get_voices
-from server.voices import VoiceRegistry
+from server.voice_registry import VoiceRegistry
 from server.worker import ABANDONED_DETAIL, InferenceWorker
 from sori.cli import main
 from tests.server_support import (

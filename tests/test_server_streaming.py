@@ -22,7 +22,7 @@ import torch
 
 from server import create_app
 from server.deps import get_voices
-from server.voices import VoiceRegistry
+from server.voice_registry import VoiceRegistry
 from tests.server_support import (
     BlockingSynthesizer,
     ScriptedSynthesizer,

@@ -48,7 +48,7 @@ def test_sori_serve_answers_every_endpoint_over_tcp(served: str) -> None:
 def test_sori_serve_without_a_voice_says_so_and_fails(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr("tts.voices.bundled_voices_dir", lambda: tmp_path)  # no bundled voice
+    monkeypatch.setattr("tts.voice_discovery.bundled_voices_dir", lambda: tmp_path)  # no bundled voice
     assert main(["serve"]) != 0
     assert "bundled voice" in capsys.readouterr().err
     assert main(["serve", "--voice", str(tmp_path / "missing")]) != 0

@@ -21,7 +21,7 @@ from server import Settings, create_app
 from server.cache import SingleFlightCache
 from server.deps import get_voices
 from server.errors import NotReadyError, QueueFullError
-from server.voices import VoiceRegistry
+from server.voice_registry import VoiceRegistry
 from server.worker import InferenceWorker
 from tests.server_support import (
     BlockingSynthesizer,

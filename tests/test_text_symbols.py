@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from tts.config_io import ConfigError
 from tts.text import hangul
 from tts.text.symbols import (
     CODAS,
@@ -127,10 +128,10 @@ def _saved(**changes: object) -> dict[str, object]:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (["<pad>", "<eos>"], "must be an object"),
-        ({"symbols": list(GOLDEN_V1)}, r"missing \['version'\]"),
-        (_saved(extra=1), r"unexpected \['extra'\]"),
-        (_saved(symbols="abc"), "'symbols' must be a list"),
+        (["<pad>", "<eos>"], "must be a JSON object"),
+        ({"symbols": list(GOLDEN_V1)}, "lacks the required keys: version"),
+        (_saved(extra=1), "unknown SymbolTable keys: extra"),
+        (_saved(symbols="abc"), "symbols must be a tuple, got str"),
         (_saved(version=True), "version must be a positive integer"),
         (_saved(version=0), "version must be a positive integer"),
         (_saved(symbols=["<eos>", "<pad>", "a"]), "must start with"),
@@ -141,7 +142,7 @@ def _saved(**changes: object) -> dict[str, object]:
     ],
 )
 def test_from_dict_rejects_bad_tables_with_a_clear_message(data: object, message: str) -> None:
-    with pytest.raises(SymbolError, match=message):
+    with pytest.raises(ConfigError, match=message):
         SymbolTable.from_dict(data)
 
 

@@ -12,7 +12,7 @@ from safetensors.torch import load_file, save_file
 
 from tests.voice_factory import make_test_voice
 from tts import VoiceError, load_voice, read_voice_config
-from tts.voice import CONFIG_FILE, WEIGHTS_FILE
+from tts.voice_format import CONFIG_FILE, WEIGHTS_FILE
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ from wyoming.tts import (
 )
 
 from assistant import FALLBACK_REPLY, Assistant, AssistantReply
-from server.voices import VoiceRegistry
+from server.voice_registry import VoiceRegistry
 from server.wyoming import SoriEventHandler, WyomingService, WyomingSpeech, build_info
 from sori.cli import main
 from tests.server_support import free_port

@@ -10,7 +10,7 @@ from tests.conftest import tiny_tacotron_config
 from tts.audio import AudioConfig
 from tts.model import Tacotron
 from tts.text import TextConfig, default_symbol_table
-from tts.voice import VoiceConfig, save_voice
+from tts.voice_format import VoiceConfig, save_voice
 
 
 def make_test_voice(voice_dir: Path, seed: int = 0, name: str = "test-tiny", fp16: bool = False) -> Path:

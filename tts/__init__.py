@@ -26,8 +26,13 @@ if TYPE_CHECKING:
         resolve_device,
         stream_groups,
     )
-    from tts.voice import VoiceConfig, VoiceError, load_voice, read_voice_config, save_voice
-    from tts.voices import DEFAULT_VOICE_NAME, bundled_voices_dir, default_voice_dir, find_voices
+    from tts.voice_discovery import (
+        DEFAULT_VOICE_NAME,
+        bundled_voices_dir,
+        default_voice_dir,
+        find_voices,
+    )
+    from tts.voice_format import VoiceConfig, VoiceError, load_voice, read_voice_config, save_voice
 
 __all__ = [
     "AUDIO_FORMATS",
@@ -66,8 +71,8 @@ _SYNTHESIZER = frozenset(
     {"SentenceSynthesis", "SpeechChunk", "SynthesisOptions", "SynthesisResult", "Synthesizer", "join_chunks",
      "resolve_device", "stream_groups"}
 )
-_VOICE = frozenset({"VoiceConfig", "VoiceError", "load_voice", "read_voice_config", "save_voice"})
-_VOICES = frozenset({"DEFAULT_VOICE_NAME", "bundled_voices_dir", "default_voice_dir", "find_voices"})
+_VOICE_FORMAT = frozenset({"VoiceConfig", "VoiceError", "load_voice", "read_voice_config", "save_voice"})
+_VOICE_DISCOVERY = frozenset({"DEFAULT_VOICE_NAME", "bundled_voices_dir", "default_voice_dir", "find_voices"})
 
 
 def _module_of(name: str) -> ModuleType | None:
@@ -84,14 +89,14 @@ def _module_of(name: str) -> ModuleType | None:
         from tts import synthesizer
 
         return synthesizer
-    if name in _VOICE:
-        from tts import voice
+    if name in _VOICE_FORMAT:
+        from tts import voice_format
 
-        return voice
-    if name in _VOICES:
-        from tts import voices
+        return voice_format
+    if name in _VOICE_DISCOVERY:
+        from tts import voice_discovery
 
-        return voices
+        return voice_discovery
     if name == "plot_alignment":
         from tts import plot
 

@@ -31,8 +31,9 @@ class ConfigError(ValueError):
 
 
 def config_to_dict(config: Any) -> dict[str, Any]:
-    """A config dataclass as a JSON-ready dict of every field."""
-    return {field.name: _encode(getattr(config, field.name)) for field in dataclasses.fields(config)}
+    """A config dataclass as a JSON-ready dict of every field (but those derived in __post_init__)."""
+    return {field.name: _encode(getattr(config, field.name))
+            for field in dataclasses.fields(config) if field.init}
 
 
 def config_from_dict(cls: type[_Config], data: Any) -> _Config:

@@ -1,8 +1,9 @@
 """espeak-ng's Korean voice as a function: Hangul text in, a float wave [T] out.
 
-One place runs espeak-ng for both of its users: the bootstrap corpus recipe (`recipes/espeak_ko`)
-and the teacher a demo voice is measured against (`tts.evaluation`). Text goes in on stdin as
-UTF-8, never on the command line, so no sentence can be mistaken for an option.
+The one place that runs espeak-ng, for both of its users: the bootstrap corpus recipe
+(`recipes/espeak_ko`) and the teacher a demo voice is measured against (`tts.evaluation`), each of
+which turns `EspeakError` into its own error where it calls in. Text goes in on stdin as UTF-8,
+never on the command line, so no sentence can be mistaken for an option.
 """
 
 from __future__ import annotations
@@ -35,6 +36,14 @@ def find_espeak() -> str:
     if binary is None:
         raise EspeakError(f"{ESPEAK} is not installed: {INSTALL_HINT}")
     return binary
+
+
+def check_korean_voice(binary: str) -> None:
+    """Speak one syllable to make sure this espeak-ng has a working Korean voice."""
+    try:
+        espeak_wave("가", 22_050, binary=binary)
+    except EspeakError as error:
+        raise EspeakError(f"{binary} cannot speak Korean (voice {VOICE!r}): {error}") from error
 
 
 def espeak_wave(

@@ -24,7 +24,7 @@ from tts.model import Tacotron
 from tts.text import FrontendError, FrontendResult, text_to_ids
 from tts.text.sentences import split_sentences
 from tts.text.symbols import spoken_length
-from tts.voice import VoiceConfig, load_voice
+from tts.voice_format import VoiceConfig, load_voice
 
 logger = logging.getLogger(__name__)
 

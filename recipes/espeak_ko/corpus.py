@@ -25,9 +25,10 @@ import soundfile
 
 from recipes.espeak_ko.coverage import DEFAULT_MIN_COUNT, Coverage, CoverageReport
 from recipes.espeak_ko.errors import CorpusError
-from recipes.espeak_ko.espeak import CORPUS_SAMPLE_RATE, check_korean_voice, find_espeak, synthesize
 from recipes.espeak_ko.sentences import Sentence
 from tts.atomic import write_bytes_atomic
+from tts.audio import save_wav
+from tts.espeak import EspeakError, check_korean_voice, espeak_wave, find_espeak
 
 LOGGER = logging.getLogger(__name__)
 
@@ -37,6 +38,8 @@ COVERAGE_JSON = "coverage_report.json"
 COVERAGE_MD = "coverage_report.md"
 FOLDERS = 4
 """KSS splits its clips over four numbered folders; so does this corpus."""
+CORPUS_SAMPLE_RATE = 44_100
+"""KSS's sample rate; the corpus matches it so one prepare step reads both."""
 ENGLISH_PLACEHOLDER = "-"
 """The sixth column: KSS has an English translation, this corpus has none."""
 
@@ -134,6 +137,16 @@ def _wav_seconds(path: Path) -> float | None:
     return info.frames / info.samplerate if info.frames else None
 
 
+def _korean_espeak() -> str:
+    """The espeak-ng executable, checked to speak Korean; CorpusError saying what is wrong."""
+    try:
+        binary = find_espeak()
+        check_korean_voice(binary)
+    except EspeakError as error:
+        raise CorpusError(str(error)) from error
+    return binary
+
+
 def _init_worker() -> None:
     """Each worker is one process on one core: keep torch from spawning threads of its own."""
     import torch
@@ -144,7 +157,12 @@ def _init_worker() -> None:
 def _work(job: _Job) -> str | None:
     """Render one WAV if asked; return g2pk's pronunciation when asked, else None."""
     if job.render:
-        synthesize(job.binary, job.expanded, job.wav_path)
+        try:
+            wave = espeak_wave(job.expanded, CORPUS_SAMPLE_RATE, binary=job.binary)  # [T]
+        except EspeakError as error:
+            raise CorpusError(str(error)) from error
+        job.wav_path.parent.mkdir(parents=True, exist_ok=True)
+        save_wav(job.wav_path, wave, CORPUS_SAMPLE_RATE)
     if not job.pronounce:
         return None
     from tts.text import text_to_ids
@@ -215,8 +233,7 @@ def write_corpus(
             f"refusing to write a corpus where some jamo occur fewer than {min_count} times: "
             f"{spelling.describe_under(min_count)}; add sentences containing them"
         )
-    binary = find_espeak()
-    check_korean_voice(binary)
+    binary = _korean_espeak()
     out_dir.mkdir(parents=True, exist_ok=True)
     # The transcript is the mark of a finished corpus: gone while WAVs may change, rewritten last.
     (out_dir / TRANSCRIPT).unlink(missing_ok=True)

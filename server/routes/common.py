@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from server.errors import TextTooLongError, VoiceUnavailableError
 from server.routes.body import JSONBodyRoute, require_json
 from server.schemas import ErrorResponse
-from server.voices import Voice, VoiceRegistry
+from server.voice_registry import Voice, VoiceRegistry
 
 ERROR_DESCRIPTIONS = {
     400: "The body could not be parsed (not UTF-8, nested too deeply, a number of thousands of "

@@ -13,7 +13,7 @@ from server.lifecycle import Lifecycle
 from server.routes.common import error_responses
 from server.schemas import ReadyResponse, VoiceInfo, VoicesResponse
 from server.speech import SpeechService
-from server.voices import VoiceRegistry
+from server.voice_registry import VoiceRegistry
 
 public = APIRouter(tags=["health"])
 protected = APIRouter(tags=["meta"], responses=error_responses(401))

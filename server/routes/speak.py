@@ -21,7 +21,7 @@ from server.schemas import SpeakRequest
 from server.settings import Settings
 from server.speech import Speech, SpeechService
 from server.streaming import open_stream
-from server.voices import VoiceRegistry
+from server.voice_registry import VoiceRegistry
 
 router = json_api_router("speech")
 

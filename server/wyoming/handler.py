@@ -41,7 +41,7 @@ from wyoming.tts import (
 )
 
 from assistant import Assistant, AssistantError, StoreUnavailableError
-from server.voices import Voice
+from server.voice_registry import Voice
 from server.wyoming.speech import Analyzed, SpeechRequestError, WyomingSpeech, silence
 from tts import encode_audio
 from tts.text.sentences import complete_sentences

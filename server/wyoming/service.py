@@ -13,7 +13,7 @@ from wyoming.server import AsyncServer
 
 from assistant import Assistant
 from server.settings import Settings
-from server.voices import VoiceRegistry
+from server.voice_registry import VoiceRegistry
 from server.wyoming.handler import SoriEventHandler, WyomingService
 from server.wyoming.info import build_info
 from server.wyoming.speech import WyomingSpeech

@@ -16,7 +16,7 @@ from typing import TypeVar
 import torch
 
 from server.errors import ServiceError, UnknownVoiceError, VoiceUnavailableError
-from server.voices import Voice, VoiceRegistry
+from server.voice_registry import Voice, VoiceRegistry
 from tts import FrontendError, FrontendResult, SpeechChunk, SynthesisOptions
 
 logger = logging.getLogger(__name__)

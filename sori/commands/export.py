@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     """Export; exit 2 naming the problem when the run or checkpoint is unusable."""
     from tts.training.checkpoint import CheckpointError
     from tts.training.export import export_voice
-    from tts.voice import VoiceError
+    from tts.voice_format import VoiceError
 
     extra = {}
     for item in args.meta:

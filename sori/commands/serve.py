@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
 
     from server import Settings, create_app
     from server.serving import DrainingServer
-    from server.voices import VoiceRegistry
+    from server.voice_registry import VoiceRegistry
     from tts import VoiceError
 
     overrides = {

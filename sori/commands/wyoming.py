@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
 
     from server import Settings
     from server.errors import VoiceUnavailableError
-    from server.voices import VoiceRegistry
+    from server.voice_registry import VoiceRegistry
     from server.wyoming import WyomingConfig, serve
     from tts import VoiceError
 

@@ -12,18 +12,34 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from tts.atomic import write_bytes_atomic
 from tts.audio import trim_silence
+from tts.espeak import EspeakError, espeak_wave
 from tts.evaluation.similarity import distance_matrix, mfcc_features, retrieval_hits
-from tts.evaluation.teacher import espeak_wave
 from tts.plot import plot_alignment
 from tts.synthesizer import SynthesisResult, Synthesizer
 
+TEACHER_TIMEOUT_SECONDS = 60.0
+"""How long espeak-ng may take over one sentence of the teacher rendering."""
 DURATION_BAND = (0.75, 1.33)
 """A sentence's duration ratio (voice / teacher) counts as right inside this band."""
 RETRIEVAL_BAR = 0.90
 DURATION_BAR = 0.90
+
+
+class EvaluationError(RuntimeError):
+    """The evaluation cannot run (no teacher, unreadable sentences file, ...)."""
+
+
+def teacher_wave(text: str, sample_rate: int) -> torch.Tensor:
+    """The teacher: espeak-ng's Korean voice speaking `text` (the normalised Hangul the voice was
+    given, as the bootstrap corpus did). -> [T] float32 at sample_rate."""
+    try:
+        return espeak_wave(text, sample_rate, timeout_s=TEACHER_TIMEOUT_SECONDS)
+    except EspeakError as error:
+        raise EvaluationError(f"the teacher audio cannot be rendered: {error}") from error
 
 
 @dataclass(frozen=True)
@@ -143,7 +159,7 @@ def evaluate_voice(
         )
         normalized = " ".join(s.frontend.normalized for s in result.sentences)
         voice_waves.append(trim_silence(result.waveform, audio))
-        teacher_waves.append(trim_silence(espeak_wave(normalized, audio.sample_rate), audio))
+        teacher_waves.append(trim_silence(teacher_wave(normalized, audio.sample_rate), audio))
     rate = audio.sample_rate
     voice_features = [mfcc_features(w, rate) for w in voice_waves]
     teacher_features = [mfcc_features(w, rate) for w in teacher_waves]

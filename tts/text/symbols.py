@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from operator import index
 from types import MappingProxyType
-from typing import Any
 
+from tts.config_io import ConfigError, JsonConfig
 from tts.text import hangul
 
 PAD = "<pad>"
@@ -46,24 +46,34 @@ _COMPAT_TO_SYMBOL = MappingProxyType(
 
 
 class SymbolError(ValueError):
-    """A symbol, id or saved symbol table that does not fit the table."""
+    """A symbol or id that does not fit the table (a malformed table is a ConfigError)."""
 
 
 @dataclass(frozen=True)
-class SymbolTable:
-    """An ordered, immutable vocabulary: a symbol's id is its position in `symbols`."""
+class SymbolTable(JsonConfig):
+    """An ordered, immutable vocabulary: a symbol's id is its position in `symbols`.
 
-    symbols: tuple[str, ...]
-    """Every symbol, PAD first and EOS second."""
+    Saved in a voice's config.json by `to_dict` / `from_dict` (tts.config_io's rules) as
+    `{"version": ..., "symbols": [...]}`; a table that claims a published version must be it.
+    """
+
     version: int
     """Which published table this is; saved with the voice so a mismatch is caught at load."""
+    symbols: tuple[str, ...]
+    """Every symbol, PAD first and EOS second."""
     _ids: Mapping[str, int] = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         _check_symbols(self.symbols)
         if isinstance(self.version, bool) or not isinstance(self.version, int) or self.version < 1:
-            raise SymbolError(
+            raise ConfigError(
                 f"symbol table version must be a positive integer, got {self.version!r}"
+            )
+        known = _TABLES.get(self.version)
+        if known is not None and self.symbols != known:
+            raise ConfigError(
+                f"symbol table claims version {self.version} but differs from it: "
+                f"{_first_difference(self.symbols, known)}"
             )
         ids = MappingProxyType({symbol: i for i, symbol in enumerate(self.symbols)})
         object.__setattr__(self, "_ids", ids)
@@ -117,50 +127,20 @@ class SymbolTable:
             symbols.append(self.symbols[i])
         return symbols
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready description, as saved in a voice's config.json."""
-        return {"version": self.version, "symbols": list(self.symbols)}
-
-    @classmethod
-    def from_dict(cls, data: Any) -> SymbolTable:
-        """Rebuild a table saved by `to_dict`, naming what is wrong when it does not validate."""
-        if not isinstance(data, Mapping):
-            raise SymbolError(
-                f"symbol table must be an object with 'version' and 'symbols', "
-                f"got {type(data).__name__}"
-            )
-        missing = sorted({"version", "symbols"} - set(data))
-        unexpected = sorted(set(data) - {"version", "symbols"}, key=str)
-        if missing or unexpected:
-            raise SymbolError(
-                f"symbol table keys wrong: missing {missing}, unexpected {unexpected}"
-            )
-        raw_symbols = data["symbols"]
-        if not isinstance(raw_symbols, list | tuple):
-            raise SymbolError(f"'symbols' must be a list, got {type(raw_symbols).__name__}")
-        table = cls(symbols=tuple(raw_symbols), version=data["version"])
-        known = _TABLES.get(table.version)
-        if known is not None and table.symbols != known:
-            raise SymbolError(
-                f"symbol table claims version {table.version} but differs from it: "
-                f"{_first_difference(table.symbols, known)}"
-            )
-        return table
-
 
 def _check_symbols(symbols: object) -> None:
-    """Raise SymbolError unless symbols is a tuple of distinct non-empty strings, PAD then EOS."""
+    """Raise ConfigError unless symbols is a tuple of distinct non-empty strings, PAD then EOS."""
     if not isinstance(symbols, tuple):
-        raise SymbolError(f"symbols must be a tuple, got {type(symbols).__name__}")
+        raise ConfigError(f"symbols must be a tuple, got {type(symbols).__name__}")
     for i, symbol in enumerate(symbols):
         if not isinstance(symbol, str) or not symbol:
-            raise SymbolError(f"symbol at id {i} must be a non-empty string, got {symbol!r}")
+            raise ConfigError(f"symbol at id {i} must be a non-empty string, got {symbol!r}")
     if symbols[:2] != (PAD, EOS):
-        raise SymbolError(f"symbol table must start with {PAD!r}, {EOS!r}; got {symbols[:2]!r}")
+        raise ConfigError(f"symbol table must start with {PAD!r}, {EOS!r}; got {symbols[:2]!r}")
     seen: dict[str, int] = {}
     for i, symbol in enumerate(symbols):
         if symbol in seen:
-            raise SymbolError(f"symbol {symbol!r} appears twice, at ids {seen[symbol]} and {i}")
+            raise ConfigError(f"symbol {symbol!r} appears twice, at ids {seen[symbol]} and {i}")
         seen[symbol] = i
 
 

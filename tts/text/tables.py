@@ -91,9 +91,6 @@ FREQUENCY_LEADERS = (
 )
 """Before a number with 번, these mark a count of times (하루 3번 → 하루 세 번)."""
 
-MAGNITUDES = ("십", "백", "천", "만", "억", "조", "경")
-"""Number words written after digits (3천, 5만, 1억) that fuse with the Sino reading."""
-
 SILENT_ONE_MAGNITUDES = ("십", "백", "천", "만")
 """Magnitudes whose 1 is not said: 1만 → 만, 1천 → 천 (but 1억 → 일억)."""
 

@@ -120,15 +120,6 @@ def all_gather_objects(value: Any, context: DistributedContext) -> list[Any]:
     return gathered
 
 
-def broadcast_object(value: Any, context: DistributedContext) -> Any:
-    """Rank 0's `value` on every process (collective)."""
-    if not context.is_distributed:
-        return value
-    box = [value]
-    dist.broadcast_object_list(box, src=0)
-    return box[0]
-
-
 def barrier(context: DistributedContext) -> None:
     """Wait until every process arrives."""
     if context.is_distributed:

@@ -1,4 +1,4 @@
-"""Export a training checkpoint as a voice directory that `Synthesizer` loads (tts.voice format).
+"""Export a training checkpoint as a voice directory that `Synthesizer` loads (tts.voice_format).
 
 The voice carries everything the checkpoint knew: the text, audio and model configs and the
 symbol table it was trained with, plus provenance (corpus, steps, training time, hardware, commit,
@@ -14,7 +14,7 @@ from typing import Any
 
 from tts.model import Tacotron
 from tts.training.checkpoint import CheckpointMeta, load_checkpoint, resolve_checkpoint
-from tts.voice import VoiceConfig, save_voice
+from tts.voice_format import VoiceConfig, save_voice
 
 logger = logging.getLogger(__name__)
 

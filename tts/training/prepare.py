@@ -42,7 +42,7 @@ from tts.training.features import (
     write_settings,
 )
 from tts.training.kss import TranscriptRow, read_transcript
-from tts.training.report import build_report, write_report, write_split
+from tts.training.preparation_report import build_report, write_report, write_split
 
 logger = logging.getLogger(__name__)
 
