@@ -191,3 +191,15 @@ def test_importing_the_frontend_or_the_assistant_does_not_import_torch(module: s
     code = f"import sys, {module}; print(sorted(m for m in ('torch', 'matplotlib') if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_every_public_name_of_tts_resolves() -> None:
+    """The lazily imported names are all there, each from the module that defines it."""
+    import tts
+
+    for name in tts.__all__:
+        value = getattr(tts, name)
+        assert value is not None, name
+    assert set(tts.__all__) <= set(dir(tts))
+    with pytest.raises(AttributeError, match="no attribute 'Synthesiser'"):
+        tts.Synthesiser  # noqa: B018

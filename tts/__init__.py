@@ -6,7 +6,7 @@ matplotlib) are imported on first use (PEP 562), so `import tts.text` stays chea
 assistant, which asks the frontend how words are read.
 """
 
-from types import ModuleType
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from tts.paths import data_dir
@@ -65,51 +65,25 @@ __all__ = [
     "text_to_ids",
 ]
 
-_ALIGNMENT = frozenset({"AttentionHealth", "attention_health"})
-_AUDIO = frozenset({"AUDIO_FORMATS", "AudioFormat", "encode_audio"})
-_SYNTHESIZER = frozenset(
-    {"SentenceSynthesis", "SpeechChunk", "SynthesisOptions", "SynthesisResult", "Synthesizer", "join_chunks",
-     "resolve_device", "stream_groups"}
-)
-_VOICE_FORMAT = frozenset({"VoiceConfig", "VoiceError", "load_voice", "read_voice_config", "save_voice"})
-_VOICE_DISCOVERY = frozenset({"DEFAULT_VOICE_NAME", "bundled_voices_dir", "default_voice_dir", "find_voices"})
+_LAZY_MODULES = {
+    "tts.alignment": ("AttentionHealth", "attention_health"),
+    "tts.audio": ("AUDIO_FORMATS", "AudioFormat", "encode_audio"),
+    "tts.synthesizer": ("SentenceSynthesis", "SpeechChunk", "SynthesisOptions", "SynthesisResult", "Synthesizer",
+                        "join_chunks", "resolve_device", "stream_groups"),
+    "tts.voice_format": ("VoiceConfig", "VoiceError", "load_voice", "read_voice_config", "save_voice"),
+    "tts.voice_discovery": ("DEFAULT_VOICE_NAME", "bundled_voices_dir", "default_voice_dir", "find_voices"),
+    "tts.plot": ("plot_alignment",),
+}
+"""The submodules that need torch (or matplotlib), with the public names each defines."""
 
-
-def _module_of(name: str) -> ModuleType | None:
-    """The submodule that defines the lazily imported `name` (importing it now), or None."""
-    if name in _ALIGNMENT:
-        from tts import alignment
-
-        return alignment
-    if name in _AUDIO:
-        from tts import audio
-
-        return audio
-    if name in _SYNTHESIZER:
-        from tts import synthesizer
-
-        return synthesizer
-    if name in _VOICE_FORMAT:
-        from tts import voice_format
-
-        return voice_format
-    if name in _VOICE_DISCOVERY:
-        from tts import voice_discovery
-
-        return voice_discovery
-    if name == "plot_alignment":
-        from tts import plot
-
-        return plot
-    return None
+_MODULE_OF = {name: module for module, names in _LAZY_MODULES.items() for name in names}
 
 
 def __getattr__(name: str) -> Any:
     """A public name whose module needs torch (or matplotlib), imported on its first use."""
-    module = _module_of(name)
-    if module is None:
+    if name not in _MODULE_OF:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(module, name)
+    value = getattr(importlib.import_module(_MODULE_OF[name]), name)
     globals()[name] = value
     return value
 
