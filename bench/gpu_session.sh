@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # One lease of the GPU machine (see /work/.library/device): install the carried wheels, run the
 # CUDA tests, every GPU benchmark and `sori eval` with and without CUDA graphs; results in $OUT.
-# Carried: .whl (cp312 wheels of what the machine lacks; since issue 14 also wyoming, openai and
-# their dependencies for the server's imports), .gpu (espeak-ng .debs, eval sentences).
+# Carried: .whl (cp312 wheels of what the machine lacks), .gpu (espeak-ng .debs, eval sentences).
+# `sori serve` imports neither wyoming nor openai, so the serving benchmarks need no more wheels.
 set -uo pipefail
 OUT=${OUT:-/tmp/sori-gpu}
 mkdir -p "$OUT"
