@@ -1,4 +1,5 @@
-"""Text to speech with a loaded voice: frontend -> Tacotron (batched) -> batched Griffin-Lim.
+"""Text to speech with a loaded voice: frontend -> Tacotron (batched) -> batched Griffin-Lim, or
+the voice's neural vocoder when it has one.
 
 A `Synthesizer` holds a voice's configuration and weights and nothing that changes between calls,
 so one instance serves many threads. Long text is split into sentences; every sentence's attention
@@ -12,6 +13,7 @@ import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Literal, get_args
 
 import numpy as np
 import torch
@@ -24,9 +26,15 @@ from tts.model import Tacotron
 from tts.text import FrontendError, FrontendResult, text_to_ids
 from tts.text.sentences import split_sentences
 from tts.text.symbols import spoken_length
-from tts.voice_format import VoiceConfig, load_voice
+from tts.vocoder import Vocoder
+from tts.voice_format import VoiceConfig, VoiceError, load_vocoder, load_voice
 
 logger = logging.getLogger(__name__)
+
+VocoderName = Literal["griffin-lim", "neural"]
+"""How mel frames become a wave: Griffin-Lim on the predicted linear spectrogram, or the voice's
+neural vocoder on the predicted mel."""
+VOCODER_NAMES: tuple[str, ...] = get_args(VocoderName)
 
 STEP_LIMIT_MARGIN_FRAMES = 40
 """Frames added to every sentence's step limit (`max_frames_per_symbol` per symbol, plus this), so
@@ -48,8 +56,12 @@ class SynthesisOptions:
     """Silence inserted between sentences."""
     max_frames_per_symbol: float = 12.0
     """Step limit per sentence: this many frames per input symbol, plus a margin."""
+    vocoder: VocoderName | None = None
+    """'griffin-lim' or 'neural' (the voice must have a neural vocoder); None: the synthesizer's default."""
 
     def __post_init__(self) -> None:
+        if self.vocoder is not None and self.vocoder not in VOCODER_NAMES:
+            raise ValueError(f"vocoder must be one of {', '.join(VOCODER_NAMES)}, got {self.vocoder!r}")
         if not 0.25 <= self.speed <= 4.0:
             raise ValueError(f"speed must be between 0.25 and 4.0, got {self.speed}")
         if self.griffin_lim_iters is not None and not 1 <= self.griffin_lim_iters <= 500:
@@ -177,7 +189,7 @@ class Synthesizer:
 
     def __init__(
         self, config: VoiceConfig, model: Tacotron, device: torch.device, max_batch_size: int = 64,
-        cuda_graphs: bool = True,
+        cuda_graphs: bool = True, vocoder: Vocoder | None = None,
     ) -> None:
         self.config = config
         self.model = model.to(device).eval()
@@ -187,16 +199,39 @@ class Synthesizer:
         """On CUDA, decode and run Griffin-Lim by replaying captured CUDA graphs."""
         self.griffin_lim_graphs = (GriffinLimGraphs() if cuda_graphs and device.type == "cuda" else None)
         """Griffin-Lim's captured graphs (tts.audio.griffin_lim_graph), on CUDA only."""
+        self.vocoder = vocoder.to(device).eval() if vocoder is not None else None
+        """The neural vocoder, used unless a request asks for Griffin-Lim; None: Griffin-Lim only."""
 
     @classmethod
     def load(
         cls, voice_dir: str | Path, device: str | torch.device = "auto", max_batch_size: int = 64,
-        cuda_graphs: bool = True,
+        cuda_graphs: bool = True, vocoder: Literal["auto", "griffin-lim", "neural"] = "auto",
     ) -> Synthesizer:
-        """Load a voice directory onto a device ('auto', 'cpu', 'cuda', 'cuda:1', ...)."""
+        """Load a voice directory onto a device ('auto', 'cpu', 'cuda', 'cuda:1', ...).
+
+        `vocoder`: 'auto' uses the voice's neural vocoder when it has one and Griffin-Lim otherwise;
+        'griffin-lim' never loads one; 'neural' requires one (VoiceError when the voice has none).
+        """
+        if vocoder not in ("auto", *VOCODER_NAMES):
+            raise ValueError(f"vocoder must be auto, {' or '.join(VOCODER_NAMES)}, got {vocoder!r}")
         resolved = resolve_device(device)
         config, model = load_voice(Path(voice_dir), resolved)
-        return cls(config, model, resolved, max_batch_size, cuda_graphs)
+        neural = None
+        if vocoder == "neural" or (vocoder == "auto" and config.vocoder is not None):
+            neural = load_vocoder(Path(voice_dir), config, resolved)
+        return cls(config, model, resolved, max_batch_size, cuda_graphs, neural)
+
+    @property
+    def default_vocoder(self) -> VocoderName:
+        """What a request that names no vocoder gets: 'neural' when one is loaded."""
+        return "neural" if self.vocoder is not None else "griffin-lim"
+
+    def vocoder_for(self, options: SynthesisOptions) -> VocoderName:
+        """The vocoder a request gets; VoiceError when it asks for a neural one and none is loaded."""
+        choice = options.vocoder or self.default_vocoder
+        if choice == "neural" and self.vocoder is None:
+            raise VoiceError(f"voice {self.config.name} has no neural vocoder loaded; use griffin-lim")
+        return choice
 
     @property
     def sample_rate(self) -> int:
@@ -268,9 +303,11 @@ class Synthesizer:
     def stream(self, text: str, options: SynthesisOptions | None = None) -> Iterator[SpeechChunk]:
         """Speak one text sentence by sentence: each chunk is yielded as soon as it is ready.
 
-        Raises FrontendError before the first chunk when nothing is speakable.
+        Raises FrontendError before the first chunk when nothing is speakable, and VoiceError when
+        the options ask for a neural vocoder the voice lacks.
         """
         options = options or SynthesisOptions()
+        self.vocoder_for(options)
         return self.stream_analyzed(self.analyze(text, options), options)
 
     def stream_analyzed(
@@ -311,7 +348,8 @@ class Synthesizer:
     def _decode_batch(
         self, batch: Sequence[tuple[str, FrontendResult]], options: SynthesisOptions
     ) -> list[tuple[SentenceSynthesis, torch.Tensor]]:
-        """Tacotron + Griffin-Lim for up to max_batch_size sentences at once."""
+        """Tacotron + Griffin-Lim (or the neural vocoder) for up to max_batch_size sentences at once."""
+        vocoder = self.vocoder_for(options)
         model_config = self.config.model
         r = model_config.reduction_factor
         lengths = [len(frontend.ids) for _, frontend in batch]
@@ -328,15 +366,19 @@ class Synthesizer:
             cuda_graphs=self.cuda_graphs,
         )
         frame_lengths = output.frame_lengths
-        linear = output.linear.transpose(1, 2).float()  # [B, n_freq, T_frames]
+        # What the vocoder inverts: the linear spectrogram for Griffin-Lim, the mel for the network.
+        spectrogram = (output.mel if vocoder == "neural" else output.linear).transpose(1, 2).float()  # [B, F, T_frames]
         if options.speed != 1.0:
-            stretched = max(1, int(round(linear.size(2) / options.speed)))
-            linear = F.interpolate(linear, size=stretched, mode="linear", align_corners=False)
+            stretched = max(1, int(round(spectrogram.size(2) / options.speed)))
+            spectrogram = F.interpolate(spectrogram, size=stretched, mode="linear", align_corners=False)
             frame_lengths = (frame_lengths.float() / options.speed).round().clamp(min=1).long()
-        audio = self.config.audio
-        if options.griffin_lim_iters is not None:
-            audio = replace(audio, griffin_lim_iters=options.griffin_lim_iters)
-        waves = griffin_lim(linear, frame_lengths.cpu(), audio, graphs=self.griffin_lim_graphs)
+        if vocoder == "neural" and self.vocoder is not None:
+            waves = self.vocoder.infer(spectrogram.transpose(1, 2), frame_lengths)
+        else:
+            audio = self.config.audio
+            if options.griffin_lim_iters is not None:
+                audio = replace(audio, griffin_lim_iters=options.griffin_lim_iters)
+            waves = griffin_lim(spectrogram, frame_lengths.cpu(), audio, graphs=self.griffin_lim_graphs)
 
         steps = output.step_lengths.cpu().tolist()
         hit_limit = output.hit_limit.cpu().tolist()
