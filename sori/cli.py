@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from sori.commands import ask, evaluate, export, g2p, prepare, serve, speak, train, wyoming
+from sori.commands import ask, evaluate, export, g2p, prepare, serve, speak, train, vocode, wyoming
 
 COMMANDS = (
     ask,
@@ -18,6 +18,7 @@ COMMANDS = (
     serve,
     speak,
     train,
+    vocode,
     wyoming,
 )
 

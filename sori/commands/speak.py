@@ -33,6 +33,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--no-cuda-graphs", dest="cuda_graphs", action="store_false",
                         help="on CUDA, decode with the eager loop instead of captured CUDA graphs")
     parser.add_argument("--speed", type=float, default=1.0, help="speaking rate factor (0.25-4.0)")
+    parser.add_argument("--vocoder", default="auto", choices=["auto", "griffin-lim", "neural"],
+                        help="auto: the voice's neural vocoder when it has one, else Griffin-Lim")
     parser.add_argument("--json", action="store_true", help="print a JSON summary (health per sentence)")
     parser.set_defaults(func=run)
 
@@ -62,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
         text = read_text(args.text)
         options = SynthesisOptions(speed=args.speed)
         voice_dir = args.voice if args.voice is not None else default_voice_dir()
-        synthesizer = Synthesizer.load(voice_dir, device=args.device, cuda_graphs=args.cuda_graphs)
+        synthesizer = Synthesizer.load(voice_dir, device=args.device, cuda_graphs=args.cuda_graphs,
+                                       vocoder=args.vocoder)
         started = time.perf_counter()
         if to_stdout:
             chunks = synthesizer.stream(text, options)  # FrontendError here, before any audio
@@ -85,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
     summary = {
         "output": "-" if to_stdout else str(args.output),
         "voice": synthesizer.config.name,
+        "vocoder": synthesizer.default_vocoder,
         "seconds": round(result.duration_seconds, 3),
         "real_time_factor": round(elapsed / max(result.duration_seconds, 1e-9), 4),
         "attention_ok": result.health_ok,
