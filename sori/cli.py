@@ -7,7 +7,19 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from sori.commands import ask, evaluate, export, g2p, prepare, serve, speak, train, vocode, wyoming
+from sori.commands import (
+    ask,
+    evaluate,
+    export,
+    g2p,
+    prepare,
+    serve,
+    speak,
+    train,
+    train_vocoder,
+    vocode,
+    wyoming,
+)
 
 COMMANDS = (
     ask,
@@ -18,6 +30,7 @@ COMMANDS = (
     serve,
     speak,
     train,
+    train_vocoder,
     vocode,
     wyoming,
 )

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from tts.audio import AudioError, load_audio, save_wav
     from tts.copy_synthesis import copy_synthesis
     from tts.vocoder.losses import spectral_distance
-    from tts.voice import load_vocoder
+    from tts.voice_format import load_vocoder
 
     try:
         voice_dir = args.voice if args.voice is not None else default_voice_dir()

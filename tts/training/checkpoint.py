@@ -25,7 +25,7 @@ import subprocess
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 import torch
@@ -52,6 +52,7 @@ _NAME = re.compile(r"^step_(\d{8,})$")
 _TEMPORARY = ".tmp-step_*"
 """Checkpoint directories being written or deleted; a kill can leave them behind, whole or not."""
 _STATE_KEYS = frozenset({"optimizer", "scaler", "progress", "rng"})
+_Meta = TypeVar("_Meta", bound=JsonConfig)
 
 
 class CheckpointError(ValueError):
@@ -217,9 +218,11 @@ def save_checkpoint(
     scaler_state: dict[str, Any],
     progress: Progress,
     rng_states: list[dict[str, Any]],
-    meta: RunMeta,
+    meta: JsonConfig,
 ) -> Path:
-    """Write one checkpoint atomically (temporary directory, then rename); returns its path."""
+    """Write one checkpoint atomically (temporary directory, then rename); returns its path.
+
+    `meta` describes the run (a `RunMeta` for Tacotron; the vocoder's runs have their own)."""
     root = checkpoint_dir(run_dir)
     root.mkdir(parents=True, exist_ok=True)
     name = f"step_{progress.step:08d}"
@@ -268,7 +271,15 @@ def remove_incomplete(run_dir: Path) -> None:
 
 
 def load_checkpoint(path: Path) -> LoadedCheckpoint:
-    """Read a checkpoint directory: JSON metadata, safetensors weights, weights-only state."""
+    """Read a Tacotron checkpoint directory: JSON metadata, safetensors weights, weights-only state."""
+    return LoadedCheckpoint(Path(path), *read_checkpoint(path, CheckpointMeta))
+
+
+def read_checkpoint(
+    path: Path, meta_type: type[_Meta]
+) -> tuple[_Meta, dict[str, torch.Tensor], dict[str, Any]]:
+    """Read any run's checkpoint directory -> (metadata as `meta_type`, which must have a `step`,
+    weights, training state); CheckpointError naming the file that is missing or broken."""
     path = Path(path)
     meta_path = path / META_FILE
     if not meta_path.is_file():
@@ -279,7 +290,7 @@ def load_checkpoint(path: Path) -> LoadedCheckpoint:
         raise CheckpointError(f"{meta_path} is not readable JSON: {error}") from error
     try:
         body = unversioned(document, CHECKPOINT_FORMAT_VERSION, "the checkpoint description")
-        meta = CheckpointMeta.from_dict(body)
+        meta = meta_type.from_dict(body)
     except ConfigError as error:
         raise CheckpointError(f"{meta_path}: {error}") from error
     try:
@@ -302,10 +313,11 @@ def load_checkpoint(path: Path) -> LoadedCheckpoint:
     if not isinstance(progress, dict) or not training_state.keys() >= _STATE_KEYS:
         raise CheckpointError(
             f"{path / STATE_FILE} is not a training state (it needs {', '.join(sorted(_STATE_KEYS))})")
-    if progress.get("step") != meta.step:
-        raise CheckpointError(f"{path} is inconsistent: {META_FILE} says step {meta.step}, "
+    step = getattr(meta, "step", None)
+    if progress.get("step") != step:
+        raise CheckpointError(f"{path} is inconsistent: {META_FILE} says step {step}, "
                               f"{STATE_FILE} says step {progress.get('step')}")
-    return LoadedCheckpoint(path, meta, model_state, training_state)
+    return meta, model_state, training_state
 
 
 def read_best(run_dir: Path) -> dict[str, Any] | None:

@@ -8,13 +8,22 @@ the last validation measures) in `metadata`.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tts.audio import AudioConfig
 from tts.model import Tacotron
-from tts.training.checkpoint import CheckpointMeta, load_checkpoint, resolve_checkpoint
-from tts.voice_format import VoiceConfig, save_voice
+from tts.training.checkpoint import (
+    CheckpointMeta,
+    load_checkpoint,
+    read_checkpoint,
+    resolve_checkpoint,
+)
+from tts.training.vocoder.loop import VocoderCheckpointMeta
+from tts.vocoder import Vocoder, VocoderSection
+from tts.voice_format import VoiceConfig, VoiceError, load_voice, save_voice
 
 logger = logging.getLogger(__name__)
 
@@ -48,8 +57,11 @@ def export_voice(
     name: str | None = None,
     fp16: bool = False,
     extra_metadata: dict[str, Any] | None = None,
+    vocoder_run: Path | None = None,
+    vocoder_checkpoint: str = "best",
 ) -> Path:
-    """Write the chosen checkpoint ('best', 'last' or a path) of `run_dir` as a voice at `out_dir`."""
+    """Write the chosen checkpoint ('best', 'last' or a path) of `run_dir` as a voice at `out_dir`,
+    with the chosen checkpoint of `vocoder_run` as its neural vocoder when one is given."""
     path = resolve_checkpoint(Path(run_dir), checkpoint)
     loaded = load_checkpoint(path)
     meta = loaded.meta
@@ -57,7 +69,57 @@ def export_voice(
     model.load_state_dict(loaded.model_state)
     out_dir = Path(out_dir)
     metadata = {**voice_metadata(meta, loaded.training_state["progress"], path), **(extra_metadata or {})}
-    config = VoiceConfig(name or out_dir.name, meta.text, meta.audio, meta.model_config, meta.symbols, metadata)
-    save_voice(out_dir, config, model.eval(), fp16=fp16)
+    section, vocoder = None, None
+    if vocoder_run is not None:
+        section, vocoder, vocoder_audio = vocoder_section(vocoder_run, vocoder_checkpoint)
+        if _mel_settings(vocoder_audio) != _mel_settings(meta.audio):
+            raise VoiceError(f"the vocoder run {vocoder_run} was trained with other audio settings than {run_dir}")
+    config = VoiceConfig(name or out_dir.name, meta.text, meta.audio, meta.model_config, meta.symbols, metadata,
+                         section)
+    save_voice(out_dir, config, model.eval(), fp16=fp16, vocoder=vocoder)
     logger.info("exported %s (step %s) to %s", path, meta.step, out_dir)
     return out_dir
+
+
+def vocoder_section(vocoder_run: Path, checkpoint: str = "best") -> tuple[VocoderSection, Vocoder, AudioConfig]:
+    """A vocoder run's chosen checkpoint as a voice's vocoder section, its loaded generator, and the
+    audio settings it was trained for."""
+    path = resolve_checkpoint(Path(vocoder_run), checkpoint)
+    meta, state, training_state = read_checkpoint(path, VocoderCheckpointMeta)
+    vocoder = Vocoder(meta.vocoder_config)
+    vocoder.load_state_dict(state)
+    progress = training_state["progress"]
+    metadata = {
+        "corpus": meta.corpus,
+        "acoustic_voice": meta.acoustic_voice,
+        "training_steps": meta.step,
+        "training_seconds": round(float(progress.get("train_seconds", 0.0)), 1),
+        "skipped_steps": progress.get("skipped_steps"),
+        "device": meta.device,
+        "git_commit": meta.git_commit,
+        "torch": meta.torch,
+        "checkpoint": path.name,
+        "checkpoint_created": meta.created,
+        "evaluation": meta.evaluation,
+        "train_config": meta.train_config.to_dict(),
+        "exported": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    return VocoderSection(meta.vocoder_config, metadata), vocoder.eval(), meta.audio
+
+
+def add_vocoder(voice_dir: Path, vocoder_run: Path, checkpoint: str = "best", fp16: bool = False) -> Path:
+    """Give an existing voice directory the vocoder of `vocoder_run` (replacing any it had)."""
+    config, model = load_voice(Path(voice_dir))
+    section, vocoder, audio = vocoder_section(vocoder_run, checkpoint)
+    if _mel_settings(audio) != _mel_settings(config.audio):
+        raise VoiceError(f"the vocoder run {vocoder_run} was trained with other audio settings than voice {voice_dir}")
+    save_voice(Path(voice_dir), replace(config, vocoder=section), model, fp16=fp16, vocoder=vocoder)
+    logger.info("added the vocoder of %s (%s) to %s", vocoder_run, section.metadata["checkpoint"], voice_dir)
+    return Path(voice_dir)
+
+
+def _mel_settings(audio: AudioConfig) -> dict[str, Any]:
+    """The audio settings a mel depends on (not Griffin-Lim's or trimming's)."""
+    names = ("sample_rate", "n_fft", "hop_length", "win_length", "n_mels", "fmin", "fmax", "preemphasis",
+             "ref_level_db", "min_level_db")
+    return {name: getattr(audio, name) for name in names}

@@ -1,0 +1,1 @@
+"""Training the neural vocoder (tts.vocoder) on `sori prepare` features and their recordings."""

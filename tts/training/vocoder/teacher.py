@@ -1,0 +1,45 @@
+"""Fine-tuning input: a voice's Tacotron run teacher-forced on each clip, so its predicted mel is
+aligned frame for frame with the recording and the vocoder learns the spectrograms it will be given.
+
+The pass runs in eval mode: batch-norm uses its running statistics and the pre-net no dropout
+(synthesis applies fixed per-sentence dropout masks instead; the difference is left to measure).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+
+from tts.audio import AudioConfig
+from tts.training.runtime import TrainError
+from tts.training.vocoder.data import VocoderClip
+from tts.voice_format import load_voice
+
+logger = logging.getLogger(__name__)
+
+
+@torch.inference_mode()
+def teacher_forced_clips(
+    clips: list[VocoderClip], voice_dir: Path, audio: AudioConfig, device: torch.device,
+) -> list[VocoderClip]:
+    """The clips with their mels replaced by the voice's teacher-forced predictions [T_frames, n_mels]."""
+    config, model = load_voice(Path(voice_dir), device)
+    if config.audio != audio:
+        raise TrainError(f"voice {voice_dir} was trained with other audio settings than the features")
+    r = config.model.reduction_factor
+    result = []
+    for clip in clips:
+        frames = clip.frames
+        padded = -(-frames // r) * r
+        mel = torch.zeros(1, padded, audio.n_mels, device=device)
+        mel[0, :frames] = clip.mel.to(device)
+        ids = clip.ids.to(device)[None]
+        if int(ids.max()) >= config.model.n_symbols:
+            raise TrainError(f"clip {clip.id} has symbol ids outside voice {voice_dir}'s table")
+        output = model(ids, torch.tensor([ids.size(1)], device=device), mel, torch.tensor([frames], device=device))
+        predicted = output.mel[0, :frames].float().clamp(0.0, 1.0).cpu()  # [T_frames, n_mels]
+        result.append(clip._replace(mel=predicted))
+    logger.info("replaced %d clips' mels by %s's teacher-forced predictions", len(result), voice_dir)
+    return result
