@@ -153,3 +153,22 @@ def test_cli_trains_and_bundles_into_a_voice(prepared_features: Path, tiny_run: 
     assert main(["export-vocoder", str(run), "--voice", str(plain), "--checkpoint", "last"]) == 0
     assert read_voice_config(plain).vocoder.metadata["training_steps"] == 4  # type: ignore[union-attr]
     assert main(["export-vocoder", str(tmp_path / "none"), "--voice", str(plain)]) == 2
+
+
+def test_fine_tunes_on_a_voices_teacher_forced_mels(prepared_features: Path, bootstrap_corpus: Path,
+                                                    tiny_run: Path, tmp_path: Path) -> None:
+    from tts.training.export import export_voice
+    from tts.training.vocoder.teacher import teacher_forced_clips
+
+    voice = export_voice(tiny_run, tmp_path / "voice", checkpoint="last")
+    audio = read_settings(prepared_features).audio
+    clips = load_clips(prepared_features, "val", bootstrap_corpus, audio, limit=2)
+    predicted = teacher_forced_clips(clips, voice, audio, torch.device("cpu"))
+    for clip, taught in zip(clips, predicted, strict=True):
+        assert taught.mel.shape == clip.mel.shape and torch.equal(taught.wave, clip.wave)
+        assert not torch.equal(taught.mel, clip.mel) and 0 <= taught.mel.min() <= taught.mel.max() <= 1
+    result = train_vocoder(prepared_features, tmp_path / "run", tiny_vocoder_train_config(max_steps=2),
+                           acoustic_voice=voice)
+    assert result.step == 2
+    with pytest.raises(TrainError, match="other acoustic_voice"):
+        train_vocoder(prepared_features, tmp_path / "run", resume=True, overrides={"max_steps": 3})

@@ -23,6 +23,7 @@ from tts.training.checkpoint import (
 )
 from tts.training.vocoder.loop import VocoderCheckpointMeta
 from tts.vocoder import Vocoder, VocoderSection
+from tts.vocoder.config import mel_settings
 from tts.voice_format import VoiceConfig, VoiceError, load_voice, save_voice
 
 logger = logging.getLogger(__name__)
@@ -72,7 +73,7 @@ def export_voice(
     section, vocoder = None, None
     if vocoder_run is not None:
         section, vocoder, vocoder_audio = vocoder_section(vocoder_run, vocoder_checkpoint)
-        if _mel_settings(vocoder_audio) != _mel_settings(meta.audio):
+        if mel_settings(vocoder_audio) != mel_settings(meta.audio):
             raise VoiceError(f"the vocoder run {vocoder_run} was trained with other audio settings than {run_dir}")
     config = VoiceConfig(name or out_dir.name, meta.text, meta.audio, meta.model_config, meta.symbols, metadata,
                          section)
@@ -111,15 +112,9 @@ def add_vocoder(voice_dir: Path, vocoder_run: Path, checkpoint: str = "best", fp
     """Give an existing voice directory the vocoder of `vocoder_run` (replacing any it had)."""
     config, model = load_voice(Path(voice_dir))
     section, vocoder, audio = vocoder_section(vocoder_run, checkpoint)
-    if _mel_settings(audio) != _mel_settings(config.audio):
+    if mel_settings(audio) != mel_settings(config.audio):
         raise VoiceError(f"the vocoder run {vocoder_run} was trained with other audio settings than voice {voice_dir}")
     save_voice(Path(voice_dir), replace(config, vocoder=section), model, fp16=fp16, vocoder=vocoder)
     logger.info("added the vocoder of %s (%s) to %s", vocoder_run, section.metadata["checkpoint"], voice_dir)
     return Path(voice_dir)
 
-
-def _mel_settings(audio: AudioConfig) -> dict[str, Any]:
-    """The audio settings a mel depends on (not Griffin-Lim's or trimming's)."""
-    names = ("sample_rate", "n_fft", "hop_length", "win_length", "n_mels", "fmin", "fmax", "preemphasis",
-             "ref_level_db", "min_level_db")
-    return {name: getattr(audio, name) for name in names}

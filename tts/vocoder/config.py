@@ -84,6 +84,17 @@ class VocoderConfig(JsonConfig):
                 if getattr(self, name) != value]
 
 
+MEL_FIELDS = ("sample_rate", "n_fft", "hop_length", "win_length", "n_mels", "fmin", "fmax", "preemphasis",
+              "ref_level_db", "min_level_db")
+"""The AudioConfig fields a normalised mel depends on: a vocoder fits any voice that shares them
+(Griffin-Lim's and trimming's settings do not matter to it)."""
+
+
+def mel_settings(audio: AudioConfig) -> dict[str, Any]:
+    """`audio`'s MEL_FIELDS as a dict (equal dicts: the same mels)."""
+    return {name: getattr(audio, name) for name in MEL_FIELDS}
+
+
 VOCODER_FORMAT_VERSION = 1
 """Version of a voice's `vocoder` section and of `vocoder.safetensors` (both say it)."""
 

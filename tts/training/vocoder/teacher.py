@@ -15,6 +15,7 @@ import torch
 from tts.audio import AudioConfig
 from tts.training.runtime import TrainError
 from tts.training.vocoder.data import VocoderClip
+from tts.vocoder.config import mel_settings
 from tts.voice_format import load_voice
 
 logger = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ def teacher_forced_clips(
 ) -> list[VocoderClip]:
     """The clips with their mels replaced by the voice's teacher-forced predictions [T_frames, n_mels]."""
     config, model = load_voice(Path(voice_dir), device)
-    if config.audio != audio:
+    if mel_settings(config.audio) != mel_settings(audio):
         raise TrainError(f"voice {voice_dir} was trained with other audio settings than the features")
     r = config.model.reduction_factor
     result = []
