@@ -172,3 +172,37 @@ def test_fine_tunes_on_a_voices_teacher_forced_mels(prepared_features: Path, boo
     assert result.step == 2
     with pytest.raises(TrainError, match="other acoustic_voice"):
         train_vocoder(prepared_features, tmp_path / "run", resume=True, overrides={"max_steps": 3})
+
+
+def test_adversarial_training_resumes_exactly(prepared_features: Path, tmp_path: Path) -> None:
+    settings = dict(adversarial=True, adversarial_start_step=1, period_channels=(4, 8), resolution_channels=4,
+                    mel_loss_weight=45.0, stft_loss_weight=0.0)
+    straight = train_vocoder(prepared_features, tmp_path / "straight", tiny_vocoder_train_config(**settings))
+    train_vocoder(prepared_features, tmp_path / "split", tiny_vocoder_train_config(max_steps=3, **settings))
+    resumed = train_vocoder(prepared_features, tmp_path / "split", resume=True, overrides={"max_steps": 6})
+    assert resumed.losses == straight.losses[3:] and straight.skipped_steps == 0
+    assert straight.last_checkpoint is not None and resumed.last_checkpoint is not None
+    a = ckpt.read_checkpoint(straight.last_checkpoint, VocoderCheckpointMeta)[1]
+    b = ckpt.read_checkpoint(resumed.last_checkpoint, VocoderCheckpointMeta)[1]
+    assert any(name.startswith("discriminators.") for name in a)
+    for name in a:
+        assert torch.equal(a[name], b[name]), name
+
+
+def test_discriminators_shapes_and_gradients() -> None:
+    from tts.vocoder.discriminators import (
+        Discriminators,
+        discriminator_loss,
+        feature_matching_loss,
+        generator_adversarial_loss,
+    )
+
+    discriminators = Discriminators((4, 8), 4)
+    real, fake = torch.randn(2, 4096), torch.randn(2, 4096, requires_grad=True)
+    judged_real, judged_fake = discriminators(real), discriminators(fake)
+    assert len(judged_real.scores) == 8 and all(score.size(0) == 2 for score in judged_real.scores)
+    loss = (discriminator_loss(judged_real, judged_fake) + generator_adversarial_loss(judged_fake)
+            + feature_matching_loss(judged_real, judged_fake))
+    loss.backward()
+    assert fake.grad is not None and fake.grad.abs().sum() > 0
+    assert all(p.grad is not None for p in discriminators.parameters())

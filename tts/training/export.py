@@ -21,6 +21,7 @@ from tts.training.checkpoint import (
     read_checkpoint,
     resolve_checkpoint,
 )
+from tts.training.vocoder.adversarial import generator_weights
 from tts.training.vocoder.loop import VocoderCheckpointMeta
 from tts.vocoder import Vocoder, VocoderSection
 from tts.vocoder.config import mel_settings
@@ -88,7 +89,7 @@ def vocoder_section(vocoder_run: Path, checkpoint: str = "best") -> tuple[Vocode
     path = resolve_checkpoint(Path(vocoder_run), checkpoint)
     meta, state, training_state = read_checkpoint(path, VocoderCheckpointMeta)
     vocoder = Vocoder(meta.vocoder_config)
-    vocoder.load_state_dict(state)
+    vocoder.load_state_dict(generator_weights(state))
     progress = training_state["progress"]
     metadata = {
         "corpus": meta.corpus,

@@ -44,6 +44,19 @@ class VocoderTrainConfig(JsonConfig):
     """Weight of the log-mel L1 loss."""
     stft_loss_weight: float = 1.0
     """Weight of the multi-resolution STFT loss."""
+    adversarial: bool = False
+    """Also train against multi-period and multi-resolution discriminators (least-squares GAN and
+    feature matching); with it, HiFi-GAN-like weights are mel_loss_weight=45, stft_loss_weight=0."""
+    adversarial_start_step: int = 0
+    """Steps of reconstruction-only training before the discriminators join (0: from the start)."""
+    adversarial_weight: float = 1.0
+    """Weight of the generator's adversarial loss."""
+    feature_matching_weight: float = 2.0
+    """Weight of the feature-matching loss."""
+    period_channels: tuple[int, ...] = (32, 128, 512, 1024)
+    """Channels of each period discriminator's convolutions (HiFi-GAN's)."""
+    resolution_channels: int = 32
+    """Channels of each resolution discriminator's convolutions."""
     seed: int = 1234
     """Initial weights and every segment drawn (segments are a pure function of seed and step)."""
     log_interval: int = 50
@@ -74,6 +87,10 @@ class VocoderTrainConfig(JsonConfig):
                 problems.append(f"{name} must be a positive number, got {value!r}")
         if not self.mel_loss_weight >= 0 or not self.stft_loss_weight >= 0:
             problems.append("loss weights must not be negative")
+        if not self.period_channels or any(c <= 0 for c in self.period_channels) or self.resolution_channels <= 0:
+            problems.append("discriminator channels must be positive")
+        if self.adversarial_start_step < 0 or self.adversarial_weight < 0 or self.feature_matching_weight < 0:
+            problems.append("adversarial_start_step and the adversarial weights must not be negative")
         if self.eval_clips < 0 or self.threads < 0:
             problems.append("eval_clips and threads must not be negative")
         if problems:

@@ -1,7 +1,8 @@
-"""The vocoder's training loop: random segments -> generator -> mel + multi-resolution STFT loss.
+"""The vocoder's training loop: random segments -> generator -> mel + multi-resolution STFT loss
+(+ optionally multi-period and multi-resolution discriminators, tts.training.vocoder.adversarial).
 
 Per step: the step's segments (a pure function of seed and step) -> learning rate from a pure
-schedule -> forward, loss, backward, clip -> optimiser step, unless the loss or gradient is
+schedule -> forward, [discriminator step], loss, backward, clip -> optimiser step, unless the loss or gradient is
 non-finite or exploding (skipped and counted; a run that keeps diverging stops). Every
 eval_interval: whole validation clips vocoded, their spectral distance to the recordings, audio to
 TensorBoard. Every checkpoint_interval, and on SIGINT/SIGTERM: an atomic checkpoint (the module
@@ -36,6 +37,7 @@ from tts.training.runtime import (
     seed_everything,
     stop_on_signals,
 )
+from tts.training.vocoder.adversarial import Adversary, generator_weights
 from tts.training.vocoder.config import RESUMABLE_FIELDS, VocoderTrainConfig, learning_rate
 from tts.training.vocoder.data import VocoderClip, load_clips, segment_batch
 from tts.vocoder import Vocoder, VocoderConfig
@@ -44,7 +46,7 @@ from tts.vocoder.losses import VocoderLoss, spectral_distance
 logger = logging.getLogger(__name__)
 
 CONFIG_FILE = "vocoder_train_config.json"
-LOSS_TERMS = ("total", "mel", "stft")
+LOSS_TERMS = ("total", "mel", "stft", "adversarial", "feature_matching", "discriminator")
 
 
 class VocoderTrainingDiverged(RuntimeError):
@@ -167,7 +169,8 @@ def _run(
     hop = meta.audio.hop_length
     loss_fn = VocoderLoss(meta.audio.sample_rate, meta.audio.n_fft, hop, config.mel_loss_weight,
                           config.stft_loss_weight).to(device)
-    progress = _resume(run_dir, model, optimizer, meta) if resume else ckpt.Progress()
+    adversary = Adversary(config, device) if config.adversarial else None
+    progress = _resume(run_dir, model, optimizer, adversary, meta) if resume else ckpt.Progress()
     trim_metrics(run_dir, progress.step)
     from torch.utils.tensorboard import SummaryWriter
 
@@ -185,17 +188,28 @@ def _run(
         lr = learning_rate(progress.step, config)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        terms = loss_fn(model(batch.mel), batch.wave)
+        generated = model(batch.mel)  # [B, segment_frames * hop]
+        terms = loss_fn(generated, batch.wave)
+        total, extra = terms.total, [torch.zeros(()), torch.zeros(()), torch.zeros(())]
+        if adversary is not None and progress.step >= config.adversarial_start_step:
+            discriminator = adversary.train_discriminators(generated, batch.wave, lr)
+            adversarial = adversary.generator_terms(generated, batch.wave)
+            total = (total + config.adversarial_weight * adversarial.adversarial
+                     + config.feature_matching_weight * adversarial.feature_matching)
+            extra = [adversarial.adversarial, adversarial.feature_matching, torch.tensor(discriminator)]
         optimizer.zero_grad(set_to_none=True)
-        terms.total.backward()
+        total.backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-        loss = float(terms.total.detach())
-        problem = _bad_step_problem(loss, float(grad_norm), progress.loss_ema, config)
+        loss, reconstruction = float(total.detach()), float(terms.total.detach())
+        # 'Exploding' is judged on the reconstruction loss, which the discriminators joining does not jump.
+        problem = (f"non-finite loss {loss}" if not math.isfinite(loss)
+                   else _bad_step_problem(reconstruction, float(grad_norm), progress.loss_ema, config))
         if problem is None:
             optimizer.step()
             progress.bad_streak = 0
-            progress.loss_ema = loss if progress.loss_ema is None else 0.98 * progress.loss_ema + 0.02 * loss
-            window.append(torch.stack([t.detach().float() for t in terms]))
+            progress.loss_ema = (reconstruction if progress.loss_ema is None
+                                 else 0.98 * progress.loss_ema + 0.02 * reconstruction)
+            window.append(torch.stack([t.detach().float().cpu() for t in (total, terms.mel, terms.stft, *extra)]))
         else:
             _skip_step(progress, problem, config)
         losses.append(loss if problem is None else math.nan)
@@ -212,7 +226,7 @@ def _run(
         if progress.step % config.checkpoint_interval == 0 or finished or stop.requested:
             progress.train_seconds += time.perf_counter() - session_start
             session_start = time.perf_counter()
-            last_path = _save(run_dir, model, optimizer, progress, meta, config)
+            last_path = _save(run_dir, model, optimizer, adversary, progress, meta, config)
         if stop.requested and not finished:
             break
     writer.close()
@@ -221,8 +235,11 @@ def _run(
                               median, last_path, dict(progress.last_eval), losses)
 
 
-def _resume(run_dir: Path, model: Vocoder, optimizer: torch.optim.Optimizer, meta: VocoderRunMeta) -> ckpt.Progress:
-    """Load the last checkpoint into the model, optimiser and RNGs; -> where it stood."""
+def _resume(
+    run_dir: Path, model: Vocoder, optimizer: torch.optim.Optimizer, adversary: Adversary | None,
+    meta: VocoderRunMeta,
+) -> ckpt.Progress:
+    """Load the last checkpoint into the model, optimisers and RNGs; -> where it stood."""
     if not ckpt.list_checkpoints(run_dir):
         logger.warning("%s has no complete checkpoint yet: resuming from step 0", run_dir)
         return ckpt.Progress()
@@ -233,8 +250,10 @@ def _resume(run_dir: Path, model: Vocoder, optimizer: torch.optim.Optimizer, met
     if changed:
         raise TrainError(f"{path} was trained with other {', '.join(changed)} settings; resume with the same "
                          f"features and options")
-    model.load_state_dict(state)
-    optimizer.load_state_dict(training_state["optimizer"])
+    model.load_state_dict(generator_weights(state))
+    optimizer.load_state_dict(training_state["optimizer"]["generator"])
+    if adversary is not None:
+        adversary.load(state, training_state["optimizer"]["discriminators"])
     ckpt.restore_rng_state(training_state["rng"][0])
     progress = ckpt.Progress(**training_state["progress"])
     logger.info("resumed from %s at step %d", path, progress.step)
@@ -266,7 +285,8 @@ def _skip_step(progress: ckpt.Progress, problem: str, config: VocoderTrainConfig
 def _log(writer: Any, progress: ckpt.Progress, means: list[float], lr: float, grad_norm: float,
          seconds: float) -> None:
     """The window's mean losses, to the log and TensorBoard."""
-    logger.info("step %d: loss %.4f (mel %.4f stft %.4f) lr %.2e grad %.2f | %.3f s/step | skipped %d",
+    logger.info("step %d: loss %.4f (mel %.4f stft %.4f adversarial %.4f feature matching %.4f; "
+                "discriminator %.4f) lr %.2e grad %.2f | %.3f s/step | skipped %d",
                 progress.step, *means, lr, grad_norm, seconds, progress.skipped_steps)
     scalars = {**{f"train/{name}": value for name, value in zip(LOSS_TERMS, means, strict=True)},
                "train/learning_rate": lr, "train/grad_norm": grad_norm, "train/seconds_per_step": seconds,
@@ -298,15 +318,18 @@ def _evaluate(model: Vocoder, loss_fn: VocoderLoss, clips: list[VocoderClip], pr
     append_metrics(run_dir, {"step": progress.step, **measures})
 
 
-def _save(run_dir: Path, model: Vocoder, optimizer: torch.optim.Optimizer, progress: ckpt.Progress,
-          meta: VocoderRunMeta, config: VocoderTrainConfig) -> Path:
+def _save(run_dir: Path, model: Vocoder, optimizer: torch.optim.Optimizer, adversary: Adversary | None,
+          progress: ckpt.Progress, meta: VocoderRunMeta, config: VocoderTrainConfig) -> Path:
     """An atomic checkpoint; the best (lowest validation spectral distance) and last k are kept."""
     distance = progress.last_eval.get("val/spectral_distance")
     best = distance is not None and (progress.best_val_loss is None or distance < progress.best_val_loss)
     if best:
         progress.best_val_loss = distance
-    path = ckpt.save_checkpoint(run_dir, model_state=model.state_dict(), optimizer_state=optimizer.state_dict(),
-                                scaler_state={}, progress=progress, rng_states=[ckpt.capture_rng_state()],
+    weights, optimizers = dict(model.state_dict()), {"generator": optimizer.state_dict(), "discriminators": {}}
+    if adversary is not None:
+        discriminator_weights, optimizers["discriminators"] = adversary.state()
+        weights.update(discriminator_weights)
+    path = ckpt.save_checkpoint(run_dir, model_state=weights, optimizer_state=optimizers, scaler_state={}, progress=progress, rng_states=[ckpt.capture_rng_state()],
                                 meta=meta)
     if best and distance is not None:
         ckpt.mark_best(run_dir, path, progress.step, distance)
