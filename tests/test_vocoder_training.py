@@ -206,3 +206,21 @@ def test_discriminators_shapes_and_gradients() -> None:
     loss.backward()
     assert fake.grad is not None and fake.grad.abs().sum() > 0
     assert all(p.grad is not None for p in discriminators.parameters())
+
+
+def test_a_new_run_starts_from_another_runs_weights(prepared_features: Path, tmp_path: Path) -> None:
+    source = train_vocoder(prepared_features, tmp_path / "source", tiny_vocoder_train_config(max_steps=3))
+    # One step at a vanishing learning rate: the weights are still the source's.
+    still = tiny_vocoder_train_config(max_steps=1, learning_rate=1e-12, min_learning_rate=1e-12)
+    tuned = train_vocoder(prepared_features, tmp_path / "tuned", still, init_from=tmp_path / "source")
+    assert source.last_checkpoint is not None and tuned.last_checkpoint is not None
+    before = ckpt.read_checkpoint(source.last_checkpoint, VocoderCheckpointMeta)[1]
+    meta, after, _ = ckpt.read_checkpoint(tuned.last_checkpoint, VocoderCheckpointMeta)
+    assert meta.initialised_from == str(source.last_checkpoint)
+    for name in before:
+        torch.testing.assert_close(after[name], before[name], atol=1e-8, rtol=1e-6)
+    with pytest.raises(TrainError, match="other sizes"):
+        train_vocoder(prepared_features, tmp_path / "wider", tiny_vocoder_train_config(dim=24),
+                      init_from=source.last_checkpoint)
+    with pytest.raises(TrainError, match="starts a new run"):
+        train_vocoder(prepared_features, tmp_path / "tuned", resume=True, init_from=source.last_checkpoint)

@@ -1,7 +1,8 @@
 """`sori train-vocoder --features DIR --out RUN [--resume] [--steps N] [--set KEY=VALUE ...]`.
 
 Trains the neural vocoder on `sori prepare` features and the recordings of the corpus they were
-prepared from; with `--acoustic-voice DIR`, on that voice's teacher-forced mels (fine-tuning).
+prepared from; with `--acoustic-voice DIR`, on that voice's teacher-forced mels, usually with
+`--init-from` a run trained on the recordings' own mels (fine-tuning).
 Every VocoderTrainConfig field (tts/training/vocoder/config.py) can be set with --set.
 """
 
@@ -32,6 +33,8 @@ def register(subparsers: Any) -> None:
                         help="corpus directory with the recordings (default: the one the prepare report names)")
     parser.add_argument("--acoustic-voice", type=Path, default=None,
                         help="fine-tune on this voice's teacher-forced mels instead of the recordings' own")
+    parser.add_argument("--init-from", type=Path, default=None,
+                        help="start a new run from this vocoder run's best checkpoint (or a checkpoint directory)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="settings",
                         help="any VocoderTrainConfig field, e.g. --set batch_size=64 --set device=cuda")
     parser.set_defaults(func=run)
@@ -69,7 +72,8 @@ def run(args: argparse.Namespace) -> int:
         root_logger.addHandler(log_file)
         try:
             result = train_vocoder(args.features, args.out, resume=args.resume, overrides=overrides,
-                                   corpus=args.corpus, acoustic_voice=args.acoustic_voice)
+                                   corpus=args.corpus, acoustic_voice=args.acoustic_voice,
+                                   init_from=args.init_from)
         finally:
             root_logger.removeHandler(log_file)
             log_file.close()

@@ -71,13 +71,19 @@ class Adversary:
         weights = {STATE_PREFIX + name: tensor for name, tensor in self.discriminators.state_dict().items()}
         return weights, self.optimizer.state_dict()
 
-    def load(self, weights: dict[str, torch.Tensor], optimizer_state: dict[str, Any]) -> None:
-        """Restore what `state` returned."""
+    def load(self, weights: dict[str, torch.Tensor], optimizer_state: dict[str, Any] | None) -> None:
+        """Restore what `state` returned (the weights alone when `optimizer_state` is None)."""
         self.discriminators.load_state_dict(
-            {name[len(STATE_PREFIX):]: tensor for name, tensor in weights.items() if name.startswith(STATE_PREFIX)})
-        self.optimizer.load_state_dict(optimizer_state)
+            {name.removeprefix(STATE_PREFIX): tensor for name, tensor in weights.items() if name.startswith(STATE_PREFIX)})
+        if optimizer_state is not None:
+            self.optimizer.load_state_dict(optimizer_state)
 
 
 def generator_weights(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """A checkpoint's weights without the discriminators'."""
     return {name: tensor for name, tensor in state.items() if not name.startswith(STATE_PREFIX)}
+
+
+def has_discriminators(state: dict[str, torch.Tensor]) -> bool:
+    """Whether a checkpoint's weights include discriminators."""
+    return any(name.startswith(STATE_PREFIX) for name in state)

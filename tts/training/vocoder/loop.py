@@ -37,7 +37,7 @@ from tts.training.runtime import (
     seed_everything,
     stop_on_signals,
 )
-from tts.training.vocoder.adversarial import Adversary, generator_weights
+from tts.training.vocoder.adversarial import Adversary, generator_weights, has_discriminators
 from tts.training.vocoder.config import RESUMABLE_FIELDS, VocoderTrainConfig, learning_rate
 from tts.training.vocoder.data import VocoderClip, load_clips, segment_batch
 from tts.vocoder import Vocoder, VocoderConfig
@@ -65,6 +65,8 @@ class VocoderRunMeta(JsonConfig):
     """Where the recordings were read from."""
     acoustic_voice: str | None
     """The voice whose teacher-forced mels were the input (fine-tuning); None: the recordings' mels."""
+    initialised_from: str | None
+    """The checkpoint whose weights this run started from (fine-tuning); None: fresh weights."""
     git_commit: str | None
     device: str
     torch: str
@@ -98,8 +100,16 @@ class VocoderTrainResult:
 def train_vocoder(
     features_dir: Path, run_dir: Path, config: VocoderTrainConfig | None = None, *, resume: bool = False,
     overrides: dict[str, Any] | None = None, corpus: Path | None = None, acoustic_voice: Path | None = None,
+    init_from: Path | None = None,
 ) -> VocoderTrainResult:
-    """Train (or resume) a vocoder on prepared features and the corpus they came from."""
+    """Train (or resume) a vocoder on prepared features and the corpus they came from.
+
+    `acoustic_voice`: train on that voice's teacher-forced mels instead of the recordings' own;
+    `init_from`: a new run starts from that checkpoint's weights (a vocoder run's checkpoint
+    directory, or a run directory for its best) instead of fresh ones; the optimiser starts afresh.
+    """
+    if init_from is not None and resume:
+        raise TrainError("--init-from starts a new run; a resumed run continues from its own checkpoint")
     features_dir, run_dir = Path(features_dir), Path(run_dir)
     audio = read_settings(features_dir).audio
     config = resolve_config(run_dir, config or VocoderTrainConfig(), overrides or {}, resume)
@@ -124,7 +134,8 @@ def train_vocoder(
         raise TrainError(f"{features_dir} has no training utterances")
     vocoder_config = config.vocoder_config(audio)
     meta = VocoderRunMeta(config, vocoder_config, audio, str(features_dir), str(corpus_dir),
-                          str(acoustic_voice) if acoustic_voice else None, ckpt.git_commit(),
+                          str(acoustic_voice) if acoustic_voice else None,
+                          str(_initial_checkpoint(init_from)) if init_from else None, ckpt.git_commit(),
                           device_name(device), torch.__version__)
     with stop_on_signals() as stop:
         return _run(run_dir, config, meta, train_clips, val_clips, device, resume, stop)
@@ -171,6 +182,8 @@ def _run(
                           config.stft_loss_weight).to(device)
     adversary = Adversary(config, device) if config.adversarial else None
     progress = _resume(run_dir, model, optimizer, adversary, meta) if resume else ckpt.Progress()
+    if not resume and meta.initialised_from is not None:
+        _initialise(Path(meta.initialised_from), model, adversary, meta)
     trim_metrics(run_dir, progress.step)
     from torch.utils.tensorboard import SummaryWriter
 
@@ -258,6 +271,23 @@ def _resume(
     progress = ckpt.Progress(**training_state["progress"])
     logger.info("resumed from %s at step %d", path, progress.step)
     return progress
+
+
+def _initial_checkpoint(init_from: Path) -> Path:
+    """A checkpoint directory as given, or a run directory's best checkpoint."""
+    init_from = Path(init_from)
+    return init_from if (init_from / ckpt.META_FILE).is_file() else ckpt.resolve_checkpoint(init_from, "best")
+
+
+def _initialise(path: Path, model: Vocoder, adversary: Adversary | None, meta: VocoderRunMeta) -> None:
+    """Start from another run's weights (the discriminators' too, when both runs have them)."""
+    loaded, state, _ = ckpt.read_checkpoint(path, VocoderCheckpointMeta)
+    if loaded.vocoder_config != meta.vocoder_config:
+        raise TrainError(f"{path} holds a vocoder of other sizes or signal settings than this run's")
+    model.load_state_dict(generator_weights(state))
+    if adversary is not None and has_discriminators(state):
+        adversary.load(state, None)
+    logger.info("initialised from %s (step %d)", path, loaded.step)
 
 
 def _bad_step_problem(loss: float, grad_norm: float, loss_ema: float | None, config: VocoderTrainConfig) -> str | None:
