@@ -161,9 +161,9 @@ def test_fine_tunes_on_a_voices_teacher_forced_mels(prepared_features: Path, boo
     from tts.training.vocoder.teacher import teacher_forced_clips
 
     voice = export_voice(tiny_run, tmp_path / "voice", checkpoint="last")
-    audio = read_settings(prepared_features).audio
-    clips = load_clips(prepared_features, "val", bootstrap_corpus, audio, limit=2)
-    predicted = teacher_forced_clips(clips, voice, audio, torch.device("cpu"))
+    settings = read_settings(prepared_features)
+    clips = load_clips(prepared_features, "val", bootstrap_corpus, settings.audio, limit=2)
+    predicted = teacher_forced_clips(clips, voice, settings.audio, settings.symbols, torch.device("cpu"))
     for clip, taught in zip(clips, predicted, strict=True):
         assert taught.mel.shape == clip.mel.shape and torch.equal(taught.wave, clip.wave)
         assert not torch.equal(taught.mel, clip.mel) and 0 <= taught.mel.min() <= taught.mel.max() <= 1

@@ -93,13 +93,17 @@ class VocoderLoss(nn.Module):
         return VocoderLossTerms(self.mel_weight * mel + self.stft_weight * stft, mel, stft)
 
 
-def spectral_distance(generated: torch.Tensor, target: torch.Tensor) -> float:
-    """A multi-resolution log-spectral distance between two waves [T] (mean absolute log-magnitude
-    difference over STFT_RESOLUTIONS, silence floored), for evaluation and tests: lower is closer."""
+def spectral_distance(generated: torch.Tensor, target: torch.Tensor, floor_db: float = -60.0) -> float:
+    """A multi-resolution log-spectral distance between a wave and its reference, [T] each: the mean
+    absolute difference of natural-log magnitudes over STFT_RESOLUTIONS, both floored at `floor_db`
+    below the reference's loudest bin (so inaudible differences in silence do not dominate). For
+    evaluation and tests: lower is closer, 0 is identical."""
     count = min(generated.numel(), target.numel())
     pair = torch.stack([generated[:count], target[:count]]).float()
     distances = []
     for n_fft, hop, win in STFT_RESOLUTIONS:
         magnitude = stft_magnitude(pair, n_fft, hop, win, torch.hann_window(win, device=pair.device))
-        distances.append(float((magnitude[0].log() - magnitude[1].log()).abs().mean()))
+        floor = magnitude[1].max() * 10.0 ** (floor_db / 20.0)
+        levels = magnitude.clamp(min=floor).log()
+        distances.append(float((levels[0] - levels[1]).abs().mean()))
     return sum(distances) / len(distances)

@@ -111,7 +111,8 @@ def train_vocoder(
     if init_from is not None and resume:
         raise TrainError("--init-from starts a new run; a resumed run continues from its own checkpoint")
     features_dir, run_dir = Path(features_dir), Path(run_dir)
-    audio = read_settings(features_dir).audio
+    settings = read_settings(features_dir)
+    audio = settings.audio
     config = resolve_config(run_dir, config or VocoderTrainConfig(), overrides or {}, resume)
     corpus_dir = corpus or (Path(name) if (name := corpus_name(features_dir)) else None)
     if corpus_dir is None:
@@ -128,8 +129,8 @@ def train_vocoder(
     if acoustic_voice is not None:
         from tts.training.vocoder.teacher import teacher_forced_clips
 
-        train_clips = teacher_forced_clips(train_clips, acoustic_voice, audio, device)
-        val_clips = teacher_forced_clips(val_clips, acoustic_voice, audio, device)
+        train_clips = teacher_forced_clips(train_clips, acoustic_voice, audio, settings.symbols, device)
+        val_clips = teacher_forced_clips(val_clips, acoustic_voice, audio, settings.symbols, device)
     if not train_clips:
         raise TrainError(f"{features_dir} has no training utterances")
     vocoder_config = config.vocoder_config(audio)

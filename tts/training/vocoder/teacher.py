@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from tts.audio import AudioConfig
+from tts.text import SymbolTable
 from tts.training.runtime import TrainError
 from tts.training.vocoder.data import VocoderClip
 from tts.vocoder.config import mel_settings
@@ -23,12 +24,15 @@ logger = logging.getLogger(__name__)
 
 @torch.inference_mode()
 def teacher_forced_clips(
-    clips: list[VocoderClip], voice_dir: Path, audio: AudioConfig, device: torch.device,
+    clips: list[VocoderClip], voice_dir: Path, audio: AudioConfig, symbols: SymbolTable, device: torch.device,
 ) -> list[VocoderClip]:
-    """The clips with their mels replaced by the voice's teacher-forced predictions [T_frames, n_mels]."""
+    """The clips (prepared with `audio` and `symbols`) with their mels replaced by the voice's
+    teacher-forced predictions [T_frames, n_mels]."""
     config, model = load_voice(Path(voice_dir), device)
     if mel_settings(config.audio) != mel_settings(audio):
         raise TrainError(f"voice {voice_dir} was trained with other audio settings than the features")
+    if config.symbols != symbols:
+        raise TrainError(f"voice {voice_dir} has another symbol table than the features")
     r = config.model.reduction_factor
     result = []
     for clip in clips:
@@ -37,8 +41,6 @@ def teacher_forced_clips(
         mel = torch.zeros(1, padded, audio.n_mels, device=device)
         mel[0, :frames] = clip.mel.to(device)
         ids = clip.ids.to(device)[None]
-        if int(ids.max()) >= config.model.n_symbols:
-            raise TrainError(f"clip {clip.id} has symbol ids outside voice {voice_dir}'s table")
         output = model(ids, torch.tensor([ids.size(1)], device=device), mel, torch.tensor([frames], device=device))
         predicted = output.mel[0, :frames].float().clamp(0.0, 1.0).cpu()  # [T_frames, n_mels]
         result.append(clip._replace(mel=predicted))
