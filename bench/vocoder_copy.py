@@ -1,12 +1,15 @@
 """Copy synthesis, Griffin-Lim against a trained neural vocoder, on held-out prepared clips.
 
     python -m bench.vocoder_copy --features FEATURES --vocoder-run RUN [--split test] [--checkpoint best]
+                                 [--acoustic-voice VOICE]
 
 Each clip's recording is analysed with the features' audio settings and rebuilt by Griffin-Lim
 (from its linear spectrogram) and by the vocoder (from its normalised mel); both are compared with
 the recording: multi-resolution spectral distance (always), PESQ-WB and STOI when the optional
 `pesq` and `pystoi` packages are installed. Also each one's CPU real-time factor at one thread.
-Prints one JSON object.
+With --acoustic-voice, also teacher-forced synthesis: that voice's Tacotron fed each recording's
+frames, its linear spectrogram through Griffin-Lim and its mel through the vocoder, so the whole
+pipeline is scored against the recording. Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 import torch
 import torchaudio.functional as AF
 
+from tts.audio import griffin_lim
 from tts.copy_synthesis import copy_synthesis
 from tts.training import checkpoint as ckpt
 from tts.training.features import read_settings
@@ -30,6 +34,7 @@ from tts.training.vocoder.data import load_clips
 from tts.training.vocoder.loop import VocoderCheckpointMeta
 from tts.vocoder import Vocoder
 from tts.vocoder.losses import spectral_distance
+from tts.voice import load_voice
 
 
 def _perceptual(rebuilt: torch.Tensor, reference: torch.Tensor, rate: int) -> dict[str, float]:
@@ -45,6 +50,27 @@ def _perceptual(rebuilt: torch.Tensor, reference: torch.Tensor, rate: int) -> di
             "stoi": float(stoi(reference.numpy(), rebuilt.numpy(), rate, extended=False))}
 
 
+@torch.inference_mode()
+def teacher_forced(voice_dir: Path, clips: list[Any], audio: Any, vocoder: Vocoder,
+                   scores: dict[str, list[dict[str, float]]]) -> None:
+    """Score Griffin-Lim and the vocoder on a voice's teacher-forced spectrograms of `clips`."""
+    config, model = load_voice(voice_dir)
+    r = config.model.reduction_factor
+    for clip in clips:
+        frames = clip.frames
+        mel = torch.zeros(1, -(-frames // r) * r, audio.n_mels)
+        mel[0, :frames] = clip.mel
+        output = model(clip.ids[None], torch.tensor([clip.ids.numel()]), mel, torch.tensor([frames]))
+        waves = {
+            "teacher-forced griffin-lim": griffin_lim(output.linear.transpose(1, 2)[:, :, :frames], [frames], audio)[0],
+            "teacher-forced neural": vocoder.infer(output.mel[:, :frames], torch.tensor([frames]))[0],
+        }
+        for name, wave in waves.items():
+            wave = wave[: clip.wave.numel()].clamp(-1, 1)
+            scores.setdefault(name, []).append({"spectral_distance": spectral_distance(wave, clip.wave),
+                                                **_perceptual(wave, clip.wave, audio.sample_rate)})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--features", type=Path, required=True)
@@ -52,6 +78,7 @@ def main() -> None:
     parser.add_argument("--checkpoint", default="best")
     parser.add_argument("--split", default="test")
     parser.add_argument("--corpus", type=Path, default=None)
+    parser.add_argument("--acoustic-voice", type=Path, default=None)
     args = parser.parse_args()
     torch.set_num_threads(1)
     audio = read_settings(args.features).audio
@@ -74,6 +101,8 @@ def main() -> None:
             seconds[name] += time.perf_counter() - started
             scores[name].append({"spectral_distance": spectral_distance(rebuilt, reference),
                                  **_perceptual(rebuilt, reference, audio.sample_rate)})
+    if args.acoustic_voice is not None:
+        teacher_forced(args.acoustic_voice, clips, audio, vocoder, scores)
     summary: dict[str, Any] = {"checkpoint": str(path), "step": meta.step, "clips": len(clips),
                                "audio_seconds": round(audio_seconds, 1)}
     for name, rows in scores.items():
@@ -81,7 +110,8 @@ def main() -> None:
                                "worst": round(max(r[key] for r in rows) if key == "spectral_distance"
                                               else min(r[key] for r in rows), 3)}
                          for key in rows[0]}
-        summary[name]["real_time_factor_1_thread"] = round(seconds[name] / audio_seconds, 4)
+        if name in seconds:
+            summary[name]["real_time_factor_1_thread"] = round(seconds[name] / audio_seconds, 4)
     print(json.dumps(summary, indent=2))
 
 
