@@ -1,0 +1,37 @@
+"""The server with voices that have a neural vocoder: one is served through it, a broken one is a
+503 naming its vocoder file, never a 500."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from server import create_app
+from tests.server_support import live_client, make_settings, read_wav
+from tests.vocoder_factory import add_test_vocoder
+from tts.voice import VOCODER_FILE
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+async def test_vocoder_voices_serve_or_name_the_broken_file(test_voice_dir: Path, tmp_path: Path) -> None:
+    voices = tmp_path / "voices"
+    good = add_test_vocoder(Path(shutil.copytree(test_voice_dir, voices / "ko-neural")))
+    broken = add_test_vocoder(Path(shutil.copytree(test_voice_dir, voices / "ko-broken-vocoder")))
+    data = (broken / VOCODER_FILE).read_bytes()
+    (broken / VOCODER_FILE).write_bytes(data[: len(data) // 3])
+    app = create_app(make_settings(good, tmp_path / "data", voices_dir=voices))
+    async with live_client(app) as http:
+        served = await http.post("/speak", json={"text": "안녕하세요"})
+        assert served.status_code == 200 and read_wav(served.content)[3] > 0
+        refused = await http.post("/speak", json={"text": "가", "voice": "ko-broken-vocoder"})
+        assert refused.status_code == 503
+        assert f"ko-broken-vocoder/{VOCODER_FILE} is not a readable safetensors file" in refused.json()["detail"]
+        assert (await http.get("/healthz")).status_code == 200
