@@ -315,11 +315,13 @@ def _skip_step(progress: ckpt.Progress, problem: str, config: VocoderTrainConfig
 
 def _log(writer: Any, progress: ckpt.Progress, means: list[float], lr: float, grad_norm: float,
          seconds: float) -> None:
-    """The window's mean losses, to the log and TensorBoard."""
-    logger.info("step %d: loss %.4f (mel %.4f stft %.4f adversarial %.4f feature matching %.4f; "
-                "discriminator %.4f) lr %.2e grad %.2f | %.3f s/step | skipped %d",
-                progress.step, *means, lr, grad_norm, seconds, progress.skipped_steps)
-    scalars = {**{f"train/{name}": value for name, value in zip(LOSS_TERMS, means, strict=True)},
+    """The window's mean losses, to the log and TensorBoard (adversarial terms once they are on)."""
+    terms = dict(zip(LOSS_TERMS, means, strict=True))
+    shown = [name for name in LOSS_TERMS[1:] if name in ("mel", "stft") or terms[name] != 0.0]
+    logger.info("step %d: loss %.4f (%s) lr %.2e grad %.2f | %.3f s/step | skipped %d", progress.step,
+                terms["total"], " ".join(f"{name} {terms[name]:.4f}" for name in shown), lr, grad_norm, seconds,
+                progress.skipped_steps)
+    scalars = {**{f"train/{name}": terms[name] for name in ("total", *shown)},
                "train/learning_rate": lr, "train/grad_norm": grad_norm, "train/seconds_per_step": seconds,
                "train/skipped_steps": progress.skipped_steps}
     for tag, value in scalars.items():
