@@ -77,3 +77,15 @@ def test_speak_with_each_vocoder(tmp_path: Path, vocoder_voice: Path, test_voice
     assert main(["speak", "안녕하세요", "-o", str(tmp_path / "x.wav"), "--voice", str(test_voice_dir),
                  "--device", "cpu", "--vocoder", "neural"]) == 2
     assert "has no neural vocoder" in capsys.readouterr().err
+
+
+def test_eval_with_the_neural_vocoder(tmp_path: Path, vocoder_voice: Path, test_voice_dir: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    sentences = tmp_path / "sentences.txt"
+    sentences.write_text("반갑습니다.\n", encoding="utf-8")
+    assert main(["eval", "--voice", str(vocoder_voice), "--sentences", str(sentences), "--out",
+                 str(tmp_path / "report"), "--device", "cpu", "--vocoder", "neural"]) == 0
+    assert json.loads((tmp_path / "report" / "report.json").read_text(encoding="utf-8"))["summary"]["sentences"] == 1
+    assert main(["eval", "--voice", str(test_voice_dir), "--sentences", str(sentences), "--out",
+                 str(tmp_path / "other"), "--device", "cpu", "--vocoder", "neural"]) == 2
+    assert "has no neural vocoder" in capsys.readouterr().err

@@ -21,6 +21,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--no-cuda-graphs", dest="cuda_graphs", action="store_false",
                         help="on CUDA, decode with the eager loop instead of captured CUDA graphs")
+    parser.add_argument("--vocoder", default="auto", choices=["auto", "griffin-lim", "neural"],
+                        help="auto: the voice's neural vocoder when it has one, else Griffin-Lim")
     parser.set_defaults(func=run)
 
 
@@ -40,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         voice_dir = args.voice if args.voice is not None else default_voice_dir()
-        synthesizer = Synthesizer.load(voice_dir, device=args.device, cuda_graphs=args.cuda_graphs)
+        synthesizer = Synthesizer.load(voice_dir, device=args.device, cuda_graphs=args.cuda_graphs,
+                                       vocoder=args.vocoder)
         command = "sori eval " + " ".join(shlex.quote(a) for a in sys.argv[2:])
         report = evaluate_voice(synthesizer, sentences, args.out, command=command)
     except (FrontendError, VoiceError, EvaluationError, ValueError) as error:
