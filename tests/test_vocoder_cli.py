@@ -79,6 +79,7 @@ def test_speak_with_each_vocoder(tmp_path: Path, vocoder_voice: Path, test_voice
     assert "has no neural vocoder" in capsys.readouterr().err
 
 
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="sori eval's teacher needs espeak-ng")
 def test_eval_with_the_neural_vocoder(tmp_path: Path, vocoder_voice: Path, test_voice_dir: Path,
                                       capsys: pytest.CaptureFixture[str]) -> None:
     sentences = tmp_path / "sentences.txt"
