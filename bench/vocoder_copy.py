@@ -34,7 +34,7 @@ from tts.training.vocoder.data import load_clips
 from tts.training.vocoder.loop import VocoderCheckpointMeta
 from tts.vocoder import Vocoder
 from tts.vocoder.losses import spectral_distance
-from tts.voice import load_voice
+from tts.voice_format import load_voice
 
 
 def _perceptual(rebuilt: torch.Tensor, reference: torch.Tensor, rate: int) -> dict[str, float]:

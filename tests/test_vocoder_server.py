@@ -11,7 +11,7 @@ import pytest
 from server import create_app
 from tests.server_support import live_client, make_settings, read_wav
 from tests.vocoder_factory import add_test_vocoder
-from tts.voice import VOCODER_FILE
+from tts.voice_format import VOCODER_FILE
 
 pytestmark = pytest.mark.anyio
 
