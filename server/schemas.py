@@ -41,6 +41,9 @@ class SpeakRequest(BaseModel):
     response_format: Literal["wav", "pcm"] = Field(
         "wav", description="wav (a streamed wav has an unknown-length header) or pcm (s16le mono)."
     )
+    vocoder: Literal["griffin-lim", "neural"] | None = Field(
+        None, description="Absent: the voice's neural vocoder when it has one, else Griffin-Lim.",
+    )
 
 
 class AssistantRequest(BaseModel):
@@ -73,6 +76,9 @@ class OpenAISpeechRequest(BaseModel):
     )
     response_format: str = Field("wav", description="wav, pcm (s16le mono) or flac.")
     speed: float = Field(1.0, ge=MIN_SPEED, le=MAX_SPEED, strict=True, allow_inf_nan=False)
+    vocoder: Literal["griffin-lim", "neural"] | None = Field(
+        None, description="Sori's own: absent means the voice's neural vocoder when it has one.",
+    )
     stream_format: Literal["audio", "sse"] | None = Field(
         None,
         description="Absent: the whole file at once. 'audio': a chunked body, sentence by sentence "

@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from server.cache import Lookup, SingleFlightCache
 from server.errors import (
     ClientDisconnectedError,
+    InvalidInputError,
     QueueFullError,
     RequestTimeoutError,
     UnspeakableTextError,
@@ -35,6 +36,8 @@ from tts import (
     FrontendResult,
     SynthesisOptions,
     SynthesisResult,
+    VocoderName,
+    VoiceError,
     encode_audio,
     plot_alignment,
 )
@@ -136,9 +139,9 @@ class SpeechService:
             client_gone=client_gone, plot_lock=self._plot_lock,
         )
 
-    def options(self, speed: float = 1.0) -> SynthesisOptions:
-        """Synthesis options for a request: its speed plus the server's Griffin-Lim override."""
-        return SynthesisOptions(speed=speed, griffin_lim_iters=self.griffin_lim_iters)
+    def options(self, speed: float = 1.0, vocoder: VocoderName | None = None) -> SynthesisOptions:
+        """Synthesis options for a request: its speed and vocoder plus the server's Griffin-Lim override."""
+        return SynthesisOptions(speed=speed, griffin_lim_iters=self.griffin_lim_iters, vocoder=vocoder)
 
     async def synthesize(self, voice: Voice, text: str, options: SynthesisOptions) -> tuple[Speech, Lookup]:
         """Speech for text; raises UnspeakableTextError, QueueFullError, RequestTimeoutError,
@@ -192,7 +195,12 @@ class SpeechService:
         self, voice: Voice, text: str, options: SynthesisOptions
     ) -> list[tuple[str, FrontendResult]]:
         """Split and read `text` with the voice's frontend in the thread pool; UnspeakableTextError
-        (422, the message cut short) when nothing in it can be spoken."""
+        (422, the message cut short) when nothing in it can be spoken, InvalidInputError (422) for a
+        neural vocoder the voice does not have."""
+        try:
+            voice.synthesizer.vocoder_for(options)
+        except VoiceError as error:
+            raise InvalidInputError(str(error)) from None
         try:
             return await run_in_threadpool(voice.synthesizer.analyze, text, options)
         except FrontendError as error:

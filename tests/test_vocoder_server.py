@@ -35,3 +35,32 @@ async def test_vocoder_voices_serve_or_name_the_broken_file(test_voice_dir: Path
         assert refused.status_code == 503
         assert f"ko-broken-vocoder/{VOCODER_FILE} is not a readable safetensors file" in refused.json()["detail"]
         assert (await http.get("/healthz")).status_code == 200
+
+
+async def test_requests_choose_the_vocoder(test_voice_dir: Path, tmp_path: Path) -> None:
+    """`vocoder` on /speak and /v1/audio/speech, whole and streamed; neural on a voice without one
+    is a 422 naming the voice."""
+    voices = tmp_path / "voices"
+    neural = add_test_vocoder(Path(shutil.copytree(test_voice_dir, voices / "ko-neural")))
+    shutil.copytree(test_voice_dir, voices / "ko-plain")
+    app = create_app(make_settings(neural, tmp_path / "data", voices_dir=voices))
+    async with live_client(app) as http:
+        default = await http.post("/speak", json={"text": "가나다", "response_format": "pcm"})
+        asked = await http.post("/speak", json={"text": "가나다", "response_format": "pcm", "vocoder": "neural"})
+        griffin = await http.post("/speak", json={"text": "가나다", "response_format": "pcm", "vocoder": "griffin-lim"})
+        streamed = await http.post(
+            "/speak", json={"text": "가나다", "response_format": "pcm", "vocoder": "griffin-lim", "stream": True}
+        )
+        openai = await http.post("/v1/audio/speech", json={
+            "input": "가나다", "voice": "ko-neural", "response_format": "pcm", "vocoder": "griffin-lim"})
+        missing = await http.post("/speak", json={"text": "가나다", "voice": "ko-plain", "vocoder": "neural"})
+        missing_stream = await http.post(
+            "/speak", json={"text": "가나다", "voice": "ko-plain", "vocoder": "neural", "stream": True}
+        )
+        unknown = await http.post("/speak", json={"text": "가나다", "vocoder": "wavenet"})
+    assert default.content == asked.content != griffin.content
+    assert streamed.content == griffin.content == openai.content
+    for refused in (missing, missing_stream):
+        assert refused.status_code == 422
+        assert "no neural vocoder" in refused.json()["detail"]
+    assert unknown.status_code == 422

@@ -58,11 +58,11 @@ async def openai_speech(
         raise InvalidInputError("flac is not streamed; use wav or pcm with stream_format, or leave it out")
     voice = await voice_for(voices, body.voice, openai_names=True)
     if body.stream_format is not None:
-        stream = await open_stream(speech, voice, body.input, speech.options(body.speed))
+        stream = await open_stream(speech, voice, body.input, speech.options(body.speed, body.vocoder))
         first = await stream.first()
         if body.stream_format == "sse":
             return event_response(stream, first, "openai", len(body.input), body.speed)
         return audio_response(stream, first, "pcm" if fmt == "pcm" else "wav")
-    result, lookup = await speech.synthesize(voice, body.input, speech.options(body.speed))
+    result, lookup = await speech.synthesize(voice, body.input, speech.options(body.speed, body.vocoder))
     audio = await speech.encode(result, fmt)
     return Response(audio, media_type=MEDIA_TYPES[fmt], headers=result.headers(lookup))

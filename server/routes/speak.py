@@ -32,7 +32,7 @@ async def _synthesize(
     """Check the limit, find the voice, synthesise (or reuse) the speech."""
     check_length(body.text, settings.max_text_chars_speak)
     voice = await voice_for(voices, body.voice)
-    return await speech.synthesize(voice, body.text, speech.options(body.speed))
+    return await speech.synthesize(voice, body.text, speech.options(body.speed, body.vocoder))
 
 
 async def _stream(
@@ -41,7 +41,7 @@ async def _stream(
     """Check the limit, find the voice, wait for the first sentence, then stream the rest."""
     check_length(body.text, settings.max_text_chars_speak)
     voice = await voice_for(voices, body.voice)
-    stream = await open_stream(speech, voice, body.text, speech.options(body.speed))
+    stream = await open_stream(speech, voice, body.text, speech.options(body.speed, body.vocoder))
     first = await stream.first()
     if body.stream_format == "sse":
         return event_response(stream, first, "sori", len(body.text), body.speed)
