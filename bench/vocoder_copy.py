@@ -16,16 +16,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import time
 from pathlib import Path
 from typing import Any
 
 import torch
-import torchaudio.functional as AF
 
 from tts.audio import griffin_lim
 from tts.copy_synthesis import copy_synthesis
+from tts.evaluation.vocoders import (
+    WaveScore,
+    aggregate_scores,
+    score_wave,
+    teacher_forced_spectrograms,
+)
 from tts.training import checkpoint as ckpt
 from tts.training.features import read_settings
 from tts.training.runtime import corpus_name
@@ -33,42 +37,23 @@ from tts.training.vocoder.adversarial import generator_weights
 from tts.training.vocoder.data import load_clips
 from tts.training.vocoder.loop import VocoderCheckpointMeta
 from tts.vocoder import Vocoder
-from tts.vocoder.losses import spectral_distance
 from tts.voice_format import load_voice
-
-
-def _perceptual(rebuilt: torch.Tensor, reference: torch.Tensor, rate: int) -> dict[str, float]:
-    """PESQ-WB (at 16 kHz) and STOI, when their packages are installed."""
-    try:
-        from pesq import pesq
-        from pystoi import stoi
-    except ImportError:
-        return {}
-    ref16 = AF.resample(reference, rate, 16000).numpy()
-    deg16 = AF.resample(rebuilt, rate, 16000).numpy()
-    return {"pesq_wb": float(pesq(16000, ref16, deg16, "wb")),
-            "stoi": float(stoi(reference.numpy(), rebuilt.numpy(), rate, extended=False))}
 
 
 @torch.inference_mode()
 def teacher_forced(voice_dir: Path, clips: list[Any], audio: Any, vocoder: Vocoder,
-                   scores: dict[str, list[dict[str, float]]]) -> None:
+                   scores: dict[str, list[WaveScore]]) -> None:
     """Score Griffin-Lim and the vocoder on a voice's teacher-forced spectrograms of `clips`."""
-    config, model = load_voice(voice_dir)
-    r = config.model.reduction_factor
+    _, model = load_voice(voice_dir)
     for clip in clips:
         frames = clip.frames
-        mel = torch.zeros(1, -(-frames // r) * r, audio.n_mels)
-        mel[0, :frames] = clip.mel
-        output = model(clip.ids[None], torch.tensor([clip.ids.numel()]), mel, torch.tensor([frames]))
+        mel, linear = teacher_forced_spectrograms(model, clip.ids.tolist(), clip.mel)
         waves = {
-            "teacher-forced griffin-lim": griffin_lim(output.linear.transpose(1, 2)[:, :, :frames], [frames], audio)[0],
-            "teacher-forced neural": vocoder.infer(output.mel[:, :frames], torch.tensor([frames]))[0],
+            "teacher-forced griffin-lim": griffin_lim(linear.T[None], [frames], audio)[0],
+            "teacher-forced neural": vocoder.infer(mel[None], torch.tensor([frames]))[0],
         }
         for name, wave in waves.items():
-            wave = wave[: clip.wave.numel()].clamp(-1, 1)
-            scores.setdefault(name, []).append({"spectral_distance": spectral_distance(wave, clip.wave),
-                                                **_perceptual(wave, clip.wave, audio.sample_rate)})
+            scores.setdefault(name, []).append(score_wave(wave, clip.wave, audio.sample_rate))
 
 
 def main() -> None:
@@ -89,7 +74,7 @@ def main() -> None:
     vocoder = Vocoder(meta.vocoder_config)
     vocoder.load_state_dict(generator_weights(state))
     vocoder.eval()
-    scores: dict[str, list[dict[str, float]]] = {"griffin-lim": [], "neural": []}
+    scores: dict[str, list[WaveScore]] = {"griffin-lim": [], "neural": []}
     seconds: dict[str, float] = {"griffin-lim": 0.0, "neural": 0.0}
     audio_seconds = 0.0
     for clip in clips:
@@ -99,17 +84,13 @@ def main() -> None:
             started = time.perf_counter()
             rebuilt = copy_synthesis(reference, audio, model)
             seconds[name] += time.perf_counter() - started
-            scores[name].append({"spectral_distance": spectral_distance(rebuilt, reference),
-                                 **_perceptual(rebuilt, reference, audio.sample_rate)})
+            scores[name].append(score_wave(rebuilt, reference, audio.sample_rate))
     if args.acoustic_voice is not None:
         teacher_forced(args.acoustic_voice, clips, audio, vocoder, scores)
     summary: dict[str, Any] = {"checkpoint": str(path), "step": meta.step, "clips": len(clips),
                                "audio_seconds": round(audio_seconds, 1)}
     for name, rows in scores.items():
-        summary[name] = {key: {"mean": round(statistics.mean(r[key] for r in rows), 3),
-                               "worst": round(max(r[key] for r in rows) if key == "spectral_distance"
-                                              else min(r[key] for r in rows), 3)}
-                         for key in rows[0]}
+        summary[name] = aggregate_scores(rows)
         if name in seconds:
             summary[name]["real_time_factor_1_thread"] = round(seconds[name] / audio_seconds, 4)
     print(json.dumps(summary, indent=2))

@@ -22,7 +22,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--no-cuda-graphs", dest="cuda_graphs", action="store_false",
                         help="on CUDA, decode with the eager loop instead of captured CUDA graphs")
     parser.add_argument("--vocoder", default="auto", choices=["auto", "griffin-lim", "neural"],
-                        help="auto: the voice's neural vocoder when it has one, else Griffin-Lim")
+                        help="auto: the voice's neural vocoder when it has one, else Griffin-Lim; "
+                             "with auto, the report sets the two side by side")
+    parser.add_argument("--no-vocoder-comparison", dest="compare_vocoders", action="store_false",
+                        help="skip the copy-synthesis and teacher-forced scores of each vocoder")
     parser.set_defaults(func=run)
 
 
@@ -45,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
         synthesizer = Synthesizer.load(voice_dir, device=args.device, cuda_graphs=args.cuda_graphs,
                                        vocoder=args.vocoder)
         command = "sori eval " + " ".join(shlex.quote(a) for a in sys.argv[2:])
-        report = evaluate_voice(synthesizer, sentences, args.out, command=command)
+        report = evaluate_voice(synthesizer, sentences, args.out, command=command,
+                                compare_vocoders_too=args.compare_vocoders)
     except (FrontendError, VoiceError, EvaluationError, ValueError) as error:
         print(f"sori eval: {error}", file=sys.stderr)
         return 2
@@ -56,5 +60,21 @@ def run(args: argparse.Namespace) -> int:
           f"stopped by token {summary['stopped_by_token']}")
     for bar, met in summary["bars"].items():
         print(f"  {'met    ' if met else 'NOT met'}  {bar}")
+    if report.vocoders is not None:
+        _print_vocoders(report.vocoders.summary())
     print(f"report: {args.out / 'report.md'}")
     return 0
+
+
+def _print_vocoders(summary: dict[str, Any]) -> None:
+    """One line per path and vocoder: the means of PESQ-WB, STOI and spectral distance."""
+    for path in ("copy synthesis", "teacher-forced"):
+        for name, measures in summary[path].items():
+            cells = [f"{label} {measures[key]['mean']:.3f}" for key, label in
+                     (("pesq_wb", "PESQ-WB"), ("stoi", "STOI"), ("spectral_distance", "spectral distance"))
+                     if key in measures]
+            print(f"{path}, {name}: " + ", ".join(cells))
+    for name, run in summary["free-running"].items():
+        print(f"free-running, {name}: MFCC-DTW distance to the teacher {run['mean_teacher_distance']:.1f}")
+    for bar, met in summary.get("bars", {}).items():
+        print(f"  {'n/a    ' if met is None else 'met    ' if met else 'NOT met'}  {bar}")

@@ -18,8 +18,9 @@ from tts.atomic import write_bytes_atomic
 from tts.audio import trim_silence
 from tts.espeak import EspeakError, espeak_wave
 from tts.evaluation.similarity import distance_matrix, mfcc_features, retrieval_hits
+from tts.evaluation.vocoders import FreeRunning, VocoderComparison, compare_vocoders
 from tts.plot import plot_alignment
-from tts.synthesizer import SynthesisResult, Synthesizer
+from tts.synthesizer import SynthesisOptions, SynthesisResult, Synthesizer, VocoderName
 
 TEACHER_TIMEOUT_SECONDS = 60.0
 """How long espeak-ng may take over one sentence of the teacher rendering."""
@@ -68,6 +69,8 @@ class EvaluationReport:
     command: str
     created: str
     sentences: tuple[SentenceScore, ...]
+    vocoders: VocoderComparison | None = None
+    """Griffin-Lim and the voice's neural vocoder side by side; None when not measured."""
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -104,6 +107,7 @@ class EvaluationReport:
             "command": self.command,
             "created": self.created,
             "summary": self.summary,
+            **({"vocoders": self.vocoders.summary()} if self.vocoders is not None else {}),
             "sentences": [asdict(s) for s in self.sentences],
         }
 
@@ -136,6 +140,8 @@ class EvaluationReport:
                 f"{s.seconds:.2f} | {s.teacher_seconds:.2f} | {s.duration_ratio:.2f} | "
                 f"{s.teacher_distance:.1f} | {_mark(s.retrieved)} |"
             )
+        if self.vocoders is not None:
+            lines += ["", *self.vocoders.to_markdown()]
         return "\n".join(lines) + "\n"
 
 
@@ -144,9 +150,14 @@ def _mark(value: bool) -> str:
 
 
 def evaluate_voice(
-    synthesizer: Synthesizer, sentences: Sequence[str], out_dir: Path, command: str = ""
+    synthesizer: Synthesizer, sentences: Sequence[str], out_dir: Path, command: str = "",
+    compare_vocoders_too: bool = True,
 ) -> EvaluationReport:
-    """Synthesise each sentence, compare it with the teacher, write the report files to out_dir."""
+    """Synthesise each sentence, compare it with the teacher, write the report files to out_dir.
+
+    With `compare_vocoders_too`, also score Griffin-Lim and the voice's neural vocoder (when loaded)
+    on the teacher's renderings: copy synthesis, teacher-forced synthesis and free-running.
+    """
     out_dir = Path(out_dir)
     (out_dir / "alignments").mkdir(parents=True, exist_ok=True)
     audio = synthesizer.config.audio
@@ -165,6 +176,8 @@ def evaluate_voice(
     teacher_features = [mfcc_features(w, rate) for w in teacher_waves]
     distances = distance_matrix(voice_features, teacher_features)
     hits = retrieval_hits(distances)
+    vocoders = (_compare_vocoders(synthesizer, sentences, teacher_waves, teacher_features, distances, hits)
+                if compare_vocoders_too else None)
     scores = []
     for index, (text, result) in enumerate(zip(sentences, results, strict=True)):
         healths = [s.health for s in result.sentences]
@@ -189,8 +202,30 @@ def evaluate_voice(
         command=command,
         created=time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         sentences=tuple(scores),
+        vocoders=vocoders,
     )
     write_bytes_atomic(out_dir / "report.json",
                        (json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n").encode())
     write_bytes_atomic(out_dir / "report.md", report.to_markdown().encode())
     return report
+
+
+def _compare_vocoders(
+    synthesizer: Synthesizer, sentences: Sequence[str], teacher_waves: Sequence[torch.Tensor],
+    teacher_features: Sequence[np.ndarray], distances: np.ndarray, hits: Sequence[bool],
+) -> VocoderComparison:
+    """Both vocoders on the teacher's renderings, and free-running with the one not used above."""
+    used = synthesizer.default_vocoder
+    free_running: dict[str, FreeRunning] = {used: FreeRunning(float(np.mean(np.diag(distances))), float(np.mean(hits)))}
+    if synthesizer.vocoder is not None:
+        other: VocoderName = "griffin-lim" if used == "neural" else "neural"
+        results = synthesizer.synthesize_many(list(sentences), SynthesisOptions(vocoder=other))
+        audio = synthesizer.config.audio
+        features = [mfcc_features(trim_silence(r.waveform, audio), audio.sample_rate) for r in results]
+        other_distances = distance_matrix(features, list(teacher_features))
+        free_running[other] = FreeRunning(float(np.mean(np.diag(other_distances))),
+                                          float(np.mean(retrieval_hits(other_distances))))
+    config = synthesizer.config
+    return compare_vocoders(synthesizer.model, config.text, config.symbols, config.audio, synthesizer.vocoder,
+                            list(zip(sentences, teacher_waves, strict=True)),
+                            dict(sorted(free_running.items(), key=lambda item: item[0] != "griffin-lim")))
