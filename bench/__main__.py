@@ -17,11 +17,19 @@ from collections.abc import Callable
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-SECTIONS = ("model", "griffin-lim", "gpu", "server", "streaming", "training")
+SECTIONS = ("model", "griffin-lim", "vocoder", "gpu", "server", "streaming", "training")
 
 
 def _runners(rounds: int, threads: int) -> dict[str, Callable[[], list]]:
-    from bench import gpu, griffin_lim_vs_librosa, model_vs_peers, server_load, streaming, training
+    from bench import (
+        gpu,
+        griffin_lim_vs_librosa,
+        model_vs_peers,
+        server_load,
+        streaming,
+        training,
+        vocoder_speed,
+    )
 
     both = tuple(sorted({threads, 1}, reverse=True))
     return {
@@ -29,6 +37,7 @@ def _runners(rounds: int, threads: int) -> dict[str, Callable[[], list]]:
         # workers, and the single-thread series shows the work itself.
         "model": lambda: model_vs_peers.run(rounds, threads=both),
         "griffin-lim": lambda: griffin_lim_vs_librosa.run(max(3, rounds - 2)),
+        "vocoder": lambda: vocoder_speed.run(max(3, rounds - 2), threads=both),
         "gpu": lambda: gpu.run(rounds),
         "server": lambda: server_load.run(),
         "streaming": lambda: streaming.run(rounds),
