@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from assistant import Assistant
 from server.cache import SingleFlightCache
 from server.errors import ServiceError, VoiceUnavailableError
+from server.inference_process import InferenceProcess
 from server.lifecycle import Lifecycle
 from server.metrics import Metrics
 from server.middleware import ApiKeyMiddleware, BodySizeLimitMiddleware, MetricsMiddleware
@@ -32,6 +33,7 @@ from server.settings import Settings, usable_cores
 from server.speech import Speech, SpeechService
 from server.voice_registry import VoiceRegistry
 from server.worker import InferenceWorker
+from tts import Synthesizer
 
 logger = logging.getLogger(__name__)
 
@@ -92,23 +94,26 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         lambda: Assistant(store_path=settings.assistant_store_path, timezone=settings.timezone)
     )
     try:
-        device = registry.load(registry.default_name).synthesizer.device
+        synthesizer = registry.load(registry.default_name).synthesizer
+        device = synthesizer.device
         on_cpu = device.type == "cpu"
         threads = settings.worker_threads(on_cpu)
+        # The cores shared out: with one worker per core, each batch runs on one thread.
+        intra_op_threads = max(1, usable_cores() // threads) if on_cpu else None
         worker = InferenceWorker(
             queue_size=settings.queue_size,
             max_batch_size=settings.batch_limit(on_cpu),
             batch_wait_s=settings.batch_wait_s,
             threads=threads,
-            # The cores shared out: with one worker per core, each batch runs on one thread.
-            intra_op_threads=max(1, usable_cores() // threads) if on_cpu else None,
+            intra_op_threads=intra_op_threads,
             metrics=metrics,
             name=str(device),
+            processes=_inference_processes(settings, synthesizer, threads, intra_op_threads),
         )
         cache: SingleFlightCache[Speech] = SingleFlightCache(
             settings.cache_size, settings.cache_max_bytes, lambda speech: speech.nbytes
         )
-        worker.start()
+        await run_in_threadpool(worker.start)
         lifecycle.when_cut_off(worker.abandon)
         metrics.track_queue(lambda: worker.depth)
         app.state.assistant = assistant_
@@ -126,6 +131,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         app.state.assistant = None
         await run_in_threadpool(assistant_.close)
+
+
+def _inference_processes(
+    settings: Settings, synthesizer: Synthesizer, threads: int, intra_op_threads: int | None
+) -> list[InferenceProcess]:
+    """One child process per worker thread when settings.inference_processes, else none."""
+    if not settings.inference_processes:
+        return []
+    if synthesizer.source is None:
+        raise ValueError("inference processes need voices loaded from a directory")
+    return [InferenceProcess(f"{synthesizer.device}-{index}", synthesizer.source, intra_op_threads,
+                             warm=settings.warmup) for index in range(threads)]
 
 
 async def _service_error(request: Request, error: Exception) -> JSONResponse:

@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     cpu_workers: int | None = Field(None, ge=1, le=256)
     """On the CPU, batches served at once, each by its own thread on one core; None: one per core
     this process may use. On a GPU one thread feeds the device."""
+    inference_processes: bool = False
+    """Run each worker thread's batches in its own child process (server/inference_process.py), so
+    the model's Python work does not compete with request handling for the interpreter lock.
+    Costs a copy of each voice per child and a few seconds at start-up."""
     batch_wait_ms: float = Field(5.0, ge=0.0, le=1000.0)
     """How long a worker waits after the first request for more to join its batch."""
     request_timeout_s: float = Field(60.0, gt=0.0)

@@ -37,6 +37,7 @@ from server.errors import (
     ShuttingDownError,
     SynthesisFailedError,
 )
+from server.inference_process import InferenceProcess, InferenceProcessError
 from server.memory import HeapTrimmer
 from server.metrics import Metrics
 from tts import FrontendResult, SynthesisOptions, SynthesisResult, Synthesizer
@@ -105,7 +106,10 @@ class InferenceWorker:
         intra_op_threads: int | None = None,
         metrics: Metrics | None = None,
         name: str = "cpu",
+        processes: Sequence[InferenceProcess] = (),
     ) -> None:
+        if processes and len(processes) != threads:
+            raise ValueError("give one inference process per worker thread, or none")
         if queue_size < 1 or max_batch_size < 1 or batch_wait_s < 0 or threads < 1:
             raise ValueError("queue_size, max_batch_size and threads must be >= 1, batch_wait_s >= 0")
         if intra_op_threads is not None and intra_op_threads < 1:
@@ -116,6 +120,8 @@ class InferenceWorker:
         """torch intra-op threads each worker thread starts with (None: leave torch's setting)."""
         self.metrics = metrics
         self.name = name
+        self.processes = tuple(processes)
+        """Per worker thread, the child process its batches run in; empty: in this process."""
         self._queue: BatchQueue[Job] = BatchQueue(queue_size, lambda job: job.kind, lambda job: job.length)
         self._stop = threading.Event()
         self._abandoned = threading.Event()
@@ -147,7 +153,17 @@ class InferenceWorker:
         return len(self._threads)
 
     def start(self) -> None:
-        """Start the worker threads."""
+        """Start the inference processes (if any; waits until each has loaded its voice), then
+        the worker threads. InferenceProcessError when a process cannot start."""
+        for process in self.processes:
+            process.launch()
+        try:
+            for process in self.processes:
+                process.wait_ready()
+        except InferenceProcessError:
+            for process in self.processes:
+                process.close(wait=False)
+            raise
         for thread in self._threads:
             thread.start()
         logger.info("inference worker %s started: %d thread(s), %s intra-op thread(s) each",
@@ -162,6 +178,8 @@ class InferenceWorker:
                 thread.join(max(0.0, deadline - time.monotonic()))
         for job in self._queue.take_all():
             self._deliver_error(job, NotReadyError("the server is shutting down"))
+        for process in self.processes:
+            process.close(wait=not self._abandoned.is_set())
         logger.info("inference worker %s stopped", self.name)
 
     def abandon(self) -> None:
@@ -228,7 +246,7 @@ class InferenceWorker:
                 continue
             self._running[index] = batch  # published before _serve checks _abandoned: no job is missed
             try:
-                self._serve(batch)
+                self._serve(batch, index)
             except Exception:  # a bug here must not kill the worker
                 logger.exception("inference worker %s: unexpected error", self.name)
                 for job in batch:
@@ -258,7 +276,7 @@ class InferenceWorker:
             self.jobs_cancelled += 1
         return True
 
-    def _serve(self, batch: list[Job]) -> None:
+    def _serve(self, batch: list[Job], index: int) -> None:
         """Drop cancelled and expired jobs, then synthesise the rest (one kind: one call)."""
         now = time.monotonic()
         jobs = []
@@ -270,9 +288,9 @@ class InferenceWorker:
             else:
                 jobs.append(job)
         if jobs:
-            self._synthesize(jobs)
+            self._synthesize(jobs, index)
 
-    def _synthesize(self, jobs: list[Job]) -> None:
+    def _synthesize(self, jobs: list[Job], index: int) -> None:
         """Synthesise jobs of one kind; a failure fails only these jobs (out of memory: 503, else 500)."""
         if self._abandoned.is_set():  # a cut-off drain; abandon() may not have seen these jobs
             for job in jobs:
@@ -281,11 +299,16 @@ class InferenceWorker:
         synthesizer, options = jobs[0].kind
         started = time.perf_counter()
         try:
-            results = synthesizer.synthesize_analyzed([job.sentences for job in jobs], options)
+            analyzed = [job.sentences for job in jobs]
+            if self.processes:
+                results = self.processes[index].synthesize(synthesizer, analyzed, options)
+            else:
+                results = synthesizer.synthesize_analyzed(analyzed, options)
         except Exception as exception:
-            transient = is_out_of_memory(exception)
+            transient = is_out_of_memory(exception) or (
+                isinstance(exception, InferenceProcessError) and exception.transient)
             if transient:
-                logger.error("batch of %d request(s) ran out of memory on %s: %s",
+                logger.error("batch of %d request(s) failed for now on %s: %s",
                              len(jobs), self.name, exception)
                 if isinstance(exception, torch.OutOfMemoryError):
                     torch.cuda.empty_cache()  # give the cached blocks back before the next batch

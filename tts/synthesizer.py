@@ -184,14 +184,27 @@ def sentence_seed(ids: Sequence[int]) -> int:
     return zlib.crc32(np.asarray(ids, dtype=np.int32).tobytes()) & 0x7FFFFFFF
 
 
+@dataclass(frozen=True)
+class VoiceSource:
+    """The arguments a synthesizer was loaded with, so another process can load the same one."""
+
+    voice_dir: str
+    device: str
+    max_batch_size: int
+    cuda_graphs: bool
+    vocoder: Literal["auto", "griffin-lim", "neural"]
+
+
 class Synthesizer:
     """A loaded voice that turns Korean text into speech."""
 
     def __init__(
         self, config: VoiceConfig, model: Tacotron, device: torch.device, max_batch_size: int = 64,
-        cuda_graphs: bool = True, vocoder: Vocoder | None = None,
+        cuda_graphs: bool = True, vocoder: Vocoder | None = None, source: VoiceSource | None = None,
     ) -> None:
         self.config = config
+        self.source = source
+        """Where it was loaded from (None: built in memory, so no other process can load it)."""
         self.model = model.to(device).eval()
         self.device = device
         self.max_batch_size = max_batch_size
@@ -219,7 +232,8 @@ class Synthesizer:
         neural = None
         if vocoder == "neural" or (vocoder == "auto" and config.vocoder is not None):
             neural = load_vocoder(Path(voice_dir), config, resolved)
-        return cls(config, model, resolved, max_batch_size, cuda_graphs, neural)
+        source = VoiceSource(str(Path(voice_dir).resolve()), str(resolved), max_batch_size, cuda_graphs, vocoder)
+        return cls(config, model, resolved, max_batch_size, cuda_graphs, neural, source)
 
     @property
     def default_vocoder(self) -> VocoderName:

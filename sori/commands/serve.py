@@ -32,6 +32,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--device", default=None, choices=["auto", "cpu", "cuda"], help="where to run the model")
     parser.add_argument("--no-cuda-graphs", dest="cuda_graphs", action="store_const", const=False,
                         default=None, help="on CUDA, decode with the eager loop instead of CUDA graphs")
+    parser.add_argument("--inference-processes", dest="inference_processes", action="store_const", const=True,
+                        default=None, help="synthesise in a child process per worker thread "
+                                           "(SORI_INFERENCE_PROCESSES)")
     parser.set_defaults(func=run)
 
 
@@ -53,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
     overrides = {
         "host": args.host, "port": args.port, "voice": args.voice,
         "voices_dir": args.voices_dir, "device": args.device, "cuda_graphs": args.cuda_graphs,
+        "inference_processes": args.inference_processes,
     }
     try:
         settings = Settings(**{key: value for key, value in overrides.items() if value is not None})
