@@ -216,6 +216,11 @@ def in_process_first_audio(device: torch.device, voice_dir: Path, repeats: int =
     return times
 
 
+SERVED_MODES: dict[str, dict[str, str]] = {
+    "in process": {}, "inference processes": {"inference_processes": "true"}}
+"""`sori serve` both ways: the model in the server process, and in a child process."""
+
+
 def served_tables(device: torch.device, workdir: Path, clients: tuple[int, ...], repeats: int = 40) -> list[Table]:
     """First audio in process and over HTTP, then `sori serve --device cuda` under load."""
     from bench.served import served
@@ -226,23 +231,25 @@ def served_tables(device: torch.device, workdir: Path, clients: tuple[int, ...],
     local = in_process_first_audio(device, voice_dir, repeats)
     first.add(f"in process, Synthesizer.synthesize({SHORT!r})", f"{statistics.median(local) * 1000:.1f}",
               f"{percentile(local, 0.95) * 1000:.1f}")
-    load = Table(f"{name}: sori serve under load", ["clients", "requests", "requests/s", "x real time",
-                                               "p50 ms", "p95 ms"])
-    with served(voice_dir, workdir, {"device": device.type, "cache_size": "0"}) as server:
-        single = asyncio.run(_clients(server.base_url, 1, repeats, lambda _: SHORT))[1]
-        first.add("POST /speak over HTTP (one client, cache off)", f"{statistics.median(single) * 1000:.1f}",
-                  f"{percentile(single, 0.95) * 1000:.1f}")
-        offset = 0
-        for count in clients:
-            total = max(repeats, 6 * count)
-            wall, latencies, audio_seconds = asyncio.run(
-                _clients(server.base_url, count, total, _numbered(offset)))
-            offset += total
-            load.add(count, len(latencies), f"{len(latencies) / wall:.1f}", f"{audio_seconds / wall:.0f}",
-                     f"{statistics.median(latencies) * 1000:.0f}", f"{percentile(latencies, 0.95) * 1000:.0f}")
+    load = Table(f"{name}: sori serve under load", ["synthesis", "clients", "requests", "requests/s",
+                                                   "x real time", "p50 ms", "p95 ms"])
+    for mode, extra in SERVED_MODES.items():
+        with served(voice_dir, workdir, {"device": device.type, "cache_size": "0", **extra}) as server:
+            single = asyncio.run(_clients(server.base_url, 1, repeats, lambda _: SHORT))[1]
+            first.add(f"POST /speak over HTTP (one client, cache off, {mode})",
+                      f"{statistics.median(single) * 1000:.1f}", f"{percentile(single, 0.95) * 1000:.1f}")
+            offset = 0
+            for count in clients:
+                total = max(repeats, 6 * count)
+                wall, latencies, audio_seconds = asyncio.run(
+                    _clients(server.base_url, count, total, _numbered(offset)))
+                offset += total
+                load.add(mode, count, len(latencies), f"{len(latencies) / wall:.1f}", f"{audio_seconds / wall:.0f}",
+                         f"{statistics.median(latencies) * 1000:.0f}", f"{percentile(latencies, 0.95) * 1000:.0f}")
     for table in (first, load):
         table.notes.append(f"Voice: {description}; `sori serve --device {device.type}`, cache off, "
-                           f"distinct sentences (the short one repeated for first audio).")
+                           f"distinct sentences (the short one repeated for first audio). \"inference "
+                           "processes\": SORI_INFERENCE_PROCESSES=true, the model in a child process.")
     return [first, load]
 
 

@@ -43,7 +43,7 @@ section steps 120 "[gpu.decoder_steps(cuda, 5, gpu.BATCHES)]"
 section training 150 "[(lambda t: (training.gpu_rows(t, 3), t)[1])(Table('GPU training', ['device', 'threads', 'model', 'precision', 'batch x frames', 'steps/s', 'frames/s']))]"
 section latency 60 "[gpu.latency(cuda, workdir, 5)]"
 section throughput 90 "[gpu.throughput(cuda, workdir, gpu.CONCURRENCY)]"
-section served 120 "gpu.served_tables(cuda, workdir, gpu.CLIENTS)"
+section served 180 "gpu.served_tables(cuda, workdir, gpu.CLIENTS)"
 section streaming 90 "gpu.streaming.run(5, device='cuda')"
 
 for mode in graphs eager; do

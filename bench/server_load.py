@@ -65,41 +65,53 @@ async def _level(base_url: str, concurrency: int, offset: int) -> tuple[float, l
         return time.perf_counter() - start, latencies, statuses
 
 
-def run(levels: tuple[int, ...] = LEVELS) -> list[Table]:
-    """Serve, load, report; a table saying why when the server cannot be started."""
+MODES = {"in process": {}, "inference processes": {"inference_processes": "true"}}
+"""How the worker threads synthesise: in the server process, or each in its own child process."""
+
+
+def _serve_levels(table: Table, base_url: str, mode: str, levels: tuple[int, ...]) -> None:
+    """Every concurrency level against one running server, a row each."""
+    offset = 0
+    single: float | None = None  # requests/s of the one-client level, the reference
+    for concurrency in levels:
+        wall, latencies, statuses = asyncio.run(_level(base_url, concurrency, offset))
+        offset += requests_for(concurrency)
+        other = ", ".join(f"{code or 'not sent'}: {n}" for code, n in sorted(statuses.items())
+                          if code != 200) or "-"
+        rate = len(latencies) / wall
+        if concurrency == 1:
+            single = rate
+        ratio = f"{rate / single:.2f}x" if single else "-"
+        if latencies:
+            table.add(mode, concurrency, sum(statuses.values()), len(latencies), f"{rate:.2f}", ratio,
+                      *(f"{percentile(latencies, q) * 1000:.0f}" for q in (0.5, 0.95, 0.99)), other)
+        else:
+            table.add(mode, concurrency, sum(statuses.values()), 0, "0", ratio, "-", "-", "-", other)
+
+
+def run(levels: tuple[int, ...] = LEVELS, modes: tuple[str, ...] = tuple(MODES)) -> list[Table]:
+    """Serve, load, report, once per mode; a note saying why when a server cannot be started."""
     table = Table(f"Server under load: POST /speak against sori serve on {HOST} (CPU)",
-                  ["concurrency", "requests", "ok", "requests/s", "x one client", "p50 ms", "p95 ms",
-                   "p99 ms", "other statuses"])
+                  ["synthesis", "concurrency", "requests", "ok", "requests/s", "x one client", "p50 ms",
+                   "p95 ms", "p99 ms", "other statuses"])
     with tempfile.TemporaryDirectory() as workdir:
         voice_dir, description = bench_voice(Path(workdir))
-        try:
-            with served(voice_dir, Path(workdir), {"cache_size": "0"}) as server:
-                offset = 0
-                single: float | None = None  # requests/s of the one-client level, the reference
-                for concurrency in levels:
-                    wall, latencies, statuses = asyncio.run(_level(server.base_url, concurrency, offset))
-                    offset += requests_for(concurrency)
-                    other = ", ".join(f"{code or 'not sent'}: {n}" for code, n in sorted(statuses.items())
-                                      if code != 200) or "-"
-                    rate = len(latencies) / wall
-                    if concurrency == 1:
-                        single = rate
-                    ratio = f"{rate / single:.2f}x" if single else "-"
-                    if latencies:
-                        table.add(concurrency, sum(statuses.values()), len(latencies), f"{rate:.2f}", ratio,
-                                  *(f"{percentile(latencies, q) * 1000:.0f}" for q in (0.5, 0.95, 0.99)),
-                                  other)
-                    else:
-                        table.add(concurrency, sum(statuses.values()), 0, "0", ratio, "-", "-", "-", other)
-        except ServeError as error:
-            table.notes.append(f"not measured: {error}")
+        for mode in modes:
+            try:
+                with served(voice_dir, Path(workdir), {"cache_size": "0", **MODES[mode]}) as server:
+                    _serve_levels(table, server.base_url, mode, levels)
+            except ServeError as error:
+                table.notes.append(f"{mode}: not measured: {error}")
         table.notes.append(
             f"Voice: {description}. Cache off (SORI_CACHE_SIZE=0) and a distinct sentence per "
             "request, so every request is synthesised; latencies are of 200 responses, from send "
             "to the last byte. p99 of fewer than 100 requests is their maximum. Default serving "
             "settings: on a CPU one worker thread per core (SORI_CPU_WORKERS), batches of at most "
-            "SORI_CPU_MAX_BATCH_SIZE requests of similar length.")
-        if table.rows:
-            medians = statistics.median(float(row[3]) for row in table.rows)
-            table.notes.append(f"Median throughput over the levels: {medians:.2f} requests/s.")
+            "SORI_CPU_MAX_BATCH_SIZE requests of similar length. \"inference processes\": the same with "
+            "SORI_INFERENCE_PROCESSES=true, each worker thread synthesising in its own child process.")
+        for mode in modes:
+            rates = [float(row[4]) for row in table.rows if row[0] == mode]
+            if rates:
+                table.notes.append(f"{mode}: median throughput over the levels {statistics.median(rates):.2f} "
+                                   "requests/s.")
     return [table]
