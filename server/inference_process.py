@@ -6,7 +6,8 @@ lock between launches (on the H200, batches took 77-111 ms served against ~40 ms
 child holds its own copy of each voice (loaded from the same directory with the same arguments,
 `Synthesizer.source`) and runs `synthesize_analyzed` under its own lock; the worker thread only
 sends the analysed text and waits on a pipe. Messages are pickled by value (protocol 5), so no
-shared-memory handles outlive a request. A child that dies is started again on the next batch;
+shared-memory handles outlive a request; the pipe joins the server and the child it spawned, and
+nothing from a client reaches it unparsed (tests/test_safe_loading.py allows this module alone). A child that dies is started again on the next batch;
 the batch it held fails with 503 and Retry-After, like an out-of-memory error.
 """
 

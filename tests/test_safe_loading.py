@@ -18,6 +18,10 @@ from tts.voice_format import WEIGHTS_FILE
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("tts", "sori", "server", "assistant")
+PIPE_TO_OWN_CHILD = "server/inference_process.py"
+"""The one module allowed to pickle: the pipe between the server and the child process it spawned
+itself (multiprocessing pickles over such pipes in any case). Nothing from a client, a file or the
+network is unpickled there: requests are parsed and analysed in the server before they are sent."""
 UNPICKLERS = {"pickle", "_pickle", "cPickle", "dill", "cloudpickle", "joblib", "shelve", "marshal"}
 PICKLE_EXCEPTIONS = {"PickleError", "PicklingError", "UnpicklingError"}
 
@@ -173,4 +177,6 @@ def test_no_module_loads_pickles() -> None:
             scanned += 1
     assert scanned > 50
     assert torch_loads >= 1  # the checkpoint loader: the scan sees the calls it checks
-    assert problems == []
+    allowed = [problem for problem in problems if problem.startswith(f"{PIPE_TO_OWN_CHILD}:")]
+    assert sorted(problem.rsplit(": ", 1)[1] for problem in allowed) == ["pickle.dumps", "pickle.loads"]
+    assert [problem for problem in problems if problem not in allowed] == []
