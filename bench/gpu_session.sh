@@ -25,12 +25,13 @@ import logging, os, sys, tempfile, torch
 from pathlib import Path
 logging.basicConfig(level=logging.WARNING)
 logging.getLogger("tts.synthesizer").setLevel(logging.ERROR)
-from bench import gpu, training
+from bench import gpu, training, vocoder_speed
 from bench.report import Table
 name, expression = sys.argv[1], sys.argv[2]
 cuda = torch.device("cuda")
 with tempfile.TemporaryDirectory() as workdir:
-    tables = eval(expression, {"gpu": gpu, "training": training, "cuda": cuda, "Path": Path,
+    tables = eval(expression, {"gpu": gpu, "training": training, "vocoder_speed": vocoder_speed,
+                               "cuda": cuda, "Path": Path,
                                "workdir": Path(workdir), "Table": Table})
 with open(f"{os.environ['OUT']}/bench.md", "a") as out:
     for table in tables:
@@ -45,6 +46,7 @@ section latency 60 "[gpu.latency(cuda, workdir, 5)]"
 section throughput 90 "[gpu.throughput(cuda, workdir, gpu.CONCURRENCY)]"
 section served 180 "gpu.served_tables(cuda, workdir, gpu.CLIENTS)"
 section streaming 90 "gpu.streaming.run(5, device='cuda')"
+section vocoder 60 "vocoder_speed.run(5, device='cuda')"
 
 for mode in graphs eager; do
     flag=$([ "$mode" = eager ] && echo --no-cuda-graphs)
