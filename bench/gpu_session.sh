@@ -51,7 +51,7 @@ section vocoder 60 "vocoder_speed.run(5, device='cuda')"
 for mode in graphs eager; do
     flag=$([ "$mode" = eager ] && echo --no-cuda-graphs)
     timeout 90 python3 -m sori eval --voice voices/ko-espeak-demo --sentences .gpu/sentences_ko.txt \
-        --out "/tmp/eval-$mode" --device cuda $flag > "$OUT/eval-$mode.txt" 2>&1
+        --out "/tmp/eval-$mode" --device cuda --no-vocoder-comparison $flag > "$OUT/eval-$mode.txt" 2>&1
     cp "/tmp/eval-$mode/report.json" "$OUT/eval-$mode.json" 2>/dev/null
 done
 python3 - <<'PY' 2>&1 | tee "$OUT/eval-compare.txt"
