@@ -8,8 +8,8 @@ Each clip's recording is analysed with the features' audio settings and rebuilt 
 the recording: multi-resolution spectral distance (always), PESQ-WB and STOI when the optional
 `pesq` and `pystoi` packages are installed. Also each one's CPU real-time factor at one thread.
 With --acoustic-voice, also teacher-forced synthesis: that voice's Tacotron fed each recording's
-frames, its linear spectrogram through Griffin-Lim and its mel through the vocoder, so the whole
-pipeline is scored against the recording. Prints one JSON object.
+frames, its linear spectrogram through Griffin-Lim and what the vocoder was trained on (its mel,
+or its linear spectrogram) through the vocoder, so the whole pipeline is scored against the recording. Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -50,7 +50,8 @@ def teacher_forced(voice_dir: Path, clips: list[Any], audio: Any, vocoder: Vocod
         mel, linear = teacher_forced_spectrograms(model, clip.ids.tolist(), clip.mel)
         waves = {
             "teacher-forced griffin-lim": griffin_lim(linear.T[None], [frames], audio)[0],
-            "teacher-forced neural": vocoder.infer(mel[None], torch.tensor([frames]))[0],
+            "teacher-forced neural": vocoder.infer((mel if vocoder.config.spectrogram == "mel" else linear)[None],
+                                                   torch.tensor([frames]))[0],
         }
         for name, wave in waves.items():
             scores.setdefault(name, []).append(score_wave(wave, clip.wave, audio.sample_rate))

@@ -24,12 +24,14 @@ def test_forward_shapes_dtypes_and_every_parameter_learns() -> None:
     assert not silent
 
 
-def test_infer_batch_equals_each_item_alone() -> None:
+@pytest.mark.parametrize("spectrogram", ["mel", "linear"])
+def test_infer_batch_equals_each_item_alone(spectrogram: str) -> None:
     torch.manual_seed(0)
-    config = tiny_vocoder_config(kernel_size=5)
+    config = tiny_vocoder_config(kernel_size=5, spectrogram=spectrogram)
     vocoder = Vocoder(config).eval()
+    assert vocoder.embed.in_channels == (config.n_mels if spectrogram == "mel" else config.n_freq)
     lengths = [17, 9, 3, 1]
-    mels = torch.rand(len(lengths), max(lengths), config.n_mels)
+    mels = torch.rand(len(lengths), max(lengths), config.n_input)
     mels[1, 9:] = 5.0  # garbage in the padding must not leak into the item
     batched = vocoder.infer(mels, torch.tensor(lengths))
     for row, count in enumerate(lengths):
@@ -60,3 +62,10 @@ def test_config_round_trip_and_checks() -> None:
         VocoderConfig(dim=0)
     with pytest.raises(ConfigError, match="unknown VocoderConfig keys: dims"):
         VocoderConfig.from_dict({"dims": 3})
+    linear = VocoderConfig.for_audio(audio, spectrogram="linear")
+    assert VocoderConfig.from_dict(linear.to_dict()) == linear and linear.n_input == audio.n_freq
+    assert VocoderConfig.from_dict({k: v for k, v in config.to_dict().items() if k != "spectrogram"}) == config
+    assert linear.mismatches(AudioConfig(n_fft=2048, win_length=2048)) == ["n_fft: 1024 != 2048"]
+    assert config.mismatches(AudioConfig(n_fft=2048, win_length=2048)) == []  # the mel's bands are the same
+    with pytest.raises(ConfigError, match="spectrogram must be one of mel, linear"):
+        VocoderConfig(spectrogram="cqt")

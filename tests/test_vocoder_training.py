@@ -41,9 +41,14 @@ def test_segments_are_a_pure_function_of_seed_and_step(prepared_features: Path, 
     first = segment_batch(clips, 7, 1, 3, 16, audio.hop_length)
     again = segment_batch(clips, 7, 1, 3, 16, audio.hop_length)
     other = segment_batch(clips, 8, 1, 3, 16, audio.hop_length)
-    assert first.mel.shape == (3, 16, audio.n_mels) and first.wave.shape == (3, 16 * audio.hop_length)
-    assert torch.equal(first.mel, again.mel) and torch.equal(first.wave, again.wave)
+    assert first.inputs.shape == (3, 16, audio.n_mels) and first.wave.shape == (3, 16 * audio.hop_length)
+    assert torch.equal(first.inputs, again.inputs) and torch.equal(first.wave, again.wave)
     assert not torch.equal(first.wave, other.wave)
+    linear = load_clips(prepared_features, "train", bootstrap_corpus, audio, limit=4, spectrogram="linear")
+    assert all(clip.inputs.shape == (clip.frames, audio.n_freq) and torch.equal(clip.mel, mel_clip.mel)
+               for clip, mel_clip in zip(linear, clips, strict=True))
+    same_segments = segment_batch(linear, 7, 1, 3, 16, audio.hop_length)
+    assert same_segments.inputs.shape == (3, 16, audio.n_freq) and torch.equal(same_segments.wave, first.wave)
 
 
 def test_recordings_that_changed_since_prepare_are_named(prepared_features: Path, bootstrap_corpus: Path,
@@ -165,8 +170,12 @@ def test_fine_tunes_on_a_voices_teacher_forced_mels(prepared_features: Path, boo
     clips = load_clips(prepared_features, "val", bootstrap_corpus, settings.audio, limit=2)
     predicted = teacher_forced_clips(clips, voice, settings.audio, settings.symbols, torch.device("cpu"))
     for clip, taught in zip(clips, predicted, strict=True):
-        assert taught.mel.shape == clip.mel.shape and torch.equal(taught.wave, clip.wave)
-        assert not torch.equal(taught.mel, clip.mel) and 0 <= taught.mel.min() <= taught.mel.max() <= 1
+        assert torch.equal(taught.mel, clip.mel) and torch.equal(taught.wave, clip.wave)  # fed as recorded
+        assert taught.inputs.shape == clip.mel.shape and not torch.equal(taught.inputs, clip.inputs)
+        assert 0 <= taught.inputs.min() <= taught.inputs.max() <= 1
+    linear = teacher_forced_clips(clips, voice, settings.audio, settings.symbols, torch.device("cpu"), "linear")
+    assert all(taught.inputs.shape == (clip.frames, settings.audio.n_freq)
+               for clip, taught in zip(clips, linear, strict=True))
     result = train_vocoder(prepared_features, tmp_path / "run", tiny_vocoder_train_config(max_steps=2),
                            acoustic_voice=voice)
     assert result.step == 2
@@ -224,3 +233,20 @@ def test_a_new_run_starts_from_another_runs_weights(prepared_features: Path, tmp
                       init_from=source.last_checkpoint)
     with pytest.raises(TrainError, match="starts a new run"):
         train_vocoder(prepared_features, tmp_path / "tuned", resume=True, init_from=source.last_checkpoint)
+
+
+def test_a_run_on_the_linear_spectrogram_exports_and_speaks(prepared_features: Path, tiny_run: Path,
+                                                            tmp_path: Path) -> None:
+    """--set spectrogram=linear trains on the features' linear spectrograms; the exported voice then
+    feeds its vocoder the post-net's linear spectrogram."""
+    run = tmp_path / "linear"
+    result = train_vocoder(prepared_features, run, tiny_vocoder_train_config(max_steps=3, spectrogram="linear"))
+    assert result.step == 3 and all(math.isfinite(loss) for loss in result.losses)
+    voice = tmp_path / "voice"
+    assert main(["export", str(tiny_run), "--out", str(voice), "--checkpoint", "last", "--vocoder", str(run)]) == 0
+    config = read_voice_config(voice)
+    assert config.vocoder is not None and config.vocoder.config.spectrogram == "linear"
+    vocoder = load_vocoder(voice, config)
+    assert vocoder.embed.in_channels == config.audio.n_freq
+    assert main(["speak", "안녕하세요", "-o", str(tmp_path / "hello.wav"), "--voice", str(voice),
+                 "--device", "cpu", "--vocoder", "neural"]) == 0

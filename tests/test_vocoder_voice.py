@@ -12,6 +12,7 @@ from safetensors.torch import load_file, save_file
 
 from tests.vocoder_factory import add_test_vocoder
 from tts import SynthesisOptions, Synthesizer, VoiceError, load_voice, read_voice_config
+from tts.copy_synthesis import copy_synthesis
 from tts.voice_format import CONFIG_FILE, VOCODER_FILE, load_vocoder
 
 
@@ -71,6 +72,23 @@ def test_synthesizer_picks_the_vocoder(vocoder_voice_dir: Path, test_voice_dir: 
         forced.stream(text, SynthesisOptions(vocoder="neural"))
     with pytest.raises(ValueError, match="vocoder must be"):
         SynthesisOptions(vocoder="wavenet")  # type: ignore[arg-type]
+
+
+def test_a_vocoder_fed_the_linear_spectrogram(tmp_path: Path, test_voice_dir: Path) -> None:
+    """The synthesizer, streaming and copy synthesis feed it the post-net's / recording's linear
+    spectrogram (a mel would not even fit its input layer)."""
+    voice = add_test_vocoder(Path(shutil.copytree(test_voice_dir, tmp_path / "voice")), spectrogram="linear")
+    synthesizer = Synthesizer.load(voice, device="cpu")
+    assert synthesizer.vocoder is not None and synthesizer.vocoder.embed.in_channels == synthesizer.config.audio.n_freq
+    text = "안녕하세요. 반갑습니다."
+    whole = synthesizer.synthesize(text)
+    plain = Synthesizer.load(test_voice_dir, device="cpu").synthesize(text)
+    assert whole.waveform.shape == plain.waveform.shape and not torch.equal(whole.waveform, plain.waveform)
+    streamed = torch.cat([chunk.waveform for chunk in synthesizer.stream(text)])
+    torch.testing.assert_close(streamed, whole.waveform, atol=1e-4, rtol=1e-3)
+    wave = torch.sin(torch.arange(8000) * 0.05) * 0.5
+    rebuilt = copy_synthesis(wave, synthesizer.config.audio, synthesizer.vocoder)
+    assert rebuilt.shape == wave.shape and torch.isfinite(rebuilt).all()
 
 
 def test_stream_with_the_neural_vocoder_joins_to_the_whole(vocoder_voice_dir: Path) -> None:

@@ -18,10 +18,11 @@ def tiny_vocoder_config(**overrides: object) -> VocoderConfig:
     return VocoderConfig(**values)  # type: ignore[arg-type]
 
 
-def add_test_vocoder(voice_dir: Path, seed: int = 0, fp16: bool = False) -> Path:
-    """Rewrite the voice at `voice_dir` (see tests/voice_factory.py) with a tiny random vocoder."""
+def add_test_vocoder(voice_dir: Path, seed: int = 0, fp16: bool = False, spectrogram: str = "mel") -> Path:
+    """Rewrite the voice at `voice_dir` (see tests/voice_factory.py) with a tiny random vocoder fed
+    `spectrogram` ("mel" or "linear")."""
     config, model = load_voice(voice_dir)
     torch.manual_seed(seed)
-    vocoder = Vocoder(tiny_vocoder_config())
+    vocoder = Vocoder(tiny_vocoder_config(spectrogram=spectrogram))
     section = VocoderSection(vocoder.config, {"description": "random weights, for tests only"})
     return save_voice(voice_dir, replace(config, vocoder=section), model, fp16=fp16, vocoder=vocoder)

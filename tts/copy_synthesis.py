@@ -14,15 +14,17 @@ from tts.vocoder import Vocoder
 
 @torch.inference_mode()
 def copy_synthesis(wave: torch.Tensor, audio: AudioConfig, vocoder: Vocoder | None = None) -> torch.Tensor:
-    """wave [T] at audio.sample_rate -> [T] float32 on the CPU: through `vocoder` from the mel,
-    or through Griffin-Lim from the linear spectrogram when `vocoder` is None."""
+    """wave [T] at audio.sample_rate -> [T] float32 on the CPU: through `vocoder` from the
+    spectrogram it was trained on, or through Griffin-Lim from the linear spectrogram when `vocoder`
+    is None."""
     mel, linear = SpectrogramExtractor(audio)(wave.float().cpu())  # [n_mels, T_frames], [n_freq, T_frames]
     frames = mel.size(1)
     if vocoder is None:
         rebuilt = griffin_lim(linear[None], [frames], audio)[0]
     else:
         device = next(vocoder.parameters()).device
-        rebuilt = vocoder.infer(mel.T[None].to(device), torch.tensor([frames]))[0]
+        inputs = mel if vocoder.config.spectrogram == "mel" else linear
+        rebuilt = vocoder.infer(inputs.T[None].to(device), torch.tensor([frames]))[0]
     out = torch.zeros(wave.numel())
     count = min(wave.numel(), rebuilt.numel())
     out[:count] = rebuilt[:count].float().cpu()

@@ -28,7 +28,10 @@ class VocoderConfig(JsonConfig):
     sample_rate: int = 22050
     """Hz of the output wave; must equal the voice's audio sample rate."""
     n_mels: int = 80
-    """Input channels: the normalised mel spectrogram Tacotron predicts (values in [0, 1])."""
+    """Mel bands of the voice (the input channels when `spectrogram` is "mel"; the mel loss's bands)."""
+    spectrogram: str = "mel"
+    """What the vocoder is fed, both normalised to [0, 1]: "mel" (n_mels channels, what Tacotron's
+    decoder predicts) or "linear" (n_fft // 2 + 1 channels, what its post-net predicts)."""
     n_fft: int = 1024
     """FFT size of the inverse STFT the head feeds."""
     hop_length: int = 256
@@ -53,6 +56,8 @@ class VocoderConfig(JsonConfig):
                     if not isinstance(getattr(self, name), int) or getattr(self, name) <= 0]
         if problems:
             raise ConfigError("invalid VocoderConfig: " + "; ".join(problems))
+        if self.spectrogram not in SPECTROGRAMS:
+            problems.append(f"spectrogram must be one of {', '.join(SPECTROGRAMS)}, got {self.spectrogram!r}")
         if self.kernel_size % 2 == 0:
             problems.append(f"kernel_size must be odd, got {self.kernel_size}")
         if self.win_length > self.n_fft:
@@ -67,22 +72,32 @@ class VocoderConfig(JsonConfig):
         """Frequency bins the head predicts (one-sided spectrum)."""
         return self.n_fft // 2 + 1
 
+    @property
+    def n_input(self) -> int:
+        """Input channels per frame: n_mels for the mel, n_freq for the linear spectrogram."""
+        return self.n_mels if self.spectrogram == "mel" else self.n_freq
+
     @classmethod
     def for_audio(
         cls, audio: AudioConfig, dim: int = 256, intermediate_dim: int = 768, n_blocks: int = 8,
-        kernel_size: int = 7,
+        kernel_size: int = 7, spectrogram: str = "mel",
     ) -> VocoderConfig:
-        """A vocoder for a voice's audio settings, with the given sizes."""
-        return cls(sample_rate=audio.sample_rate, n_mels=audio.n_mels, n_fft=audio.n_fft,
-                   hop_length=audio.hop_length, win_length=audio.win_length, dim=dim,
+        """A vocoder for a voice's audio settings, with the given sizes and input."""
+        return cls(sample_rate=audio.sample_rate, n_mels=audio.n_mels, spectrogram=spectrogram,
+                   n_fft=audio.n_fft, hop_length=audio.hop_length, win_length=audio.win_length, dim=dim,
                    intermediate_dim=intermediate_dim, n_blocks=n_blocks, kernel_size=kernel_size)
 
     def mismatches(self, audio: AudioConfig) -> list[str]:
         """'field: vocoder != audio' for every signal setting that differs from `audio`."""
         pairs = {"sample_rate": audio.sample_rate, "n_mels": audio.n_mels, "hop_length": audio.hop_length}
+        if self.spectrogram == "linear":  # its input bins are the voice's linear spectrogram's
+            pairs["n_fft"] = audio.n_fft
         return [f"{name}: {getattr(self, name)} != {value}" for name, value in pairs.items()
                 if getattr(self, name) != value]
 
+
+SPECTROGRAMS = ("mel", "linear")
+"""What a vocoder may be fed."""
 
 MEL_FIELDS = ("sample_rate", "n_fft", "hop_length", "win_length", "n_mels", "fmin", "fmax", "preemphasis",
               "ref_level_db", "min_level_db")

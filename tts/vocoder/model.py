@@ -91,12 +91,13 @@ class InverseSTFTHead(nn.Module):
 
 
 class Vocoder(nn.Module):
-    """Mel [B, T_frames, n_mels] in [0, 1] -> wave [B, T_frames * hop_length] in about [-1, 1]."""
+    """Spectrogram [B, T_frames, n_input] in [0, 1] (the normalised mel, or the linear spectrogram,
+    per `config.spectrogram`) -> wave [B, T_frames * hop_length] in about [-1, 1]."""
 
     def __init__(self, config: VocoderConfig) -> None:
         super().__init__()
         self.config = config
-        self.embed = nn.Conv1d(config.n_mels, config.dim, config.kernel_size, padding=config.kernel_size // 2)
+        self.embed = nn.Conv1d(config.n_input, config.dim, config.kernel_size, padding=config.kernel_size // 2)
         self.input_norm = nn.LayerNorm(config.dim, eps=1e-6)
         self.blocks = nn.ModuleList(
             ConvNeXtBlock(config.dim, config.intermediate_dim, config.kernel_size, 1.0 / config.n_blocks)
@@ -106,7 +107,7 @@ class Vocoder(nn.Module):
         self.head = InverseSTFTHead(config)
 
     def forward(self, mel: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        """mel [B, T_frames, n_mels], lengths [B] (None: all T_frames) -> wave [B, T_frames * hop_length]."""
+        """mel [B, T_frames, n_input], lengths [B] (None: all T_frames) -> wave [B, T_frames * hop_length]."""
         batch, frames, _ = mel.shape
         if lengths is None:
             lengths = torch.full((batch,), frames, device=mel.device)
@@ -120,7 +121,7 @@ class Vocoder(nn.Module):
 
     @torch.inference_mode()
     def infer(self, mel: torch.Tensor, lengths: torch.Tensor | None = None) -> list[torch.Tensor]:
-        """Padded mels [B, T_frames, n_mels] (clipped to [0, 1]) -> per item a float32 wave [lengths[i] * hop]
+        """Padded spectrograms [B, T_frames, n_input] (clipped to [0, 1]) -> per item a float32 wave [lengths[i] * hop]
         on the mel's device, the same as that item vocoded alone."""
         batch, frames, _ = mel.shape
         if lengths is None:

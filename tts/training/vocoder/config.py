@@ -9,6 +9,7 @@ from typing import Literal
 from tts.audio import AudioConfig
 from tts.config_io import ConfigError, JsonConfig
 from tts.vocoder import VocoderConfig
+from tts.vocoder.config import SPECTROGRAMS
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ class VocoderTrainConfig(JsonConfig):
     """VocoderConfig.n_blocks."""
     kernel_size: int = 7
     """VocoderConfig.kernel_size."""
+    spectrogram: str = "mel"
+    """VocoderConfig.spectrogram: feed the vocoder the mel ("mel") or the linear spectrogram ("linear")."""
     learning_rate: float = 5e-4
     """Peak AdamW learning rate; a cosine decays it to min_learning_rate over decay_steps."""
     min_learning_rate: float = 5e-5
@@ -85,6 +88,8 @@ class VocoderTrainConfig(JsonConfig):
             value = getattr(self, name)
             if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
                 problems.append(f"{name} must be a positive number, got {value!r}")
+        if self.spectrogram not in SPECTROGRAMS:
+            problems.append(f"spectrogram must be one of {', '.join(SPECTROGRAMS)}, got {self.spectrogram!r}")
         if not self.mel_loss_weight >= 0 or not self.stft_loss_weight >= 0:
             problems.append("loss weights must not be negative")
         if not self.period_channels or any(c <= 0 for c in self.period_channels) or self.resolution_channels <= 0:
@@ -99,7 +104,8 @@ class VocoderTrainConfig(JsonConfig):
     def vocoder_config(self, audio: AudioConfig) -> VocoderConfig:
         """The generator this run trains, for the features' audio settings."""
         return VocoderConfig.for_audio(audio, dim=self.dim, intermediate_dim=self.intermediate_dim,
-                                       n_blocks=self.n_blocks, kernel_size=self.kernel_size)
+                                       n_blocks=self.n_blocks, kernel_size=self.kernel_size,
+                                       spectrogram=self.spectrogram)
 
 
 RESUMABLE_FIELDS = frozenset({

@@ -24,12 +24,13 @@ logger = logging.getLogger(__name__)
 
 
 class VocoderClip(NamedTuple):
-    """One utterance: its input mel and the recording it must become."""
+    """One utterance: the vocoder's input spectrogram, its mel, and the recording it must become."""
 
     id: str
     ids: torch.Tensor  # [T_text] int64, for teacher-forced fine-tuning
-    mel: torch.Tensor  # [T_frames, n_mels] float32 in [0, 1]
+    mel: torch.Tensor  # [T_frames, n_mels] float32 in [0, 1]: the recording's, what teacher forcing feeds
     wave: torch.Tensor  # [T_frames * hop_length] float32, zero past the recording's end
+    inputs: torch.Tensor  # [T_frames, n_input] float32 in [0, 1]: what the vocoder is fed (mel or linear)
 
     @property
     def frames(self) -> int:
@@ -38,18 +39,22 @@ class VocoderClip(NamedTuple):
 
 
 class SegmentBatch(NamedTuple):
-    """Random segments of clips, the mel and the samples it covers."""
+    """Random segments of clips, the vocoder's input and the samples it covers."""
 
-    mel: torch.Tensor  # [B, segment_frames, n_mels]
+    inputs: torch.Tensor  # [B, segment_frames, n_input]
     wave: torch.Tensor  # [B, segment_frames * hop_length]
 
     def to(self, device: torch.device) -> SegmentBatch:
         """The same batch on `device`."""
-        return SegmentBatch(self.mel.to(device), self.wave.to(device))
+        return SegmentBatch(self.inputs.to(device), self.wave.to(device))
 
 
-def load_clips(features_dir: Path, split: str, corpus: Path, audio: AudioConfig, limit: int | None = None) -> list[VocoderClip]:
-    """The first `limit` (all when None) utterances of a split, with their recordings from `corpus`."""
+def load_clips(
+    features_dir: Path, split: str, corpus: Path, audio: AudioConfig, limit: int | None = None,
+    spectrogram: str = "mel",
+) -> list[VocoderClip]:
+    """The first `limit` (all when None) utterances of a split, with their recordings from `corpus`;
+    the vocoder's inputs are their mels, or with spectrogram="linear" their linear spectrograms."""
     entries = read_manifest(features_dir, split)[:limit]
     clips = []
     for entry in entries:
@@ -69,8 +74,9 @@ def load_clips(features_dir: Path, split: str, corpus: Path, audio: AudioConfig,
         padded = torch.zeros(frames * audio.hop_length)
         count = min(wave.numel(), padded.numel())
         padded[:count] = wave[:count]
-        clips.append(VocoderClip(entry.id, torch.from_numpy(features.ids.astype(np.int64)),
-                                 torch.from_numpy(features.mel.astype(np.float32)), padded))
+        mel = torch.from_numpy(features.mel.astype(np.float32))
+        inputs = mel if spectrogram == "mel" else torch.from_numpy(features.linear.astype(np.float32))
+        clips.append(VocoderClip(entry.id, torch.from_numpy(features.ids.astype(np.int64)), mel, padded, inputs))
     logger.info("%s: %d clips, %.1f minutes of audio", split, len(clips),
                 sum(clip.wave.numel() for clip in clips) / audio.sample_rate / 60)
     return clips
@@ -84,14 +90,13 @@ def segment_batch(
     rng = np.random.default_rng([seed, step])
     lengths = np.array([clip.frames for clip in clips], dtype=np.float64)
     chosen = rng.choice(len(clips), size=batch_size, p=lengths / lengths.sum())
-    n_mels = clips[0].mel.size(1)
-    mels = torch.zeros(batch_size, segment_frames, n_mels)
+    inputs = torch.zeros(batch_size, segment_frames, clips[0].inputs.size(1))
     waves = torch.zeros(batch_size, segment_frames * hop_length)
     for row, index in enumerate(chosen.tolist()):
         clip = clips[index]
         start = int(rng.integers(0, max(clip.frames - segment_frames, 0) + 1))
-        mel = clip.mel[start : start + segment_frames]
-        mels[row, : mel.size(0)] = mel
+        segment = clip.inputs[start : start + segment_frames]
+        inputs[row, : segment.size(0)] = segment
         wave = clip.wave[start * hop_length : (start + segment_frames) * hop_length]
         waves[row, : wave.numel()] = wave
-    return SegmentBatch(mels, waves)
+    return SegmentBatch(inputs, waves)

@@ -124,13 +124,16 @@ def train_vocoder(
     ckpt.remove_incomplete(run_dir)
     write_bytes_atomic(run_dir / CONFIG_FILE, (json.dumps(config.to_dict(), indent=2) + "\n").encode())
 
-    train_clips = load_clips(features_dir, "train", Path(corpus_dir), audio)
-    val_clips = load_clips(features_dir, "val", Path(corpus_dir), audio, limit=config.eval_clips)
+    train_clips = load_clips(features_dir, "train", Path(corpus_dir), audio, spectrogram=config.spectrogram)
+    val_clips = load_clips(features_dir, "val", Path(corpus_dir), audio, limit=config.eval_clips,
+                           spectrogram=config.spectrogram)
     if acoustic_voice is not None:
         from tts.training.vocoder.teacher import teacher_forced_clips
 
-        train_clips = teacher_forced_clips(train_clips, acoustic_voice, audio, settings.symbols, device)
-        val_clips = teacher_forced_clips(val_clips, acoustic_voice, audio, settings.symbols, device)
+        train_clips = teacher_forced_clips(train_clips, acoustic_voice, audio, settings.symbols, device,
+                                           config.spectrogram)
+        val_clips = teacher_forced_clips(val_clips, acoustic_voice, audio, settings.symbols, device,
+                                         config.spectrogram)
     if not train_clips:
         raise TrainError(f"{features_dir} has no training utterances")
     vocoder_config = config.vocoder_config(audio)
@@ -202,7 +205,7 @@ def _run(
         lr = learning_rate(progress.step, config)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        generated = model(batch.mel)  # [B, segment_frames * hop]
+        generated = model(batch.inputs)  # [B, segment_frames * hop]
         terms = loss_fn(generated, batch.wave)
         total, extra = terms.total, [torch.zeros(()), torch.zeros(()), torch.zeros(())]
         if adversary is not None and progress.step >= config.adversarial_start_step:
@@ -336,7 +339,7 @@ def _evaluate(model: Vocoder, loss_fn: VocoderLoss, clips: list[VocoderClip], pr
     device = next(model.parameters()).device
     distances, mel_losses = [], []
     for index, clip in enumerate(clips):
-        wave = model.infer(clip.mel[None].to(device))[0]  # [T_frames * hop]
+        wave = model.infer(clip.inputs[None].to(device))[0]  # [T_frames * hop]
         target = clip.wave.to(device)
         distances.append(spectral_distance(wave, target))
         mel_losses.append(float(loss_fn.mel(wave[None], target[None])))

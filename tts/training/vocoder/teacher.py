@@ -25,9 +25,11 @@ logger = logging.getLogger(__name__)
 @torch.inference_mode()
 def teacher_forced_clips(
     clips: list[VocoderClip], voice_dir: Path, audio: AudioConfig, symbols: SymbolTable, device: torch.device,
+    spectrogram: str = "mel",
 ) -> list[VocoderClip]:
-    """The clips (prepared with `audio` and `symbols`) with their mels replaced by the voice's
-    teacher-forced predictions [T_frames, n_mels]."""
+    """The clips (prepared with `audio` and `symbols`) with the vocoder's inputs replaced by the
+    voice's teacher-forced predictions: its mel [T_frames, n_mels], or with spectrogram="linear"
+    its post-net's linear spectrogram [T_frames, n_freq]."""
     config, model = load_voice(Path(voice_dir), device)
     if mel_settings(config.audio) != mel_settings(audio):
         raise TrainError(f"voice {voice_dir} was trained with other audio settings than the features")
@@ -42,7 +44,7 @@ def teacher_forced_clips(
         mel[0, :frames] = clip.mel.to(device)
         ids = clip.ids.to(device)[None]
         output = model(ids, torch.tensor([ids.size(1)], device=device), mel, torch.tensor([frames], device=device))
-        predicted = output.mel[0, :frames].float().clamp(0.0, 1.0).cpu()  # [T_frames, n_mels]
-        result.append(clip._replace(mel=predicted))
+        predicted = output.mel if spectrogram == "mel" else output.linear
+        result.append(clip._replace(inputs=predicted[0, :frames].float().clamp(0.0, 1.0).cpu()))
     logger.info("replaced %d clips' mels by %s's teacher-forced predictions", len(result), voice_dir)
     return result
