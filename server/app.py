@@ -48,7 +48,7 @@ def _warm_up(registry: VoiceRegistry, settings: Settings) -> None:
     """
     voice = registry.load(registry.default_name)
     voice.synthesizer.analyze(WARMUP_TEXT)
-    if settings.warmup:
+    if settings.warmup and not settings.inference_processes:  # else each child warms its own copy
         voice.synthesizer.synthesize(WARMUP_TEXT)
 
 
@@ -114,15 +114,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             settings.cache_size, settings.cache_max_bytes, lambda speech: speech.nbytes
         )
         await run_in_threadpool(worker.start)
-        lifecycle.when_cut_off(worker.abandon)
-        metrics.track_queue(lambda: worker.depth)
-        app.state.assistant = assistant_
-        app.state.speech = SpeechService(
-            worker, cache, metrics, settings.request_timeout_s, settings.griffin_lim_iters
-        )
-        lifecycle.ready()
-        logger.info("serving voice %s on %s", registry.default_name, device)
         try:
+            lifecycle.when_cut_off(worker.abandon)
+            metrics.track_queue(lambda: worker.depth)
+            app.state.assistant = assistant_
+            app.state.speech = SpeechService(
+                worker, cache, metrics, settings.request_timeout_s, settings.griffin_lim_iters
+            )
+            lifecycle.ready()
+            logger.info("serving voice %s on %s", registry.default_name, device)
             yield
         finally:
             lifecycle.stop()
@@ -141,8 +141,9 @@ def _inference_processes(
         return []
     if synthesizer.source is None:
         raise ValueError("inference processes need voices loaded from a directory")
-    return [InferenceProcess(f"{synthesizer.device}-{index}", synthesizer.source, intra_op_threads,
-                             warm=settings.warmup) for index in range(threads)]
+    warmup = synthesizer.analyze(WARMUP_TEXT) if settings.warmup else None
+    return [InferenceProcess(f"{synthesizer.device}-{index}", synthesizer.source, intra_op_threads, warmup)
+            for index in range(threads)]
 
 
 async def _service_error(request: Request, error: Exception) -> JSONResponse:

@@ -105,6 +105,17 @@ class OutOfMemoryError(ServiceError):
         super().__init__(retry_after_s=retry_after_s)
 
 
+class ProcessRestartingError(ServiceError):
+    """The inference process holding this request's batch stopped; it is being started again
+    (503 with Retry-After)."""
+
+    status_code = 503
+    default_detail = "the synthesis process stopped and is being restarted; try again shortly"
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(retry_after_s=retry_after_s)
+
+
 class StoreBusyError(ServiceError):
     """The assistant's store is locked past its timeout, full or failing; retrying is safe because a
     failed write leaves nothing behind (503 with Retry-After; SQLite's message only in the log)."""

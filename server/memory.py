@@ -13,6 +13,8 @@ import ctypes.util
 import logging
 from collections.abc import Callable
 
+import torch
+
 logger = logging.getLogger(__name__)
 
 
@@ -48,3 +50,17 @@ class HeapTrimmer:
         if self._malloc_trim is not None:
             self._malloc_trim(0)
             self.trims += 1
+
+
+CPU_OUT_OF_MEMORY = ("[enforce fail at alloc_cpu", "DefaultCPUAllocator: can't allocate memory")
+"""How PyTorch's RuntimeError for a CPU tensor it cannot allocate begins, and a phrase it holds
+(enough alone, for builds whose message begins differently)."""
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """Whether `error` is running out of memory: on the GPU (torch.OutOfMemoryError), in a CPU
+    tensor allocation (a RuntimeError from PyTorch's allocator), or in Python (MemoryError)."""
+    if isinstance(error, torch.OutOfMemoryError | MemoryError):
+        return True
+    message = str(error) if isinstance(error, RuntimeError) else ""
+    return message.startswith(CPU_OUT_OF_MEMORY[0]) or CPU_OUT_OF_MEMORY[1] in message

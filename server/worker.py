@@ -31,14 +31,15 @@ from server.batching import BatchQueue
 from server.errors import (
     NotReadyError,
     OutOfMemoryError,
+    ProcessRestartingError,
     QueueFullError,
     RequestTimeoutError,
     ServiceError,
     ShuttingDownError,
     SynthesisFailedError,
 )
-from server.inference_process import InferenceProcess, InferenceProcessError
-from server.memory import HeapTrimmer
+from server.inference_process import Failure, InferenceProcess, InferenceProcessError
+from server.memory import HeapTrimmer, is_out_of_memory
 from server.metrics import Metrics
 from tts import FrontendResult, SynthesisOptions, SynthesisResult, Synthesizer
 
@@ -52,20 +53,6 @@ POLL_SECONDS = 0.1
 
 ABANDONED_DETAIL = "the server stopped before this request was finished; try again shortly"
 """What each request still held when a drain is cut off is told (503, Retry-After: 1)."""
-
-CPU_OUT_OF_MEMORY = ("[enforce fail at alloc_cpu", "DefaultCPUAllocator: can't allocate memory")
-"""How PyTorch's RuntimeError for a CPU tensor it cannot allocate begins, and a phrase it holds
-(enough alone, for builds whose message begins differently)."""
-
-
-def is_out_of_memory(error: BaseException) -> bool:
-    """Whether `error` is running out of memory: on the GPU (torch.OutOfMemoryError), in a CPU
-    tensor allocation (a RuntimeError from PyTorch's allocator), or in Python (MemoryError)."""
-    if isinstance(error, torch.OutOfMemoryError | MemoryError):
-        return True
-    message = str(error) if isinstance(error, RuntimeError) else ""
-    return message.startswith(CPU_OUT_OF_MEMORY[0]) or CPU_OUT_OF_MEMORY[1] in message
-
 
 @dataclass(eq=False)
 class Job:
@@ -155,12 +142,12 @@ class InferenceWorker:
     def start(self) -> None:
         """Start the inference processes (if any; waits until each has loaded its voice), then
         the worker threads. InferenceProcessError when a process cannot start."""
-        for process in self.processes:
-            process.launch()
         try:
             for process in self.processes:
+                process.launch()
+            for process in self.processes:
                 process.wait_ready()
-        except InferenceProcessError:
+        except BaseException:
             for process in self.processes:
                 process.close(wait=False)
             raise
@@ -301,12 +288,13 @@ class InferenceWorker:
         try:
             analyzed = [job.sentences for job in jobs]
             if self.processes:
-                results = self.processes[index].synthesize(synthesizer, analyzed, options)
+                timeout_s = max(job.deadline for job in jobs) - time.monotonic()
+                results = self.processes[index].synthesize(synthesizer, analyzed, options, timeout_s)
             else:
                 results = synthesizer.synthesize_analyzed(analyzed, options)
         except Exception as exception:
-            transient = is_out_of_memory(exception) or (
-                isinstance(exception, InferenceProcessError) and exception.transient)
+            make_error = self._batch_error(exception)
+            transient = make_error is not SynthesisFailedError
             if transient:
                 logger.error("batch of %d request(s) failed for now on %s: %s",
                              len(jobs), self.name, exception)
@@ -318,10 +306,8 @@ class InferenceWorker:
                 self.batches_served += 1
             if self.metrics is not None:
                 self.metrics.failed_batches.inc()
-            retry_after_s = self.retry_after_s()
             for job in jobs:
-                error = OutOfMemoryError(retry_after_s) if transient else SynthesisFailedError()
-                self._deliver_error(job, error)
+                self._deliver_error(job, make_error())
             return
         elapsed = time.perf_counter() - started
         with self._counts:
@@ -332,6 +318,20 @@ class InferenceWorker:
             self.metrics.observe_batch(len(jobs), elapsed, sum(r.duration_seconds for r in results))
         for job, result in zip(jobs, results, strict=True):
             self._deliver(job, result)
+
+    def _batch_error(self, exception: Exception) -> Callable[[], ServiceError]:
+        """What each request of a failed batch is told: 503 with Retry-After when it ran out of
+        memory or its inference process stopped, 504 when that process outlived the deadline,
+        else 500."""
+        retry_after_s = self.retry_after_s()
+        failure = exception.failure if isinstance(exception, InferenceProcessError) else None
+        if failure is Failure.OUT_OF_MEMORY or (failure is None and is_out_of_memory(exception)):
+            return lambda: OutOfMemoryError(retry_after_s)
+        if failure is Failure.STOPPED:
+            return lambda: ProcessRestartingError(retry_after_s)
+        if failure is Failure.TIMED_OUT:
+            return RequestTimeoutError
+        return SynthesisFailedError
 
     @staticmethod
     def _deliver(job: Job, result: SynthesisResult) -> None:
