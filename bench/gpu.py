@@ -223,7 +223,7 @@ SERVED_MODES: dict[str, dict[str, str]] = {
 
 def served_tables(device: torch.device, workdir: Path, clients: tuple[int, ...], repeats: int = 40) -> list[Table]:
     """First audio in process and over HTTP, then `sori serve --device cuda` under load."""
-    from bench.served import served
+    from bench.served import ServeError
 
     voice_dir, description = bench_voice(workdir)
     name = device.type.upper()
@@ -234,23 +234,34 @@ def served_tables(device: torch.device, workdir: Path, clients: tuple[int, ...],
     load = Table(f"{name}: sori serve under load", ["synthesis", "clients", "requests", "requests/s",
                                                    "x real time", "p50 ms", "p95 ms"])
     for mode, extra in SERVED_MODES.items():
-        with served(voice_dir, workdir, {"device": device.type, "cache_size": "0", **extra}) as server:
-            single = asyncio.run(_clients(server.base_url, 1, repeats, lambda _: SHORT))[1]
-            first.add(f"POST /speak over HTTP (one client, cache off, {mode})",
-                      f"{statistics.median(single) * 1000:.1f}", f"{percentile(single, 0.95) * 1000:.1f}")
-            offset = 0
-            for count in clients:
-                total = max(repeats, 6 * count)
-                wall, latencies, audio_seconds = asyncio.run(
-                    _clients(server.base_url, count, total, _numbered(offset)))
-                offset += total
-                load.add(mode, count, len(latencies), f"{len(latencies) / wall:.1f}", f"{audio_seconds / wall:.0f}",
-                         f"{statistics.median(latencies) * 1000:.0f}", f"{percentile(latencies, 0.95) * 1000:.0f}")
+        try:
+            _serve_mode(first, load, voice_dir, workdir, device, mode, extra, clients, repeats)
+        except (ServeError, RuntimeError) as error:  # keep the other mode's rows
+            load.notes.append(f"{mode}: not measured: {error}")
     for table in (first, load):
         table.notes.append(f"Voice: {description}; `sori serve --device {device.type}`, cache off, "
                            f"distinct sentences (the short one repeated for first audio). \"inference "
                            "processes\": SORI_INFERENCE_PROCESSES=true, the model in a child process.")
     return [first, load]
+
+
+def _serve_mode(first: Table, load: Table, voice_dir: Path, workdir: Path, device: torch.device, mode: str,
+                extra: dict[str, str], clients: tuple[int, ...], repeats: int) -> None:
+    """One `sori serve` (in-process or inference processes): first audio over HTTP, then load."""
+    from bench.served import served
+
+    with served(voice_dir, workdir, {"device": device.type, "cache_size": "0", **extra}) as server:
+        single = asyncio.run(_clients(server.base_url, 1, repeats, lambda _: SHORT))[1]
+        first.add(f"POST /speak over HTTP (one client, cache off, {mode})",
+                  f"{statistics.median(single) * 1000:.1f}", f"{percentile(single, 0.95) * 1000:.1f}")
+        offset = 0
+        for count in clients:
+            total = max(repeats, 6 * count)
+            wall, latencies, audio_seconds = asyncio.run(
+                _clients(server.base_url, count, total, _numbered(offset)))
+            offset += total
+            load.add(mode, count, len(latencies), f"{len(latencies) / wall:.1f}", f"{audio_seconds / wall:.0f}",
+                     f"{statistics.median(latencies) * 1000:.0f}", f"{percentile(latencies, 0.95) * 1000:.0f}")
 
 
 def _numbered(offset: int) -> Callable[[int], str]:

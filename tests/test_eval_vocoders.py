@@ -49,6 +49,7 @@ def clips() -> list[tuple[str, torch.Tensor]]:
 @needs_espeak
 def test_scores_rank_a_wave_above_its_noisy_copy(clips: list[tuple[str, torch.Tensor]]) -> None:
     pytest.importorskip("pesq")
+    pytest.importorskip("pystoi")
     wave = clips[0][1]
     same = score_wave(wave, wave, RATE)
     assert same.spectral_distance == pytest.approx(0.0, abs=1e-6)
@@ -60,6 +61,8 @@ def test_scores_rank_a_wave_above_its_noisy_copy(clips: list[tuple[str, torch.Te
     assert noisy.stoi is not None and noisy.stoi < same.stoi
     half = score_wave(wave[: wave.numel() // 2], wave, RATE)  # padded with silence to the reference's length
     assert half.stoi is not None and half.stoi < 0.7 and half.spectral_distance > 0.3
+    blip = wave[: RATE // 5]  # 0.2 s: too short for STOI, which would report 1e-5
+    assert score_wave(blip, blip, RATE).stoi is None
 
 
 def test_scores_without_the_perceptual_packages(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -72,15 +75,25 @@ def test_scores_without_the_perceptual_packages(monkeypatch: pytest.MonkeyPatch)
 def test_teacher_forcing_is_aligned_frame_for_frame(neural_voice: Path) -> None:
     synthesizer = Synthesizer.load(neural_voice, device="cpu")
     config = synthesizer.config
+    r = config.model.reduction_factor
+    ids = text_to_ids("안녕하세요.", config.text, config.symbols).ids
+    synthesizer.model.train()  # as a training loop would leave it: the pass must restore it
     for frames in (17, 18):  # odd and even against r = 2
         mel = torch.rand(frames, config.audio.n_mels, generator=torch.Generator().manual_seed(frames))
-        ids = text_to_ids("안녕하세요.", config.text, config.symbols).ids
         predicted_mel, predicted_linear = teacher_forced_spectrograms(synthesizer.model, ids, mel)
         assert predicted_mel.shape == (frames, config.audio.n_mels)
         assert predicted_linear.shape == (frames, config.audio.n_freq)
         again, _ = teacher_forced_spectrograms(synthesizer.model, ids, mel)
         assert torch.equal(predicted_mel, again)  # eval mode: no dropout draws
-    assert not synthesizer.model.training
+        assert synthesizer.model.training
+        # Causal and aligned: decoder step k sees true frames up to k*r - 1 and predicts frames
+        # k*r .. k*r + r - 1, so changing frames from 8 on leaves the predictions before 10 alone.
+        changed = mel.clone()
+        changed[8:] = torch.rand(frames - 8, config.audio.n_mels, generator=torch.Generator().manual_seed(99))
+        after, _ = teacher_forced_spectrograms(synthesizer.model, ids, changed)
+        assert torch.equal(after[: 8 + r], predicted_mel[: 8 + r])
+        assert not torch.equal(after[8 + r :], predicted_mel[8 + r :])
+    synthesizer.model.eval()
 
 
 @needs_espeak
@@ -88,6 +101,7 @@ def test_comparison_scores_both_vocoders_on_both_paths(
     neural_voice: Path, clips: list[tuple[str, torch.Tensor]]
 ) -> None:
     pytest.importorskip("pesq")
+    pytest.importorskip("pystoi")
     synthesizer = Synthesizer.load(neural_voice, device="cpu")
     config = synthesizer.config
     free = {GRIFFIN_LIM: FreeRunning(40.0, 1.0), NEURAL: FreeRunning(35.0, 1.0)}

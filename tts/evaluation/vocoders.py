@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import statistics
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -76,14 +77,22 @@ def score_wave(rebuilt: torch.Tensor, reference: torch.Tensor, sample_rate: int)
     except PesqError as error:  # a clip PESQ finds no speech in, or too short to score
         logger.warning("PESQ cannot score a clip: %s", error)
         pesq_wb = None
-    return WaveScore(distance, pesq_wb, float(stoi(reference.numpy(), rebuilt.numpy(), sample_rate, extended=False)))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        intelligibility: float | None = float(stoi(reference.numpy(), rebuilt.numpy(), sample_rate, extended=False))
+    if any("Not enough STFT frames" in str(warning.message) for warning in caught):
+        logger.warning("STOI cannot score a clip this short (it would report 1e-5)")
+        intelligibility = None
+    return WaveScore(distance, pesq_wb, intelligibility)
 
 
 @torch.inference_mode()
 def teacher_forced_spectrograms(
     model: Tacotron, ids: Sequence[int], mel: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Tacotron fed a clip's own frames, in eval mode (no pre-net dropout, batch-norm running stats).
+    """Tacotron fed a clip's own frames, in eval mode (no pre-net dropout, batch-norm running stats),
+    as vocoder fine-tuning feeds it (tts/training/vocoder/teacher.py); free-running synthesis applies
+    seeded pre-net dropout masks instead, and the free-running figures measure that.
 
     ids [T_text]; mel [T_frames, n_mels] normalised as `sori prepare` writes it.
     -> predicted mel [T_frames, n_mels] and linear [T_frames, n_freq], aligned frame for frame.
@@ -215,7 +224,8 @@ def compare_vocoders(
     clips: Sequence[tuple[str, torch.Tensor]], free_running: dict[str, FreeRunning],
 ) -> VocoderComparison:
     """Score Griffin-Lim (and `vocoder`, when given) on held-out `clips`: (text, wave [T] at the
-    voice's rate, trimmed as `sori prepare` trims) pairs."""
+    voice's rate, trimmed as `sori prepare` trims) pairs. Each text is read whole, as `sori prepare`
+    reads a transcript line, so a line of several sentences is one sequence here."""
     if not clips:
         raise ValueError("compare_vocoders needs at least one clip")
     extractor = SpectrogramExtractor(audio)
