@@ -200,17 +200,8 @@ class InferenceProcess:
         process, connection = self._process, self._connection
         if process is None or connection is None:
             raise RuntimeError("wait_ready() before launch()")
-        try:
-            if not connection.poll(max(0.0, self._launched + START_TIMEOUT_S - time.monotonic())):
-                self._discard(kill=True)
-                raise InferenceProcessError(f"inference process {self.name} did not start within "
-                                            f"{START_TIMEOUT_S:.0f} s", Failure.STOPPED)
-            ready = _receive(connection)
-        except (EOFError, OSError) as error:
-            process.join(1.0)
-            self._discard(kill=True)
-            raise InferenceProcessError(f"inference process {self.name} exited while starting "
-                                        f"(exit code {process.exitcode})", Failure.STOPPED) from error
+        ready = self._reply(process, connection, self._launched + START_TIMEOUT_S - time.monotonic(),
+                            "while starting", Failure.STOPPED)
         if isinstance(ready, _Failed):
             self._discard(kill=True)
             raise InferenceProcessError(
@@ -239,23 +230,31 @@ class InferenceProcess:
             process, connection = self._process, self._connection
             assert process is not None and connection is not None
             message = (synthesizer.source, [list(sentences) for sentences in analyzed], options)
-            try:
+            with contextlib.suppress(OSError):  # the child is gone: _reply sees the closed pipe
                 _send(connection, message)
-                if timeout_s is not None and not connection.poll(max(0.0, timeout_s)):
-                    self._discard(kill=True)
-                    raise InferenceProcessError(f"inference process {self.name} took longer than "
-                                                f"{timeout_s:.1f} s; it is started again", Failure.TIMED_OUT)
-                reply = _receive(connection)
-            except (EOFError, OSError) as error:
-                process.join(1.0)
-                code = process.exitcode
-                self._discard(kill=True)
-                raise InferenceProcessError(f"inference process {self.name} stopped during a batch (exit "
-                                            f"code {code}); it is started again", Failure.STOPPED) from error
+            reply = self._reply(process, connection, timeout_s, "during a batch", Failure.TIMED_OUT)
         if isinstance(reply, _Failed):
             raise InferenceProcessError(reply.message,
                                         Failure.OUT_OF_MEMORY if reply.out_of_memory else Failure.FAILED)
         return list(reply)
+
+    def _reply(self, process: BaseProcess, connection: Connection, timeout_s: float | None, during: str,
+               late: Failure) -> Any:
+        """The child's next message (holding `_io`). When none comes within timeout_s (None: no
+        limit), or the pipe closes, the child is discarded (killed) and InferenceProcessError
+        raised: `late` for the timeout, STOPPED for the closed pipe."""
+        try:
+            if timeout_s is not None and not connection.poll(max(0.0, timeout_s)):
+                self._discard(kill=True)
+                raise InferenceProcessError(f"inference process {self.name} took longer than {timeout_s:.1f} s "
+                                            f"{during}; it is killed and started again when needed", late)
+            return _receive(connection)
+        except (EOFError, OSError) as error:
+            process.join(1.0)
+            code = process.exitcode
+            self._discard(kill=True)
+            raise InferenceProcessError(f"inference process {self.name} stopped {during} (exit code {code}); "
+                                        "it is started again when needed", Failure.STOPPED) from error
 
     def close(self, *, wait: bool = True) -> None:
         """Stop for good: no child starts again. With wait, the child finishes its batch and exits
