@@ -50,7 +50,7 @@ def teacher_forced(voice_dir: Path, clips: list[Any], audio: Any, vocoder: Vocod
         mel, linear = teacher_forced_spectrograms(model, clip.ids.tolist(), clip.mel)
         waves = {
             "teacher-forced griffin-lim": griffin_lim(linear.T[None], [frames], audio)[0],
-            "teacher-forced neural": vocoder.infer((mel if vocoder.config.spectrogram == "mel" else linear)[None],
+            "teacher-forced neural": vocoder.infer(vocoder.config.input_of(mel, linear)[None],
                                                    torch.tensor([frames]))[0],
         }
         for name, wave in waves.items():

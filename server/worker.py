@@ -38,13 +38,10 @@ from server.errors import (
     ShuttingDownError,
     SynthesisFailedError,
 )
-from server.inference_process import Failure, InferenceProcess, InferenceProcessError
+from server.inference_process import Analyzed, Failure, InferenceProcess, InferenceProcessError
 from server.memory import HeapTrimmer, is_out_of_memory
 from server.metrics import Metrics
-from tts import FrontendResult, SynthesisOptions, SynthesisResult, Synthesizer
-
-Analyzed = Sequence[tuple[str, FrontendResult]]
-"""A text split into sentences and read by the frontend (what `Synthesizer.analyze` returns)."""
+from tts import SynthesisOptions, SynthesisResult, Synthesizer
 
 logger = logging.getLogger(__name__)
 

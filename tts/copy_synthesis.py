@@ -23,7 +23,7 @@ def copy_synthesis(wave: torch.Tensor, audio: AudioConfig, vocoder: Vocoder | No
         rebuilt = griffin_lim(linear[None], [frames], audio)[0]
     else:
         device = next(vocoder.parameters()).device
-        inputs = mel if vocoder.config.spectrogram == "mel" else linear
+        inputs = vocoder.config.input_of(mel, linear)
         rebuilt = vocoder.infer(inputs.T[None].to(device), torch.tensor([frames]))[0]
     out = torch.zeros(wave.numel())
     count = min(wave.numel(), rebuilt.numel())

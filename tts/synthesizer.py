@@ -382,8 +382,9 @@ class Synthesizer:
         frame_lengths = output.frame_lengths
         # What the vocoder inverts: the linear spectrogram for Griffin-Lim; for the network, what it
         # was trained on (the mel, or the post-net's linear spectrogram).
-        neural_mel = vocoder == "neural" and self.vocoder is not None and self.vocoder.config.spectrogram == "mel"
-        spectrogram = (output.mel if neural_mel else output.linear).transpose(1, 2).float()  # [B, F, T_frames]
+        inverted = (self.vocoder.config.input_of(output.mel, output.linear)
+                    if vocoder == "neural" and self.vocoder is not None else output.linear)
+        spectrogram = inverted.transpose(1, 2).float()  # [B, F, T_frames]
         if options.speed != 1.0:
             stretched = max(1, int(round(spectrogram.size(2) / options.speed)))
             spectrogram = F.interpolate(spectrogram, size=stretched, mode="linear", align_corners=False)

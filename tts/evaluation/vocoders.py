@@ -246,7 +246,7 @@ def compare_vocoders(
         with torch.inference_mode():
             rebuilt = {GRIFFIN_LIM: griffin_lim(predicted_linear.T[None], [frames], audio)[0]}
             if vocoder is not None:
-                inputs = predicted_mel if vocoder.config.spectrogram == "mel" else predicted_linear
+                inputs = vocoder.config.input_of(predicted_mel, predicted_linear)
                 rebuilt[NEURAL] = vocoder.infer(inputs[None], torch.tensor([frames]))[0]
         for name, rebuilt_wave in rebuilt.items():
             scores[TEACHER_FORCED][name].append(score_wave(rebuilt_wave, wave, rate))

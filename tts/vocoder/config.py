@@ -8,7 +8,7 @@ input mel frame becomes exactly one hop of output samples.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from tts.audio import AudioConfig
 from tts.config_io import (
@@ -72,6 +72,10 @@ class VocoderConfig(JsonConfig):
         """Frequency bins the head predicts (one-sided spectrum)."""
         return self.n_fft // 2 + 1
 
+    def input_of(self, mel: Frames, linear: Frames) -> Frames:
+        """Of a frame-aligned (mel, linear) pair, the one this vocoder is fed."""
+        return vocoder_input(self.spectrogram, mel, linear)
+
     @property
     def n_input(self) -> int:
         """Input channels per frame: n_mels for the mel, n_freq for the linear spectrogram."""
@@ -98,6 +102,13 @@ class VocoderConfig(JsonConfig):
 
 SPECTROGRAMS = ("mel", "linear")
 """What a vocoder may be fed."""
+
+Frames = TypeVar("Frames")
+
+
+def vocoder_input(spectrogram: str, mel: Frames, linear: Frames) -> Frames:
+    """Of a frame-aligned (mel, linear) pair, the one a vocoder fed `spectrogram` takes."""
+    return mel if spectrogram == "mel" else linear
 
 MEL_FIELDS = ("sample_rate", "n_fft", "hop_length", "win_length", "n_mels", "fmin", "fmax", "preemphasis",
               "ref_level_db", "min_level_db")

@@ -16,7 +16,7 @@ from tts.audio import AudioConfig
 from tts.text import SymbolTable
 from tts.training.runtime import TrainError
 from tts.training.vocoder.data import VocoderClip
-from tts.vocoder.config import mel_settings
+from tts.vocoder.config import mel_settings, vocoder_input
 from tts.voice_format import load_voice
 
 logger = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ def teacher_forced_clips(
         mel[0, :frames] = clip.mel.to(device)
         ids = clip.ids.to(device)[None]
         output = model(ids, torch.tensor([ids.size(1)], device=device), mel, torch.tensor([frames], device=device))
-        predicted = output.mel if spectrogram == "mel" else output.linear
+        predicted = vocoder_input(spectrogram, output.mel, output.linear)
         result.append(clip._replace(inputs=predicted[0, :frames].float().clamp(0.0, 1.0).cpu()))
     logger.info("replaced %d clips' mels by %s's teacher-forced predictions", len(result), voice_dir)
     return result
