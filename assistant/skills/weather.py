@@ -27,7 +27,7 @@ PAST = "지난 날씨는 알 수 없어요. 오늘이나 앞으로의 날씨를 
 WHOLE_WEEK = "한 주 날씨를 한꺼번에 알려 드리기는 어려워요. 내일이나 주말처럼 날을 정해서 물어봐 주세요."
 NO_FORECAST = "{when} 날씨는 아직 예보가 없어요."
 OTHER_PLACE = "저는 {known} 날씨만 알 수 있어서 {asked} 날씨는 알려 드릴 수 없어요."
-UNNAMED_PLACE = "설정된 곳"
+UNNAMED_PLACE = "설정된 곳의"
 """What OTHER_PLACE calls a provider's place that has no name."""
 
 WEEKDAYS = ("월요일", "화요일", "수요일", "목요일", "금요일", "토요일", "일요일")

@@ -73,7 +73,8 @@ def _weather_provider() -> WeatherProvider | None:
         config = Settings(**from_environment).weather_config()
     except ValidationError as error:
         problems = "; ".join(
-            f"{'.'.join(str(part) for part in problem['loc']) or 'settings'}: {problem['msg']}"
+            (f"SORI_{str(problem['loc'][0]).upper()}: " if problem["loc"] else "")
+            + str(problem["msg"]).removeprefix("Value error, ")
             for problem in error.errors()
         )
         raise ValueError(f"invalid settings: {problems}") from None
