@@ -16,11 +16,14 @@ import pytest
 from assistant import (
     Assistant,
     DailyForecast,
+    IntentCatalog,
     OpenMeteoConfig,
     OpenMeteoProvider,
     UnknownPlaceError,
     WeatherError,
     WeatherReport,
+    load_intents,
+    recognize,
 )
 from assistant.open_meteo import DEFAULT_API_URL, FETCH_OUTCOMES, parse_forecast
 from assistant.skills.weather import (
@@ -95,6 +98,12 @@ def reading(reply: str) -> str:
     assert dropped == ()
     assert not re.search(r"[0-9A-Za-z%°]", normalized), normalized
     return normalized
+
+
+@pytest.fixture(scope="module")
+def catalog() -> IntentCatalog:
+    """The compiled templates, once for the module."""
+    return load_intents()
 
 
 # ----- the bar: recorded forecasts, replies right and read right ----------------------------------
@@ -363,6 +372,28 @@ def test_the_last_weekend_day_is_answered_as_one_day(tmp_path: Path) -> None:
         assert ask(provider, tmp_path, sunday, "주말 날씨 어때") == (
             "이번 주말 서울 날씨는 약한 소낙눈이에요. 최저 기온은 영하 6도, 최고 기온은 영하 2도예요. "
             "강수 확률은 65퍼센트예요.")
+
+
+@pytest.mark.parametrize(
+    ("text", "slots"),
+    [
+        ("오늘 날씨 어때?", {}), ("비 올 확률 알려줘", {}), ("지금 기온 몇 도야", {}), ("눈 와?", {}),
+        ("내일 비 와?", {"day": "내일"}), ("내일 추워?", {"day": "내일"}), ("내일 눈 올까?", {"day": "내일"}),
+        ("내일 최저 기온 알려줘", {"day": "내일"}), ("내일 최고 기온은 몇 도야", {"day": "내일"}),
+        ("내일 비 올 확률은?", {"day": "내일"}), ("내일은 날씨가 어때?", {"day": "내일"}),
+        ("모레 날씨는?", {"day": "모레"}), ("주말에 눈 와?", {"day": "주말"}), ("주말에 날씨 어때", {"day": "주말"}),
+        ("이번주말 날씨 어때요?", {"day": "이번 주말"}), ("어제 날씨 어땠어", {"day": "어제"}),
+        ("서울 내일 날씨 어때", {"location": "서울", "day": "내일"}),
+        ("내일 김해 비 와?", {"day": "내일", "location": "김해"}),
+        ("다음 주 토요일 날씨 어때", {"week": "다음 주", "day": "토요일"}),
+    ],
+)
+def test_weather_questions_are_recognised_with_their_day(
+    catalog: IntentCatalog, text: str, slots: dict[str, str]
+) -> None:
+    recognition = recognize(text, catalog)
+    assert recognition is not None
+    assert (recognition.intent, dict(recognition.slots)) == ("HassGetWeather", slots)
 
 
 # ----- words and readings ------------------------------------------------------------------------

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -92,10 +91,3 @@ def forecast_server(answer: Answer) -> Iterator[ForecastServer]:
         server.server_close()
         thread.join(timeout=10)
 
-
-def wait_for(condition: Any, timeout_s: float = 10.0) -> bool:
-    """Poll `condition()` until it is true or `timeout_s` passes; its last value."""
-    deadline = time.monotonic() + timeout_s
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return bool(condition())
