@@ -7,11 +7,13 @@ from __future__ import annotations
 import re
 import socket
 from datetime import date, datetime
+from importlib import resources
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 
 from assistant import (
     Assistant,
@@ -362,6 +364,18 @@ MONDAY, WEDNESDAY, SATURDAY, SUNDAY = date(2026, 12, 7), date(2026, 12, 9), date
 )
 def test_asked_days_from_the_slots(slots: dict[str, str], today: date, expected: AskedDays | str) -> None:
     assert asked_days(slots, today) == expected
+
+
+def test_every_day_the_templates_capture_is_understood() -> None:
+    own = yaml.safe_load(resources.files("assistant").joinpath("intents_ko.yaml").read_text("utf-8"))
+    values = own["lists"]["sori_weather_day"]["values"]
+    days = {value["out"] if isinstance(value, dict) else value for value in values}
+    weeks = {value["out"] if isinstance(value, dict) else value for value in own["lists"]["sori_weather_week"]["values"]}
+    for today in (MONDAY, WEDNESDAY, SATURDAY, SUNDAY):
+        for day in days:
+            for week in (None, *weeks):
+                slots = {"day": day} if week is None else {"day": day, "week": week}
+                assert isinstance(asked_days(slots, today), AskedDays | str), (day, week)
 
 
 def test_the_last_weekend_day_is_answered_as_one_day(tmp_path: Path) -> None:
