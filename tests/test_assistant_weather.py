@@ -422,6 +422,16 @@ def test_every_documented_wmo_code_has_korean_words_that_read_right() -> None:
 
 
 @pytest.mark.parametrize(
+    ("code", "said"),
+    [(0, "맑음이에요"), (2, "구름 많음이에요"), (45, "안개예요"), (53, "이슬비예요"), (63, "비예요"),
+     (73, "눈이에요"), (77, "싸락눈이에요"), (82, "강한 소나기예요"), (86, "강한 소낙눈이에요"),
+     (95, "뇌우예요"), (99, "강한 우박을 동반한 뇌우예요")],
+)
+def test_the_sky_takes_the_right_copula(code: int, said: str) -> None:
+    assert describe(WeatherReport(condition=sky_for_code(code))) == f"지금 날씨는 {said}."
+
+
+@pytest.mark.parametrize(
     ("celsius", "spoken", "heard"),
     [(-7.3, "영하 7.3도", "영하 칠 점 삼 도"), (-0.04, "0도", "영 도"), (0.0, "0도", "영 도"),
      (31.0, "31도", "삼십일 도"), (-12.0, "영하 12도", "영하 십이 도")],

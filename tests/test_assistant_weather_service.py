@@ -1,5 +1,5 @@
 """The weather settings as users give them (SORI_WEATHER_* in the environment), through `POST
-/assistant` with its /metrics and through `sori ask`, against the stand-in Open-Meteo on 127.0.0.1.
+/assistant` with its /metrics, `sori ask` and `sori wyoming`, against the stand-in Open-Meteo on 127.0.0.1.
 
 The server and `sori ask` run on the real clock, so the forecast served here is the same every
 day from yesterday to a week ahead: "내일" has the same answer whichever day the test runs on, and
@@ -7,6 +7,7 @@ even when midnight passes during it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -20,11 +21,14 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from pydantic import ValidationError
+from wyoming.asr import Transcript
+from wyoming.handle import Handled
 
 from assistant.skills.weather import NOT_CONFIGURED, UNAVAILABLE
 from server import Settings, create_app
 from tests.server_support import live_client, make_settings, metric
 from tests.weather_support import Answer, ForecastServer, forecast_server
+from tests.wyoming_support import exchange, is_type, sori_wyoming
 from tts.text import normalize_text
 
 WEATHER_ENV = ("SORI_WEATHER_LATITUDE", "SORI_WEATHER_LONGITUDE", "SORI_WEATHER_PLACE", "SORI_WEATHER_API_URL")
@@ -188,3 +192,18 @@ def test_sori_ask_names_an_invalid_weather_setting(tmp_path: Path) -> None:
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("sori ask: invalid settings: ")
     assert "SORI_WEATHER_LONGITUDE" in result.stderr
+
+
+# ----- sori wyoming ------------------------------------------------------------------------------
+
+def test_sori_wyoming_reads_the_weather_settings(
+    test_voice_dir: Path, tmp_path: Path, clean_env: pytest.MonkeyPatch
+) -> None:
+    with forecast_server(Answer.json(rainy_week())) as server:
+        for name, value in weather_env(server).items():
+            clean_env.setenv(name, value)  # `sori wyoming` inherits this process's environment
+        with sori_wyoming(test_voice_dir, tmp_path, tmp_path / "wyoming.log") as (_, port):
+            events = asyncio.run(exchange(port, [Transcript(text="내일 비 와?").event()],
+                                          is_type("handled", "not-handled")))
+    assert Handled.is_type(events[-1].type)
+    assert Handled.from_event(events[-1]).text == RAIN_REPLY
