@@ -102,6 +102,13 @@ def reading(reply: str) -> str:
     return normalized
 
 
+@pytest.fixture(autouse=True)
+def _no_proxy_for_the_stand_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Requests to the stand-in on 127.0.0.1 go straight to it, whatever proxy the machine has."""
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.setenv(name, "127.0.0.1,localhost")
+
+
 @pytest.fixture(scope="module")
 def catalog() -> IntentCatalog:
     """The compiled templates, once for the module."""

@@ -60,6 +60,13 @@ def weather_env(server: ForecastServer) -> dict[str, str]:
             "SORI_WEATHER_PLACE": "서울", "SORI_WEATHER_API_URL": server.url}
 
 
+@pytest.fixture(autouse=True)
+def _no_proxy_for_the_stand_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Requests to the stand-in on 127.0.0.1 go straight to it, whatever proxy the machine has."""
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.setenv(name, "127.0.0.1,localhost")
+
+
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
     """No SORI_WEATHER_* from the machine running the tests."""
