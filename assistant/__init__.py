@@ -3,10 +3,17 @@
 from assistant.assistant import Assistant, AssistantReply, default_store_path
 from assistant.errors import AssistantError, StoreUnavailableError
 from assistant.normalize import normalize_utterance
+from assistant.open_meteo import OpenMeteoConfig, OpenMeteoProvider
 from assistant.particles import has_final_consonant, particle_for, strip_particle, with_particle
 from assistant.recognizer import IntentCatalog, Recognition, load_intents, recognize
 from assistant.skills import FALLBACK_REPLY, SERVED_INTENTS
-from assistant.weather import WeatherError, WeatherProvider, WeatherReport
+from assistant.weather import (
+    DailyForecast,
+    UnknownPlaceError,
+    WeatherError,
+    WeatherProvider,
+    WeatherReport,
+)
 
 __all__ = [
     "FALLBACK_REPLY",
@@ -14,9 +21,13 @@ __all__ = [
     "Assistant",
     "AssistantError",
     "AssistantReply",
+    "DailyForecast",
     "IntentCatalog",
+    "OpenMeteoConfig",
+    "OpenMeteoProvider",
     "Recognition",
     "StoreUnavailableError",
+    "UnknownPlaceError",
     "WeatherError",
     "WeatherProvider",
     "WeatherReport",

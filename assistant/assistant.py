@@ -63,7 +63,7 @@ class Assistant:
         except (ZoneInfoNotFoundError, ValueError) as error:
             raise AssistantError(f"unknown timezone {timezone!r}") from error
         if weather is not None and not isinstance(weather, WeatherProvider):
-            raise AssistantError(f"weather provider {weather!r} has no current(location) method")
+            raise AssistantError(f"weather provider {weather!r} has no forecast(location) method")
         self._clock = clock
         self._weather = weather
         self.store = AssistantStore(store_path if store_path is not None else default_store_path())

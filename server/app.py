@@ -21,7 +21,7 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from assistant import Assistant
+from assistant import Assistant, OpenMeteoProvider
 from server.cache import SingleFlightCache
 from server.errors import ServiceError, VoiceUnavailableError
 from server.inference_process import InferenceProcess
@@ -90,8 +90,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         finally:
             lifecycle.stop()
         return
+    weather = _weather_provider(settings, metrics)
     assistant_ = await run_in_threadpool(
-        lambda: Assistant(store_path=settings.assistant_store_path, timezone=settings.timezone)
+        lambda: Assistant(store_path=settings.assistant_store_path, timezone=settings.timezone, weather=weather)
     )
     try:
         synthesizer = registry.load(registry.default_name).synthesizer
@@ -131,6 +132,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         app.state.assistant = None
         await run_in_threadpool(assistant_.close)
+
+
+def _weather_provider(settings: Settings, metrics: Metrics) -> OpenMeteoProvider | None:
+    """Open-Meteo for the configured place, its requests counted in metrics; None when unset."""
+    config = settings.weather_config()
+    if config is None:
+        logger.info("weather: not configured (SORI_WEATHER_LATITUDE and SORI_WEATHER_LONGITUDE unset)")
+        return None
+    logger.info("weather: %s for %s (%g, %g)", config.api_url, config.place or "an unnamed place",
+                config.latitude, config.longitude)
+    return OpenMeteoProvider(config, on_fetch=metrics.count_weather_fetch)
 
 
 def _inference_processes(

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from assistant.open_meteo import FETCH_OUTCOMES
+
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 RTF_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -77,6 +79,13 @@ class Metrics:
             "sori_cache_lookups", "Synthesis cache lookups: hit, shared (joined in-flight) or miss.",
             ["result"], registry=self.registry,
         )
+        self.weather_fetches = Counter(
+            "sori_weather_fetches", "Requests to the weather API by how they ended: ok, timeout, "
+            "unreachable, http_error or malformed (questions answered from the cache make none).",
+            ["result"], registry=self.registry,
+        )
+        for outcome in FETCH_OUTCOMES:  # every result shows from the start, at 0
+            self.weather_fetches.labels(result=outcome)
 
     def track_queue(self, depth: Callable[[], float]) -> None:
         """Report the queue depth from `depth()` at every scrape."""
@@ -89,6 +98,10 @@ class Metrics:
         self.audio_seconds.inc(audio_seconds)
         if audio_seconds > 0:
             self.real_time_factor.observe(seconds / audio_seconds)
+
+    def count_weather_fetch(self, outcome: str) -> None:
+        """Record one request to the weather API and how it ended (a FetchOutcome)."""
+        self.weather_fetches.labels(result=outcome).inc()
 
     def render(self) -> bytes:
         """The Prometheus text exposition of this registry."""

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from assistant.open_meteo import OpenMeteoConfig
 
 
 def _default_data_dir() -> Path:
@@ -96,6 +99,16 @@ class Settings(BaseSettings):
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     """Log level for `sori serve` (uvicorn and Sori's loggers)."""
 
+    weather_latitude: float | None = Field(None, ge=-90.0, le=90.0)
+    """Latitude of the place the assistant's weather is for (Open-Meteo); with weather_longitude.
+    Both unset: no weather provider, and weather questions are answered "not configured"."""
+    weather_longitude: float | None = Field(None, ge=-180.0, le=180.0)
+    """Longitude of the weather's place; set together with weather_latitude."""
+    weather_place: str | None = None
+    """The place's name as said in replies and recognised in questions, e.g. 서울; unset: unnamed."""
+    weather_api_url: str | None = None
+    """Open-Meteo's forecast endpoint, or a mirror's; unset: https://api.open-meteo.com/v1/forecast."""
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
@@ -113,6 +126,25 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return None
         return value
+
+    @field_validator("weather_place", "weather_api_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        """An empty SORI_WEATHER_PLACE or SORI_WEATHER_API_URL means unset."""
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value.strip() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _check_weather(self) -> Settings:
+        """Latitude and longitude come together, and the weather settings make a valid config."""
+        if (self.weather_latitude is None) != (self.weather_longitude is None):
+            raise ValueError("set both SORI_WEATHER_LATITUDE and SORI_WEATHER_LONGITUDE, or neither")
+        if self.weather_latitude is None and (self.weather_place or self.weather_api_url):
+            raise ValueError("SORI_WEATHER_PLACE and SORI_WEATHER_API_URL need "
+                             "SORI_WEATHER_LATITUDE and SORI_WEATHER_LONGITUDE")
+        self.weather_config()  # raises ValueError for a URL that is not http(s)
+        return self
 
     @field_validator("device")
     @classmethod
@@ -147,3 +179,16 @@ class Settings(BaseSettings):
     def assistant_store_path(self) -> Path:
         """The assistant's SQLite file under data_dir."""
         return self.data_dir / "assistant.sqlite3"
+
+    def weather_config(self) -> OpenMeteoConfig | None:
+        """The Open-Meteo provider's config for these settings, or None when no place is set."""
+        if self.weather_latitude is None or self.weather_longitude is None:
+            return None
+        from assistant.open_meteo import DEFAULT_API_URL, OpenMeteoConfig
+
+        return OpenMeteoConfig(
+            latitude=self.weather_latitude,
+            longitude=self.weather_longitude,
+            place=self.weather_place,
+            api_url=self.weather_api_url or DEFAULT_API_URL,
+        )

@@ -21,7 +21,7 @@ from assistant import (
 )
 from assistant.skills.clock import clock_phrase
 from assistant.skills.timers import ASK_FOR_DURATION, format_duration
-from assistant.skills.weather import NOT_CONFIGURED, ONLY_NOW, UNAVAILABLE
+from assistant.skills.weather import NO_FORECAST, NOT_CONFIGURED, UNAVAILABLE
 
 SEOUL = ZoneInfo("Asia/Seoul")
 START = datetime(2026, 11, 21, 15, 5, tzinfo=SEOUL)
@@ -41,13 +41,13 @@ class SteppingClock:
 
 
 class FixedWeather:
-    """A weather provider with a canned report per place, recording what it was asked."""
+    """A provider that knows only the present: a canned report per place, recording what it was asked."""
 
     def __init__(self, temperature: float | None = 12.5) -> None:
         self.temperature = temperature
         self.asked: list[str | None] = []
 
-    def current(self, location: str | None) -> WeatherReport:
+    def forecast(self, location: str | None) -> WeatherReport:
         self.asked.append(location)
         return WeatherReport("맑음", self.temperature, location)
 
@@ -55,7 +55,7 @@ class FixedWeather:
 class BrokenWeather:
     """A provider that is offline."""
 
-    def current(self, location: str | None) -> WeatherReport:
+    def forecast(self, location: str | None) -> WeatherReport:
         raise WeatherError("no network")
 
 
@@ -176,7 +176,7 @@ def test_weather_without_provider_says_not_configured(assistant: Assistant) -> N
 def test_weather_from_an_injected_provider(tmp_path: Path) -> None:
     provider = FixedWeather()
     assistant = Assistant(tmp_path / "a.sqlite3", clock=lambda: START, weather=provider)
-    assert reply(assistant, "서울 날씨 어때") == "서울 날씨는 맑음이에요. 기온은 12.5도예요."
+    assert reply(assistant, "서울 날씨 어때") == "지금 서울 날씨는 맑음이에요. 기온은 12.5도예요."
     assert reply(assistant, "날씨 알려줘") == "지금 날씨는 맑음이에요. 기온은 12.5도예요."
     assert provider.asked == ["서울", None]
     provider.temperature = -3.0
@@ -186,17 +186,20 @@ def test_weather_from_an_injected_provider(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "when"),
-    [("내일 날씨 어때?", "내일"), ("다음 주 금요일에 비 와?", "다음 주 금요일"), ("모레 서울 날씨는?", "모레 서울")],
+    ("text", "when", "location"),
+    [("내일 날씨 어때?", "내일", None), ("다음 주 금요일에 비 와?", "다음 주 금요일", None),
+     ("모레 서울 날씨는?", "모레", "서울")],
 )
-def test_weather_for_another_time_says_only_now_is_known(tmp_path: Path, text: str, when: str) -> None:
+def test_weather_for_another_day_from_a_present_only_provider(
+    tmp_path: Path, text: str, when: str, location: str | None
+) -> None:
     provider = FixedWeather()
     assistant = Assistant(tmp_path / "a.sqlite3", clock=lambda: START, weather=provider)
     answer = assistant.ask(text)
     assert answer.intent == "HassGetWeather"
-    assert answer.reply == ONLY_NOW.format(when=when)
-    assert answer.reply.startswith("저는 지금 날씨만 알 수 있어서 ")
-    assert provider.asked == []  # today's weather is not passed off as another day's
+    # today's weather is not passed off as another day's
+    assert answer.reply == NO_FORECAST.format(when=when) == f"{when} 날씨는 아직 예보가 없어요."
+    assert provider.asked == [location]
     without = Assistant(tmp_path / "b.sqlite3", clock=lambda: START)
     assert reply(without, text) == NOT_CONFIGURED
 

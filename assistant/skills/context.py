@@ -22,7 +22,7 @@ class SkillContext:
     store: AssistantStore
     """Persistent timers and shopping list."""
     weather: WeatherProvider | None = None
-    """Where current weather comes from; None when no provider is configured."""
+    """Where the weather (now and the days ahead) comes from; None when no provider is configured."""
 
 
 Skill = Callable[[Slots, SkillContext], str | None]

@@ -15,24 +15,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from assistant import Assistant, WeatherReport, with_particle
+from assistant import Assistant, DailyForecast, WeatherReport, with_particle
+from assistant.skills.weather import WEEKDAYS
+from assistant.weather_codes import WMO_SKY
 from recipes.espeak_ko.source_intents import SAMPLE_VALUES
 
 START = datetime(2024, 1, 1, 0, 0)
 """The earliest moment the sample clock shows; dates are drawn from the 12 years after it."""
 YEARS = 12
-CONDITIONS = (
-    "맑음",
-    "흐림",
-    "비",
-    "눈",
-    "구름 조금",
-    "구름 많음",
-    "소나기",
-    "안개",
-    "황사",
-    "천둥번개",
-)
+CONDITIONS = tuple(WMO_SKY.values())
+"""Every sky the Open-Meteo provider can report."""
+FORECAST_DAYS = 7
 LOCATIONS = ("서울", "부산", "인천", "대구", "대전", "광주", "울산", "제주", "강릉", "춘천", "전주")
 
 
@@ -46,15 +39,32 @@ class _Clock:
         return self.moment
 
 
+def _sample_temperature(rng: random.Random) -> float:
+    return round(rng.uniform(-15, 36), 1)
+
+
 @dataclass(frozen=True)
 class _SampleWeather:
-    """A weather provider that reports sample conditions drawn from a seeded generator."""
+    """A weather provider that reports sample conditions drawn from a seeded generator, with a
+    week of daily forecasts from the sample clock's day on."""
 
     rng: random.Random = field(compare=False)
+    clock: _Clock = field(compare=False)
 
-    def current(self, location: str | None) -> WeatherReport:
-        temperature = self.rng.choice((None, round(self.rng.uniform(-15, 36) * 2) / 2))
-        return WeatherReport(self.rng.choice(CONDITIONS), temperature, location)
+    def forecast(self, location: str | None) -> WeatherReport:
+        today = self.clock.moment.date()
+        days = tuple(
+            DailyForecast(
+                day=today + timedelta(days=offset),
+                condition=self.rng.choice(CONDITIONS),
+                low_celsius=(low := _sample_temperature(self.rng)),
+                high_celsius=low + round(self.rng.uniform(0, 12), 1),
+                precipitation_probability=self.rng.choice((0, 5, 10, 20, 30, 45, 60, 75, 90, 100)),
+            )
+            for offset in range(FORECAST_DAYS)
+        )
+        temperature = self.rng.choice((None, _sample_temperature(self.rng)))
+        return WeatherReport(self.rng.choice(CONDITIONS), temperature, location, days)
 
 
 BATCH_ROUNDS = 20
@@ -111,7 +121,8 @@ def _questions(rng: random.Random, clock: _Clock, rounds: int) -> Iterator[str]:
         right = rng.choice((rng.randint(1, 20), rng.randint(21, 500), round(rng.uniform(0, 10), 2)))
         operator = rng.choice(("더하기", "빼기", "곱하기", "나누기"))
         yield f"{left} {operator} {right}는 얼마야"
-        yield rng.choice(("날씨 어때", f"{rng.choice(LOCATIONS)} 날씨 어때"))
+        when = rng.choice(("", "내일 ", "모레 ", "주말 ", f"{rng.choice(WEEKDAYS)} "))
+        yield f"{when}{rng.choice(('', rng.choice(LOCATIONS) + ' '))}날씨 어때"
         yield rng.choice(("안녕", "고마워", "넌 누구야", "뭐 할 수 있어"))
 
 
@@ -129,7 +140,7 @@ def reply_sentences(seed: int, rounds: int) -> list[str]:
             assistant = Assistant(
                 store_path=Path(scratch) / f"store-{batch}.sqlite3",
                 clock=clock,
-                weather=_SampleWeather(random.Random(f"{seed}:weather:{batch}")),
+                weather=_SampleWeather(random.Random(f"{seed}:weather:{batch}"), clock),
             )
             for question in _questions(rng, clock, min(BATCH_ROUNDS, rounds - batch)):
                 reply = assistant.ask(question).reply

@@ -7,7 +7,10 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from assistant import WeatherProvider
 
 LOGGER = logging.getLogger(__name__)
 
@@ -55,12 +58,40 @@ def _speak(text: str, output: Path, voice: Path | None, device: str) -> int:
     return 0
 
 
+def _weather_provider() -> WeatherProvider | None:
+    """Open-Meteo as the SORI_WEATHER_* settings configure it (as `sori serve` does), or None.
+
+    Raises ValueError with one line naming every invalid setting.
+    """
+    from pydantic import ValidationError
+
+    from assistant import OpenMeteoProvider
+    from server.settings import Settings
+
+    from_environment: dict[str, Any] = {}  # no options of its own: the SORI_* environment alone
+    try:
+        config = Settings(**from_environment).weather_config()
+    except ValidationError as error:
+        problems = "; ".join(
+            (f"SORI_{str(problem['loc'][0]).upper()}: " if problem["loc"] else "")
+            + str(problem["msg"]).removeprefix("Value error, ")
+            for problem in error.errors()
+        )
+        raise ValueError(f"invalid settings: {problems}") from None
+    return OpenMeteoProvider(config) if config is not None else None
+
+
 def run(args: argparse.Namespace) -> int:
     """Print the assistant's answer; with -o also write it as speech."""
     from assistant import Assistant, AssistantError
 
     try:
-        answer = Assistant().ask(args.text)
+        weather = _weather_provider()
+    except ValueError as error:
+        print(f"sori ask: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        answer = Assistant(weather=weather).ask(args.text)
     except AssistantError as error:
         print(f"sori ask: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
