@@ -275,7 +275,10 @@ def ray_address():
     """A local Ray cluster for this module, started the way the command starts one (127.0.0.1, no
     dashboard, token authentication with a token of its own); after the tests it is stopped and
     no process of it may be left."""
-    pytest.importorskip("ray", reason='Ray is the "sori[ray]" extra')
+    import importlib.util
+
+    if importlib.util.find_spec("ray") is None:  # not importorskip: Ray must not be imported yet
+        pytest.skip('Ray is the "sori[ray]" extra, which `make install` installs')
     from tts.bulk.ray_data import ray_cluster
 
     saved = {key: os.environ.get(key) for key in RAY_ENV}
