@@ -325,6 +325,8 @@ def test_ray_gives_the_same_files_and_samples_as_local(tmp_path, test_voice_dir,
         assert (tmp_path / "ray" / name).read_bytes() == (tmp_path / "local" / name).read_bytes()
     report = json.loads((tmp_path / "ray" / REPORT_FILE).read_text())
     assert report["runner"] == "ray" and report["workers"] == 2
+    # More actors than the cluster has CPUs would wait forever: refused in one line instead.
+    assert synthesize(sentences, tmp_path / "ray2", test_voice_dir, "--ray", "--workers", "999") == 2
 
 
 def test_a_killed_ray_worker_then_a_rerun_gives_every_line_once(tmp_path, test_voice_dir, ray_address):

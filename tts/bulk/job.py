@@ -19,7 +19,7 @@ import logging
 import time
 import unicodedata
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -44,6 +44,10 @@ BATCH_SIZE = {"cpu": 16, "cuda": 64}
 SKIP_TOO_LONG = "too_long"
 SKIP_SEPARATOR = "column_separator"
 SKIP_UNSPEAKABLE = "unspeakable"
+
+
+Runner = Callable[[Sequence[Sequence[LineTask]], SynthesisOptions], Iterator[list[SpokenLine]]]
+"""Speaks planned batches and yields each batch's lines as it finishes (tts.bulk.local, ray_data)."""
 
 
 class BulkError(ValueError):
@@ -227,7 +231,7 @@ def _vocoder_name(config: VoiceConfig, vocoder: str) -> str:
 
 def _run(
     sentences: SentenceFile, sentences_path: Path, out: Path, options: BulkOptions, config: VoiceConfig,
-    device: str, runner: str, started: float, execute: Any,
+    device: str, runner: str, started: float, execute: Runner,
 ) -> dict[str, Any]:
     """Plan, speak what is pending through `execute(batches, options)`, write, then finalize."""
     from tqdm import tqdm
@@ -254,8 +258,7 @@ def _run(
     bar = tqdm(total=job.pending, unit="line", desc="synthesize", disable=not options.progress or not job.pending)
     try:
         with Journal(journal_path) as journal:
-            batches: Iterator[list[SpokenLine]] = execute(list(job.batches), synthesis_options)
-            for spoken in batches:
+            for spoken in execute(job.batches, synthesis_options):
                 for item in spoken:
                     record = item.record
                     line = current[record.line]
