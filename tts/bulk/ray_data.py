@@ -146,7 +146,7 @@ def run_on_ray(
              "texts": [task.text for task in batch]} for batch in batches]
     resources: dict[str, Any] = {"num_gpus": 1} if on_gpu else {"num_cpus": 1}
     dataset = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
-        SpeakBatches, batch_size=1, compute=ray.data.ActorPoolStrategy(size=workers),
+        SpeakBatches, batch_size=1, compute=ray.data.ActorPoolStrategy(size=min(workers, len(rows))),
         fn_constructor_kwargs={"source": source, "options": options}, **resources,
     )
     for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
