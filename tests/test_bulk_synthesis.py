@@ -79,6 +79,20 @@ def assert_every_line_once(sentences: Path, out: Path) -> None:
     assert len({row.audio for row in transcript.rows}) == len(transcript.rows)
 
 
+def test_batches_hold_lines_of_similar_length_whatever_their_order(tmp_path):
+    from tts.bulk import SentenceLine, plan_batches
+
+    lines = [SentenceLine(number, "가" * length) for number, length in
+             enumerate([9, 1, 5, 3, 9, 2, 7, 1], start=1)]
+    batches = plan_batches(lines, 3)
+    assert [[line.number for line in batch] for batch in batches] == [[2, 8, 6], [4, 3, 7], [1, 5]]
+    assert plan_batches(list(reversed(lines)), 3) == batches
+    with pytest.raises(ValueError):
+        plan_batches(lines, 0)
+    ids = read_sentences(write_lines(tmp_path / "s.txt", 3))
+    assert ids.line_id(7) == "000007" and ids.total_lines == 7
+
+
 def test_one_wav_per_line_a_kss_transcript_and_a_report(tmp_path, test_voice_dir, capsys):
     sentences = write_lines(tmp_path / "sentences.txt", 12)
     out = tmp_path / "out"
