@@ -130,6 +130,15 @@ def test_one_wav_per_line_a_kss_transcript_and_a_report(tmp_path, test_voice_dir
     assert json.loads((out / REPORT_FILE).read_text())["this_run"]["lines_done"] == 0
     assert {path.name: path.read_bytes() for path in (out / "wavs").iterdir()} == before
 
+    # A line whose text changed is spoken again; the others are kept.
+    rows = sentences.read_text(encoding="utf-8").split("\n")
+    rows[1] = "이번에는 " + rows[1]
+    sentences.write_text("\n".join(rows), encoding="utf-8")
+    assert synthesize(sentences, out, test_voice_dir, "--keep-failed") == 0
+    assert json.loads((out / REPORT_FILE).read_text())["this_run"]["lines_done"] == 1
+    assert read_journal(out / JOURNAL_FILE)[2].text.startswith("이번에는")
+    assert_every_line_once(sentences, out)
+
 
 def test_failed_attention_stays_out_of_the_transcript_unless_kept(tmp_path, test_voice_dir):
     sentences = write_lines(tmp_path / "sentences.txt", 4)
