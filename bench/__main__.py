@@ -17,11 +17,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-SECTIONS = ("model", "griffin-lim", "vocoder", "gpu", "server", "streaming", "training")
+SECTIONS = ("model", "griffin-lim", "vocoder", "gpu", "server", "streaming", "training", "bulk")
 
 
 def _runners(rounds: int, threads: int) -> dict[str, Callable[[], list]]:
     from bench import (
+        bulk,
         gpu,
         griffin_lim_vs_librosa,
         model_vs_peers,
@@ -42,6 +43,8 @@ def _runners(rounds: int, threads: int) -> dict[str, Callable[[], list]]:
         "server": lambda: server_load.run(),
         "streaming": lambda: streaming.run(rounds),
         "training": lambda: training.run(3, threads=both),
+        # In process against Ray Data with 2 actors (bench/bulk.py; alone: python -m bench.bulk).
+        "bulk": lambda: bulk.run(),
     }
 
 
