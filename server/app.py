@@ -21,7 +21,7 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from assistant import Assistant
+from server.assistant_service import open_assistant
 from server.cache import SingleFlightCache
 from server.errors import ServiceError, VoiceUnavailableError
 from server.inference_process import InferenceProcess
@@ -90,9 +90,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         finally:
             lifecycle.stop()
         return
-    assistant_ = await run_in_threadpool(
-        lambda: Assistant(store_path=settings.assistant_store_path, timezone=settings.timezone)
-    )
+    assistant_ = await run_in_threadpool(open_assistant, settings)
     try:
         synthesizer = registry.load(registry.default_name).synthesizer
         device = synthesizer.device
