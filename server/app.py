@@ -22,16 +22,19 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from server.assistant_service import open_assistant
+from server.announcer import TimerAnnouncer, speak_and_publish
 from server.cache import SingleFlightCache
 from server.errors import ServiceError, VoiceUnavailableError
+from server.events import EventHub
 from server.inference_process import InferenceProcess
 from server.lifecycle import Lifecycle
 from server.metrics import Metrics
 from server.middleware import ApiKeyMiddleware, BodySizeLimitMiddleware, MetricsMiddleware
-from server.routes import assistant, meta, openai, page, speak
+from server.routes import assistant, events, meta, openai, page, speak
 from server.settings import Settings, usable_cores
 from server.speech import Speech, SpeechService
 from server.voice_registry import VoiceRegistry
+from server.webhook import WebhookNotifier
 from server.worker import InferenceWorker
 from tts import Synthesizer
 
@@ -112,18 +115,33 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             settings.cache_size, settings.cache_max_bytes, lambda speech: speech.nbytes
         )
         await run_in_threadpool(worker.start)
+        hub: EventHub = app.state.events
+        webhook = None
+        if settings.webhook_url is not None:
+            webhook = WebhookNotifier(settings.webhook_url, metrics, timeout_s=settings.webhook_timeout_s,
+                                      retries=settings.webhook_retries)
+        speech = SpeechService(worker, cache, metrics, settings.request_timeout_s, settings.griffin_lim_iters)
+        announcer = TimerAnnouncer(
+            assistant_.store, speak_and_publish(registry, speech, hub, webhook, metrics), metrics,
+            poll_s=settings.timer_poll_s,
+        )
         try:
             lifecycle.when_cut_off(worker.abandon)
             metrics.track_queue(lambda: worker.depth)
             app.state.assistant = assistant_
-            app.state.speech = SpeechService(
-                worker, cache, metrics, settings.request_timeout_s, settings.griffin_lim_iters
-            )
+            app.state.speech = speech
+            if webhook is not None:
+                webhook.start()
+            announcer.start()
             lifecycle.ready()
             logger.info("serving voice %s on %s", registry.default_name, device)
             yield
         finally:
             lifecycle.stop()
+            hub.close()
+            await announcer.stop()
+            if webhook is not None:
+                await webhook.stop()
             app.state.speech = None
             await run_in_threadpool(worker.stop)
     finally:
@@ -190,8 +208,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.voices = None
     app.state.speech = None
     app.state.assistant = None
+    app.state.events = EventHub()
 
-    routers = (speak.router, assistant.router, openai.router, meta.public, meta.protected, page.router)
+    routers = (speak.router, assistant.router, events.router, openai.router, meta.public, meta.protected,
+               page.router)
     for router in routers:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=page.static_dir()), name="static")
