@@ -320,7 +320,8 @@ def test_a_closed_store_is_unavailable_and_closing_twice_is_harmless(store_url: 
                       lambda: store.claim_due_timers(now=0.0)):
         with pytest.raises(StoreUnavailableError, match="closed"):
             operation()
-    assert opened(store_url).shopping_items() == ["우유"]
+    with contextlib.closing(opened(store_url)) as reopened:
+        assert reopened.shopping_items() == ["우유"]
 
 
 def test_a_busy_store_reaches_the_assistants_caller_as_unavailable(tmp_path: Path) -> None:
@@ -446,7 +447,8 @@ async def test_concurrent_http_requests_all_land(test_voice_dir: Path, tmp_path:
     for item, response in zip(ITEMS_32, responses, strict=True):
         assert response.status_code == 200, response.text
         assert response.json()["reply"] == f"{with_particle(item, '을/를')} 장보기 목록에 추가했어요."
-    assert sorted(opened(store_url).shopping_items()) == sorted(ITEMS_32)
+    with contextlib.closing(opened(store_url)) as store:
+        assert sorted(store.shopping_items()) == sorted(ITEMS_32)
 
 
 @pytest.mark.anyio
