@@ -21,8 +21,8 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from server.assistant_service import open_assistant
 from server.announcer import TimerAnnouncer, speak_and_publish
+from server.assistant_service import open_assistant
 from server.cache import SingleFlightCache
 from server.errors import ServiceError, VoiceUnavailableError
 from server.events import EventHub
@@ -74,8 +74,9 @@ async def _start_default_voice(registry: VoiceRegistry, settings: Settings) -> s
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Load voices and the assistant, start the worker; on shutdown stop it and close the
-    assistant's store. A drain that is cut off makes the worker answer what it holds at once.
+    """Load voices and the assistant (its store opened and migrated), start the worker, the timer
+    announcer and the webhook; on shutdown end the event streams, stop them all and close the
+    store. A drain that is cut off makes the worker answer what it holds at once.
 
     The default voice must exist (else start-up fails); one that fails to load leaves the app
     degraded but serving its probes.

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -116,7 +117,7 @@ def test_store_rejects_bad_paths(tmp_path: Path) -> None:
 def test_default_store_lives_in_the_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SORI_DATA_DIR", str(tmp_path / "data"))
     assistant = Assistant(clock=lambda: START)
-    assert assistant.store.path == tmp_path / "data" / "assistant.sqlite3"
+    assert assistant.store.description == str(tmp_path / "data" / "assistant.sqlite3")
     assistant.ask("빵 사야 해")
     assert (tmp_path / "data" / "assistant.sqlite3").is_file()
 
@@ -233,8 +234,8 @@ def test_a_store_newer_than_this_code_is_refused(store_url: str) -> None:
     opened(store_url).close()
     statement = "INSERT INTO schema_migrations (version, description, applied_at) VALUES (99, 'future', 0)"
     if store_url.startswith("sqlite"):
-        with contextlib.closing(sqlite3.connect(store_url.removeprefix("sqlite:///"))) as connection, connection:
-            connection.execute(statement)
+        with contextlib.closing(sqlite3.connect(store_url.removeprefix("sqlite:///"))) as lite, lite:
+            lite.execute(statement)
     else:
         import psycopg
 
@@ -471,3 +472,25 @@ async def test_a_locked_store_is_a_503_with_retry_after_and_nothing_half_done(
         assert retried.status_code == 200, retried.text
     # The blocker's own item and one 우유: the refused attempt left nothing behind.
     assert sorted(SqliteStore(settings.assistant_store_path).shopping_items()) == ["사과", "우유"]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["ask", "안녕"], ["serve", "--port", "0"], ["wyoming", "--uri", "tcp://127.0.0.1:0"]],
+    ids=["ask", "serve", "wyoming"],
+)
+def test_the_commands_refuse_an_unreachable_database_in_one_line(
+    command: list[str], test_voice_dir: Path, tmp_path: Path
+) -> None:
+    url = f"postgresql://sori:hunter2@127.0.0.1:{free_port()}/sori"
+    voice = [] if command[0] == "ask" else ["--voice", str(test_voice_dir), "--device", "cpu"]
+    result = subprocess.run(
+        [sys.executable, "-m", "sori", *command, *voice, "--database-url", url],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "SORI_DATA_DIR": str(tmp_path), "SORI_WARMUP": "false"},
+    )
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert lines[0].startswith(f"sori {command[0]}: cannot open the assistant store postgresql://sori:***@")
+    assert "hunter2" not in result.stderr + result.stdout

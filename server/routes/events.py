@@ -23,7 +23,7 @@ from server.routes.common import error_responses
 router = APIRouter(tags=["assistant"], responses=error_responses(401))
 
 SHUTDOWN_CHECK_S = 0.5
-"""How often an idle stream checks whether the server is shutting down."""
+"""How often an idle stream checks whether its client left or the server is shutting down."""
 
 CONNECTED = ": connected\n\n"
 KEEP_ALIVE = ": keep-alive\n\n"
@@ -36,8 +36,12 @@ EVENTS_DESCRIPTION = (
 )
 
 
-async def _stream(hub: EventHub, lifecycle: Lifecycle, metrics: Metrics, keepalive_s: float) -> AsyncIterator[str]:
-    """Subscribe, then yield each event, keep-alives while idle, until the server shuts down."""
+async def _stream(request: Request, keepalive_s: float) -> AsyncIterator[str]:
+    """Subscribe, then yield each event, keep-alives while idle, until the client leaves or the
+    server shuts down (both noticed within SHUTDOWN_CHECK_S)."""
+    hub: EventHub = request.app.state.events
+    lifecycle: Lifecycle = request.app.state.lifecycle
+    metrics: Metrics = request.app.state.metrics
     with hub.subscribe() as queue:
         metrics.event_clients.inc()
         try:
@@ -47,6 +51,8 @@ async def _stream(hub: EventHub, lifecycle: Lifecycle, metrics: Metrics, keepali
                 try:
                     event = await asyncio.wait_for(queue.get(), timeout=SHUTDOWN_CHECK_S)
                 except TimeoutError:
+                    if await request.is_disconnected():
+                        return
                     if time.monotonic() - last_sent >= keepalive_s:
                         yield KEEP_ALIVE
                         last_sent = time.monotonic()
@@ -66,9 +72,8 @@ async def _stream(hub: EventHub, lifecycle: Lifecycle, metrics: Metrics, keepali
 )
 async def events(request: Request, settings: SettingsDep) -> StreamingResponse:
     """Announcements as server-sent events (`event: timer-finished`), from when the client connects."""
-    state = request.app.state
     return StreamingResponse(
-        _stream(state.events, state.lifecycle, state.metrics, settings.events_keepalive_s),
+        _stream(request, settings.events_keepalive_s),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
