@@ -1,10 +1,11 @@
 """Persistent timers and shopping list behind one interface (`Store`), with two engines: SQLite
 (embedded, the default: one file under the data directory) and PostgreSQL (shared by replicas).
-`open_store(url, default_path)` picks the engine from a database URL."""
+`open_store(url, default_path)` picks the engine from a database URL; the PostgreSQL engine
+(`assistant.store.postgres.PostgresStore`) is imported only when a URL names it, as psycopg takes
+most of a second to import."""
 
 from assistant.store.base import Store, Timer
 from assistant.store.migrations import LATEST_VERSION, MIGRATIONS, Migration
-from assistant.store.postgres import PostgresStore
 from assistant.store.sqlite import SqliteStore
 from assistant.store.url import open_store, redact_url
 
@@ -12,7 +13,6 @@ __all__ = [
     "LATEST_VERSION",
     "MIGRATIONS",
     "Migration",
-    "PostgresStore",
     "SqliteStore",
     "Store",
     "Timer",

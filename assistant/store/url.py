@@ -57,15 +57,16 @@ def open_store(url: str | None, default_path: Path, *, timeout_seconds: float | 
     """Open (creating and migrating as needed) the store `url` names; AssistantError with the URL,
     password hidden, when it is malformed or cannot be reached. `timeout_seconds` overrides the
     engine's wait for a lock or a connection."""
-    from assistant.store.postgres import PostgresStore
     from assistant.store.sqlite import SqliteStore
 
     if url is None or not url.strip():
         path = default_path
     elif url_scheme(url.strip()) == SQLITE_SCHEME:
         path = sqlite_path(url.strip())
-    elif timeout_seconds is None:
-        return PostgresStore(url.strip())
     else:
+        from assistant.store.postgres import PostgresStore  # psycopg: imported only when needed
+
+        if timeout_seconds is None:
+            return PostgresStore(url.strip())
         return PostgresStore(url.strip(), timeout_seconds=timeout_seconds)
     return SqliteStore(path) if timeout_seconds is None else SqliteStore(path, timeout_seconds=timeout_seconds)
