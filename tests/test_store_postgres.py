@@ -139,3 +139,22 @@ def wait(condition: object, what: str, timeout_s: float = 120.0) -> None:
     from tests.events_support import wait_until
 
     wait_until(condition, what, timeout_s)
+
+
+@pytest.mark.parametrize(("environment", "outcome"), [
+    ({}, pytest.skip.Exception),
+    ({"CI": "true"}, pytest.fail.Exception),
+    ({"SORI_REQUIRE_POSTGRES": "1"}, pytest.fail.Exception),
+])
+def test_without_postgresql_the_tests_skip_naming_why_or_fail_where_it_is_required(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], outcome: type[BaseException]
+) -> None:
+    from tests import postgres_support
+
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("SORI_REQUIRE_POSTGRES", raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(postgres_support, "postgres_bin_dir", lambda: None)
+    with pytest.raises(outcome, match="apt-get install postgresql"):
+        create_cluster()
