@@ -219,8 +219,8 @@ def measure_faults(servers: list[Served], cluster: PostgresCluster, url: str) ->
     recovery = ", ".join(f"server {index + 1}: {seconds:.2f} s" for index, seconds in sorted(first_ok_after.items()))
     table.notes.append(f"first 200 after the restart (time from pg_ctl start returning): {recovery or 'never'}.")
     table.notes.append(f"acknowledged (200) adds: {len(acknowledged)}; missing from the database: {len(lost)}.")
-    table.notes.append("'down' counts requests sent while the database was stopped; 'after' those sent "
-                       "after it was started again (the first of them may still meet broken connections).")
+    table.notes.append("Requests are counted by the phase in which they were sent ('down': while the "
+                       "database was stopped): one sent just before the stop can be answered 503 after it.")
     return table
 
 
