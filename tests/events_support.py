@@ -15,9 +15,15 @@ from typing import Any
 import httpx
 import pytest
 
+KEEPALIVE_S = 0.2
+"""events_keepalive_s for servers read by an EventReader."""
+
 
 class EventReader:
-    """Reads one /assistant/events stream in a daemon thread; parsed events land in `events`."""
+    """Reads one /assistant/events stream in a daemon thread; parsed events land in `events`.
+
+    Give the server a short `events_keepalive_s` (see KEEPALIVE_S): the reader notices `close` only
+    when a line arrives."""
 
     def __init__(self, url: str, headers: dict[str, str] | None = None) -> None:
         self.events: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
@@ -57,8 +63,12 @@ class EventReader:
             pytest.fail(f"no event within {timeout_s} s")
 
     def close(self) -> None:
-        """Stop reading and close the connection."""
+        """Stop reading at the next line (a keep-alive at the latest), then close the connection.
+
+        Closing the client under a thread blocked in a read would not end that read, nor send the
+        server a FIN, until more bytes came: the server would see the client leave only then."""
         self._stop.set()
+        self._thread.join(60)
         self._client.close()
 
 

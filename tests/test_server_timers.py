@@ -17,7 +17,7 @@ import pytest
 
 from assistant.store import open_store
 from server import create_app
-from tests.events_support import WebhookReceiver, reading_events, wait_until
+from tests.events_support import KEEPALIVE_S, WebhookReceiver, reading_events, wait_until
 from tests.server_support import free_port, make_settings, metric, read_wav, uvicorn_server
 
 TIMER_KEYS = {"id", "duration_seconds", "due_at", "reply", "audio"}
@@ -43,7 +43,7 @@ def ask(url: str, text: str, headers: dict[str, str] | None = None) -> dict[str,
 def test_a_timer_rings_once_with_spoken_audio_and_late_clients_get_only_new_ones(
     test_voice_dir: Path, tmp_path: Path
 ) -> None:
-    settings = make_settings(test_voice_dir, tmp_path)
+    settings = make_settings(test_voice_dir, tmp_path, events_keepalive_s=KEEPALIVE_S)
     with uvicorn_server(create_app(settings)) as url, reading_events(url) as early:
         assert ask(url, "1초 타이머 맞춰줘")["reply"] == "1초 타이머를 시작했어요."
         name, data = early.next()
@@ -64,7 +64,7 @@ def test_a_timer_rings_once_with_spoken_audio_and_late_clients_get_only_new_ones
 
 
 def test_the_events_stream_sends_keep_alives_and_needs_the_api_key(test_voice_dir: Path, tmp_path: Path) -> None:
-    settings = make_settings(test_voice_dir, tmp_path, api_key="s3cret", events_keepalive_s=0.2)
+    settings = make_settings(test_voice_dir, tmp_path, api_key="s3cret", events_keepalive_s=KEEPALIVE_S)
     with uvicorn_server(create_app(settings)) as url:
         refused = httpx.get(f"{url}/assistant/events", timeout=30)
         assert refused.status_code == 401 and refused.json()["detail"]
@@ -77,7 +77,8 @@ def test_timers_started_through_two_servers_each_ring_exactly_once(
     test_voice_dir: Path, tmp_path: Path, store_url: str
 ) -> None:
     """Two servers on one store: 6 timers started through both, each announced by one of them."""
-    apps = [create_app(make_settings(test_voice_dir, tmp_path / name, database_url=store_url))
+    apps = [create_app(make_settings(test_voice_dir, tmp_path / name, database_url=store_url,
+                                     events_keepalive_s=KEEPALIVE_S))
             for name in ("a", "b")]
     with uvicorn_server(apps[0]) as first, uvicorn_server(apps[1]) as second, \
             reading_events(first) as on_first, reading_events(second) as on_second:
@@ -137,7 +138,7 @@ def test_a_dead_webhook_is_counted_and_delays_no_event(test_voice_dir: Path, tmp
     one is counted as a webhook failure once its retries are spent."""
     dead = f"http://127.0.0.1:{free_port()}/hook"
     settings = make_settings(test_voice_dir, tmp_path, webhook_url=dead, webhook_retries=1,
-                             webhook_timeout_s=0.5)
+                             webhook_timeout_s=0.5, events_keepalive_s=KEEPALIVE_S)
     with uvicorn_server(create_app(settings)) as url, reading_events(url) as reader:
         for seconds in (1, 2):
             ask(url, f"{seconds}초 타이머 맞춰줘")
