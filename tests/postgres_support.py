@@ -78,7 +78,14 @@ class PostgresCluster:
         try:
             cluster._run(["initdb", "-D", str(cluster.data_dir), "-U", SUPERUSER, "--auth=trust",
                           "-E", "UTF8", "--locale=C", "--no-sync"])
-            cluster.start()
+            for attempt in range(3):  # the free port may be taken by someone else meanwhile
+                try:
+                    cluster.start()
+                    break
+                except RuntimeError:
+                    if attempt == 2:
+                        raise
+                    cluster.port = free_port()
         except BaseException:
             cluster.remove()
             raise
