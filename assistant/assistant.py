@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from assistant.errors import AssistantError
 from assistant.recognizer import IntentCatalog, Recognition, load_intents, recognize
 from assistant.skills import FALLBACK_REPLY, SKILLS, SkillContext
-from assistant.store import AssistantStore
+from assistant.store import SqliteStore, Store
 from assistant.weather import WeatherProvider
 from tts.paths import data_dir
 
@@ -47,8 +47,10 @@ def default_store_path() -> Path:
 class Assistant:
     """Korean voice-assistant logic; safe to share between threads.
 
-    Templates are compiled once per instance; timers and the shopping list persist in SQLite at
-    `store_path`, so a new Assistant on the same file sees them.
+    Templates are compiled once per instance; timers and the shopping list persist in `store`
+    (the caller's, e.g. from `assistant.store.open_store`) or else in the SQLite file at
+    `store_path`, so a new Assistant on the same database sees them. The assistant owns the store:
+    `close` closes it.
     """
 
     def __init__(
@@ -57,6 +59,7 @@ class Assistant:
         clock: Callable[[], datetime] | None = None,
         timezone: str = DEFAULT_TIMEZONE,
         weather: WeatherProvider | None = None,
+        store: Store | None = None,
     ) -> None:
         try:
             self.timezone = ZoneInfo(timezone)
@@ -66,11 +69,15 @@ class Assistant:
             raise AssistantError(f"weather provider {weather!r} has no forecast(location) method")
         self._clock = clock
         self._weather = weather
-        self.store = AssistantStore(store_path if store_path is not None else default_store_path())
+        if store is not None and store_path is not None:
+            raise AssistantError("give the assistant a store or a store path, not both")
+        self.store: Store = store if store is not None else SqliteStore(
+            store_path if store_path is not None else default_store_path()
+        )
         self._catalog: IntentCatalog = load_intents()
 
     def close(self) -> None:
-        """Close the store's SQLite file; asking afterwards fails (StoreUnavailableError) if the
+        """Close the store; asking afterwards fails (StoreUnavailableError) if the
         skill needs the store."""
         self.store.close()
 

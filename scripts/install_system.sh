@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Sori needs (espeak-ng for the bootstrap corpus, fonts-nanum so
-# Hangul renders in plots and the browser, chromium for the browser test). Installs them when run
+# Hangul renders in plots and the browser, chromium for the browser test, postgresql for the store's
+# tests against a real PostgreSQL, which make a throwaway cluster of their own from its initdb and
+# pg_ctl and use no other). Installs them when run
 # as root; otherwise names what is missing and how to get it.
 set -euo pipefail
 
-packages=(espeak-ng fonts-nanum chromium)
+packages=(espeak-ng fonts-nanum chromium postgresql)
 missing=()
 for pkg in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

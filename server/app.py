@@ -21,17 +21,20 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from assistant import Assistant, OpenMeteoProvider
+from server.announcer import TimerAnnouncer, speak_and_publish
+from server.assistant_service import open_assistant, weather_provider
 from server.cache import SingleFlightCache
 from server.errors import ServiceError, VoiceUnavailableError
+from server.events import EventHub
 from server.inference_process import InferenceProcess
 from server.lifecycle import Lifecycle
 from server.metrics import Metrics
 from server.middleware import ApiKeyMiddleware, BodySizeLimitMiddleware, MetricsMiddleware
-from server.routes import assistant, meta, openai, page, speak
+from server.routes import assistant, events, meta, openai, page, speak
 from server.settings import Settings, usable_cores
 from server.speech import Speech, SpeechService
 from server.voice_registry import VoiceRegistry
+from server.webhook import WebhookNotifier
 from server.worker import InferenceWorker
 from tts import Synthesizer
 
@@ -71,8 +74,9 @@ async def _start_default_voice(registry: VoiceRegistry, settings: Settings) -> s
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Load voices and the assistant, start the worker; on shutdown stop it and close the
-    assistant's store. A drain that is cut off makes the worker answer what it holds at once.
+    """Load voices and the assistant (its store opened and migrated), start the worker, the timer
+    announcer and the webhook; on shutdown end the event streams, stop them all and close the
+    store. A drain that is cut off makes the worker answer what it holds at once.
 
     The default voice must exist (else start-up fails); one that fails to load leaves the app
     degraded but serving its probes.
@@ -90,10 +94,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         finally:
             lifecycle.stop()
         return
-    weather = _weather_provider(settings, metrics)
-    assistant_ = await run_in_threadpool(
-        lambda: Assistant(store_path=settings.assistant_store_path, timezone=settings.timezone, weather=weather)
-    )
+    weather = weather_provider(settings, on_fetch=metrics.count_weather_fetch)
+    assistant_ = await run_in_threadpool(open_assistant, settings, weather)
     try:
         synthesizer = registry.load(registry.default_name).synthesizer
         device = synthesizer.device
@@ -115,34 +117,38 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             settings.cache_size, settings.cache_max_bytes, lambda speech: speech.nbytes
         )
         await run_in_threadpool(worker.start)
+        hub: EventHub = app.state.events
+        webhook = None
+        if settings.webhook_url is not None:
+            webhook = WebhookNotifier(settings.webhook_url, metrics, timeout_s=settings.webhook_timeout_s,
+                                      retries=settings.webhook_retries)
+        speech = SpeechService(worker, cache, metrics, settings.request_timeout_s, settings.griffin_lim_iters)
+        announcer = TimerAnnouncer(
+            assistant_.store, speak_and_publish(registry, speech, hub, webhook, metrics), metrics,
+            poll_s=settings.timer_poll_s,
+        )
         try:
             lifecycle.when_cut_off(worker.abandon)
             metrics.track_queue(lambda: worker.depth)
             app.state.assistant = assistant_
-            app.state.speech = SpeechService(
-                worker, cache, metrics, settings.request_timeout_s, settings.griffin_lim_iters
-            )
+            app.state.speech = speech
+            if webhook is not None:
+                webhook.start()
+            announcer.start()
             lifecycle.ready()
             logger.info("serving voice %s on %s", registry.default_name, device)
             yield
         finally:
             lifecycle.stop()
+            hub.close()
+            await announcer.stop()
+            if webhook is not None:
+                await webhook.stop()
             app.state.speech = None
             await run_in_threadpool(worker.stop)
     finally:
         app.state.assistant = None
         await run_in_threadpool(assistant_.close)
-
-
-def _weather_provider(settings: Settings, metrics: Metrics) -> OpenMeteoProvider | None:
-    """Open-Meteo for the configured place, its requests counted in metrics; None when unset."""
-    config = settings.weather_config()
-    if config is None:
-        logger.info("weather: not configured (SORI_WEATHER_LATITUDE and SORI_WEATHER_LONGITUDE unset)")
-        return None
-    logger.info("weather: %s for %s (%g, %g)", config.api_url, config.place or "an unnamed place",
-                config.latitude, config.longitude)
-    return OpenMeteoProvider(config, on_fetch=metrics.count_weather_fetch)
 
 
 def _inference_processes(
@@ -204,8 +210,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.voices = None
     app.state.speech = None
     app.state.assistant = None
+    app.state.events = EventHub()
 
-    routers = (speak.router, assistant.router, openai.router, meta.public, meta.protected, page.router)
+    routers = (speak.router, assistant.router, events.router, openai.router, meta.public, meta.protected,
+               page.router)
     for router in routers:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=page.static_dir()), name="static")

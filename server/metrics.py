@@ -87,6 +87,35 @@ class Metrics:
         for outcome in FETCH_OUTCOMES:  # every result shows from the start, at 0
             self.weather_fetches.labels(result=outcome)
 
+        self.store_errors = Counter(
+            "sori_store_errors", "Assistant store operations that failed because the store was "
+            "unavailable (locked, down, unreachable): from requests or the timer announcer.",
+            ["source"], registry=self.registry,
+        )
+        self.announcements = Counter(
+            "sori_timer_announcements", "Timers this server announced (claimed once across all "
+            "servers sharing the store): on time, or overdue (came due while no server ran).",
+            ["when"], registry=self.registry,
+        )
+        self.event_clients = Gauge(
+            "sori_event_clients", "Clients connected to /assistant/events.", registry=self.registry
+        )
+        self.webhook_deliveries = Counter(
+            "sori_webhook_deliveries", "Events POSTed to the webhook successfully.", registry=self.registry
+        )
+        self.webhook_retries = Counter(
+            "sori_webhook_retries", "Webhook POSTs that failed and were tried again.", registry=self.registry
+        )
+        self.webhook_failures = Counter(
+            "sori_webhook_failures", "Events never delivered to the webhook (failed after every "
+            "retry, or dropped because its queue was full).", registry=self.registry,
+        )
+
+        for source in ("assistant", "announcer"):
+            self.store_errors.labels(source=source)
+        for when in ("on_time", "overdue"):
+            self.announcements.labels(when=when)
+
     def track_queue(self, depth: Callable[[], float]) -> None:
         """Report the queue depth from `depth()` at every scrape."""
         self.queue_depth.set_function(depth)

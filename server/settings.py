@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -93,7 +94,24 @@ class Settings(BaseSettings):
     """When set, every endpoint but /healthz, /readyz and the page (/, /static) needs `Bearer <key>`."""
 
     data_dir: Path = Field(default_factory=_default_data_dir)
-    """Where the assistant keeps its SQLite store (timers, shopping list)."""
+    """Where the assistant keeps its SQLite store (timers, shopping list) unless database_url is set."""
+    database_url: SecretStr | None = None
+    """The assistant's store: unset for the SQLite file under data_dir, `sqlite:///PATH`, or
+    `postgresql://USER:PASSWORD@HOST:PORT/DB`, shared by every server (replica) that names it."""
+    store_timeout_s: float | None = Field(None, gt=0.0, le=300.0)
+    """How long a store operation waits for a lock (SQLite) or a connection (PostgreSQL) before
+    the request answers 503; None: the engine's default (SQLite 30 s, PostgreSQL 5 s)."""
+    timer_poll_s: float = Field(0.25, ge=0.05, le=5.0)
+    """Longest wait between looks at the store for due timers (so timers started through other
+    servers ring on time too)."""
+    events_keepalive_s: float = Field(15.0, gt=0.0, le=300.0)
+    """Idle time after which /assistant/events sends a keep-alive comment."""
+    webhook_url: str | None = None
+    """When set, each announcement (timer-finished) is also POSTed there as JSON."""
+    webhook_timeout_s: float = Field(5.0, gt=0.0, le=60.0)
+    """How long one webhook POST may take."""
+    webhook_retries: int = Field(3, ge=0, le=10)
+    """Retries of a failed webhook POST (with doubling backoff from 0.5 s) before it is given up."""
     timezone: str = "Asia/Seoul"
     """The assistant's timezone for times, dates and timers."""
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
@@ -119,10 +137,10 @@ class Settings(BaseSettings):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
 
-    @field_validator("api_key", mode="before")
+    @field_validator("api_key", "database_url", "webhook_url", mode="before")
     @classmethod
     def _empty_key_is_none(cls, value: Any) -> Any:
-        """An empty SORI_API_KEY means no key, not a key that is the empty string."""
+        """An empty SORI_API_KEY (database URL, webhook URL) means none, not the empty string."""
         if isinstance(value, str) and not value.strip():
             return None
         return value
@@ -177,7 +195,7 @@ class Settings(BaseSettings):
 
     @property
     def assistant_store_path(self) -> Path:
-        """The assistant's SQLite file under data_dir."""
+        """The assistant's SQLite file under data_dir (used when database_url is unset)."""
         return self.data_dir / "assistant.sqlite3"
 
     def weather_config(self) -> OpenMeteoConfig | None:
@@ -192,3 +210,18 @@ class Settings(BaseSettings):
             place=self.weather_place,
             api_url=self.weather_api_url or DEFAULT_API_URL,
         )
+
+    @property
+    def store_url(self) -> str | None:
+        """database_url in clear (for opening the store only; never log it)."""
+        return self.database_url.get_secret_value() if self.database_url is not None else None
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _check_webhook(cls, value: str | None) -> str | None:
+        """An http(s) URL with a host."""
+        if value is not None:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError("webhook_url must be an http:// or https:// URL with a host")
+        return value

@@ -105,3 +105,22 @@ def tiny_encoded_batch(config: TacotronConfig, lengths: list[int], seed: int = 0
     with torch.inference_mode():
         memory = model.encoder(ids.to(device), text_lengths)
     return model, memory, lengths_to_mask(text_lengths, ids.size(1))
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """A throwaway PostgreSQL cluster on 127.0.0.1 for the session, removed afterwards (skips
+    without Debian's postgresql package, fails instead under CI; see tests/postgres_support.py)."""
+    from tests.postgres_support import create_cluster
+
+    cluster = create_cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.remove()
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster) -> str:
+    """The URL of a new, empty database of its own for this test."""
+    return postgres_cluster.new_database()

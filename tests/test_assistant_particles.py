@@ -19,7 +19,7 @@ from assistant.skills import SkillContext
 from assistant.skills.calculator import calculate, spoken_number
 from assistant.skills.shopping import add_item, read_list
 from assistant.skills.weather import describe
-from assistant.store import AssistantStore
+from assistant.store import SqliteStore
 from assistant.weather import WeatherReport
 from tts.text import normalize_text
 
@@ -104,7 +104,7 @@ def test_every_particle_follows_the_reading(word: str) -> None:
 
 @pytest.fixture
 def context(tmp_path: Path) -> Iterator[SkillContext]:
-    store = AssistantStore(tmp_path / "assistant.sqlite3")
+    store = SqliteStore(tmp_path / "assistant.sqlite3")
     yield SkillContext(now=datetime(2026, 11, 21, 15, 5, tzinfo=ZoneInfo("Asia/Seoul")), store=store)
     store.close()
 

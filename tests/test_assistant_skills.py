@@ -20,8 +20,10 @@ from assistant import (
     WeatherReport,
 )
 from assistant.skills.clock import clock_phrase
-from assistant.skills.timers import ASK_FOR_DURATION, format_duration
+from assistant.skills.timers import ASK_FOR_DURATION, announcement, format_duration
 from assistant.skills.weather import NO_FORECAST, NOT_CONFIGURED, UNAVAILABLE
+from assistant.store import Timer
+from tts.text import normalize_text
 
 SEOUL = ZoneInfo("Asia/Seoul")
 START = datetime(2026, 11, 21, 15, 5, tzinfo=SEOUL)
@@ -134,8 +136,29 @@ def test_timer_lifecycle(assistant: Assistant, clock: SteppingClock) -> None:
     assert reply(assistant, "10분 타이머 취소") == "10분 타이머는 없어요."
     assert reply(assistant, "5분 타이머 취소해줘") == "5분 타이머를 취소했어요."
     clock.advance(hours=1, minutes=30)
-    assert reply(assistant, "타이머 얼마나 남았어") == "1시간 30분 타이머가 끝났어요."
+    # Finished: it rings through the server's announcer (or at its next start), not when asked.
     assert reply(assistant, "타이머 얼마나 남았어") == "실행 중인 타이머가 없어요."
+    assert reply(assistant, "타이머 취소") == "실행 중인 타이머가 없어요."
+    [due] = assistant.store.claim_due_timers(clock().timestamp())
+    assert announcement(due, clock().timestamp()) == "1시간 30분 타이머가 끝났어요."
+
+
+@pytest.mark.parametrize(
+    ("duration", "late", "expected", "read"),
+    [(300, 0.4, "5분 타이머가 끝났어요.", "오 분 타이머가 끝났어요."),
+     (300, 4.9, "5분 타이머가 끝났어요.", "오 분 타이머가 끝났어요."),
+     (300, 120.7, "5분 타이머가 2분 전에 끝났어요.", "오 분 타이머가 이 분 전에 끝났어요."),
+     (300, 12.2, "5분 타이머가 12초 전에 끝났어요.", "오 분 타이머가 십이 초 전에 끝났어요."),
+     (5400, 3725.0, "1시간 30분 타이머가 1시간 2분 전에 끝났어요.",
+      "한 시간 삼십 분 타이머가 한 시간 이 분 전에 끝났어요."),
+     (30, 61.0, "30초 타이머가 1분 전에 끝났어요.", "삼십 초 타이머가 일 분 전에 끝났어요.")],
+)
+def test_announcements_say_how_long_ago_an_overdue_timer_finished(
+    duration: int, late: float, expected: str, read: str
+) -> None:
+    timer = Timer(1, duration, started_at=1000.0, ends_at=1000.0 + duration)
+    assert announcement(timer, timer.ends_at + late) == expected
+    assert normalize_text(expected) == (read, ())  # read right by the TTS frontend
 
 
 def test_timer_from_number_words_and_seconds(assistant: Assistant, clock: SteppingClock) -> None:

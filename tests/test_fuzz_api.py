@@ -56,6 +56,9 @@ CHECKS = [
 POSTS = [("POST", "/speak"), ("POST", "/speak/alignment"), ("POST", "/assistant"), ("POST", "/v1/audio/speech")]
 GETS = [("GET", "/voices"), ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"), ("GET", "/")]
 PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/")}
+STREAMS = [("GET", "/assistant/events")]
+"""Endless event streams: not fuzzed (an in-process call would wait for the end of the body);
+tests/test_server_timers.py reads them from a real server. Their 401 is checked here."""
 BODIES = {"/speak": {"text": "가"}, "/speak/alignment": {"text": "가"}, "/assistant": {"text": "몇 시야"},
           "/v1/audio/speech": {"input": "가"}}
 """A valid body per POST route, for the designed errors."""
@@ -103,7 +106,7 @@ def fuzz(operation: APIOperation, mode: GenerationMode, headers: dict[str, str],
 
 def test_every_operation_is_fuzzed(api_schema: BaseSchema) -> None:
     served = {(method.upper(), path) for path in api_schema for method in api_schema[path]}
-    assert served == set(POSTS + GETS)
+    assert served == set(POSTS + GETS + STREAMS)
 
 
 @pytest.mark.parametrize(
@@ -125,7 +128,7 @@ def test_operation_answers_as_documented(
         assert set(statuses) <= {400, 413, 415, 422}
 
 
-@pytest.mark.parametrize(("method", "path"), [op for op in POSTS + GETS if op not in PUBLIC])
+@pytest.mark.parametrize(("method", "path"), [op for op in POSTS + GETS + STREAMS if op not in PUBLIC])
 def test_a_missing_api_key_is_a_documented_401(api_schema: BaseSchema, method: str, path: str) -> None:
     assert set(fuzz(api_schema[path][method], GenerationMode.POSITIVE, {}, examples=3)) == {401}
 

@@ -243,6 +243,22 @@ def test_ask_shows_intent_and_reply(browser: Any, page_url: str) -> None:
     page.close()
 
 
+def test_a_finished_timer_is_announced_on_the_page_and_played(browser: Any, page_url: str) -> None:
+    page = browser.new_page()
+    page.goto(page_url)
+    page.wait_for_function("() => window.soriAnnouncements && window.soriAnnouncements.connected",
+                           timeout=TIMEOUT_MS)
+    page.click("#text")  # a user gesture, so the page may play audio by itself
+    page.fill("#text", "1초 타이머 맞춰줘")
+    page.click("#ask")
+    page.wait_for_function("() => window.soriAnnouncements.received.length > 0", timeout=TIMEOUT_MS)
+    page.wait_for_selector("#announcements:not([hidden])", timeout=TIMEOUT_MS)
+    assert page.inner_text("#announcement-list li").endswith("1초 타이머가 끝났어요.")
+    page.wait_for_function("() => window.soriAnnouncements.received[0].played", timeout=TIMEOUT_MS)
+    assert page.evaluate("() => document.getElementById('announcement-audio').duration") > 0
+    page.close()
+
+
 def test_errors_show_the_servers_detail(browser: Any, page_url: str) -> None:
     page = browser.new_page()
     page.goto(page_url)

@@ -1,7 +1,7 @@
 """A process killed with SIGKILL in the middle of a store operation leaves a consistent SQLite file.
 
 A child process loops over two multi-statement operations, each big enough to take milliseconds:
-adding a group of shopping items in one call, and taking (select + delete) a group of finished
+adding a group of shopping items in one call, and claiming (select + update) a group of due
 timers. It logs "start k" / "done k" around operation k; the test kills it at a random moment.
 Afterwards the file must pass `PRAGMA integrity_check`, every group must be wholly present or
 wholly absent (no half-applied operation), operations logged done must be there, and the store
@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from assistant import AssistantError, StoreUnavailableError
-from assistant.store import AssistantStore
+from assistant.store import SqliteStore
 
 TRIALS = 8
 GROUP_SIZE = 500
@@ -31,9 +31,9 @@ CHILD = """
 import sys
 from pathlib import Path
 from assistant import AssistantError
-from assistant.store import AssistantStore
+from assistant.store import SqliteStore
 
-store, size = AssistantStore(Path(sys.argv[1])), int(sys.argv[2])
+store, size = SqliteStore(Path(sys.argv[1])), int(sys.argv[2])
 print("ready", flush=True)
 op = 0
 while True:
@@ -42,7 +42,7 @@ while True:
     if op % 2 == 0:
         store.add_shopping_items([f"g{group}-{i}" for i in range(size)], added_at=float(group))
     else:
-        store.take_finished_timers(now=float(group))
+        store.claim_due_timers(now=float(group))
     print(f"done {op}", flush=True)
     op += 1
 """
@@ -52,7 +52,7 @@ def seed_finished_timers(path: Path) -> None:
     """TIMER_GROUPS groups of GROUP_SIZE timers, group g ending at POSIX time g.
 
     Written with one SQL statement rather than 30,000 add_timer calls (one transaction each)."""
-    AssistantStore(path).close()  # creates the schema
+    SqliteStore(path).close()  # creates the schema
     rows = [(1, group - 1.0, float(group)) for group in range(1, TIMER_GROUPS + 1) for _ in range(GROUP_SIZE)]
     with sqlite3.connect(path) as connection:
         connection.executemany(
@@ -91,12 +91,14 @@ def kill_mid_operation(path: Path, target_op: int, delay_s: float) -> tuple[int,
 
 
 def group_counts(connection: sqlite3.Connection) -> tuple[dict[int, int], dict[int, int]]:
-    """Per group: how many of its shopping items and how many of its timers are in the file."""
+    """Per group: how many of its shopping items and how many of its unclaimed timers are in the file."""
     items: dict[int, int] = {}
     for (name,) in connection.execute("SELECT name FROM shopping_items"):
         group = int(name[1:].split("-")[0])
         items[group] = items.get(group, 0) + 1
-    timers = dict(connection.execute("SELECT CAST(ends_at AS INTEGER), COUNT(*) FROM timers GROUP BY 1"))
+    timers = dict(connection.execute(
+        "SELECT CAST(ends_at AS INTEGER), COUNT(*) FROM timers WHERE announced_at IS NULL GROUP BY 1"
+    ))
     return items, timers
 
 
@@ -128,10 +130,10 @@ def test_sigkill_mid_operation_leaves_every_operation_all_or_nothing(tmp_path: P
         assert set(range(applied)) >= done
         assert applied - len(done) in (0, 1) and applied <= started
 
-        store = AssistantStore(path)
+        store = SqliteStore(path)
         assert store.add_shopping_item("우유", added_at=0.0)
         timer = store.add_timer(60, started_at=-1000.0)  # finished before any seeded timer
-        assert store.take_finished_timers(now=0.0) == [timer]
+        assert [t.id for t in store.claim_due_timers(now=0.0)] == [timer.id]
         assert len(store.timers()) == sum(timers.values())
         assert store.shopping_items()[-1] == "우유"
         store.close()
@@ -142,7 +144,7 @@ def test_sigkill_mid_operation_leaves_every_operation_all_or_nothing(tmp_path: P
 
 
 def test_an_error_inside_an_operation_rolls_it_back(tmp_path: Path) -> None:
-    store = AssistantStore(tmp_path / "s.sqlite3")
+    store = SqliteStore(tmp_path / "s.sqlite3")
     store.add_shopping_items(["우유"], added_at=0.0)
     # "빵" is inserted first; the lone surrogate then fails to encode inside the same transaction.
     with pytest.raises(AssistantError, match="not valid text"):
@@ -154,7 +156,7 @@ def test_an_error_inside_an_operation_rolls_it_back(tmp_path: Path) -> None:
 def test_a_full_disk_mid_operation_is_unavailable_rolls_back_and_recovers(tmp_path: Path) -> None:
     """SQLITE_FULL half-way through a multi-item add (the file may not grow, as on a full disk):
     a typed error, nothing of the operation written, and the store works once there is room."""
-    store = AssistantStore(tmp_path / "s.sqlite3")
+    store = SqliteStore(tmp_path / "s.sqlite3")
     store.add_shopping_items(["우유"], added_at=0.0)
     writer = store._writer  # the limit is per connection: set on the one that writes
     pages = writer.execute("PRAGMA page_count").fetchone()[0]

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from assistant.store import AssistantStore
+from assistant.store import Store
 from assistant.weather import WeatherProvider
 
 SlotValue = str | int
@@ -19,7 +19,7 @@ class SkillContext:
 
     now: datetime
     """The current time, timezone-aware, in the assistant's timezone."""
-    store: AssistantStore
+    store: Store
     """Persistent timers and shopping list."""
     weather: WeatherProvider | None = None
     """Where the weather (now and the days ahead) comes from; None when no provider is configured."""

@@ -1,7 +1,12 @@
 """Timers: start, cancel and report the time left, persisted through the assistant store.
 
 Durations are said with hours, minutes and seconds ("1시간 30분", "45초"); the TTS frontend reads
-1시간 as 한 시간 and 30분 as 삼십 분. Finished timers are reported once and then forgotten.
+1시간 as 한 시간 and 30분 as 삼십 분.
+
+A timer that finishes rings: the server claims it from the store and announces it once, across all
+servers sharing the store (`announcement` makes the sentence). Asking afterwards reports only the
+timers still running; one that is due but not yet announced (no server was running) is neither
+listed nor cancellable, and is announced, as overdue, when a server next starts.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from assistant.skills.context import SkillContext, Slots
 from assistant.store import Timer
 
 MAX_TIMER_SECONDS = 24 * 3600
+OVERDUE_AFTER_SECONDS = 5.0
+"""An announcement this late or later says how long ago the timer finished."""
 NO_TIMERS = "실행 중인 타이머가 없어요."
 ASK_FOR_DURATION = "몇 분짜리 타이머를 맞출까요? 예를 들어 5분 타이머 맞춰줘라고 말해 주세요."
 
@@ -35,10 +42,27 @@ def _duration_from(slots: Slots, prefix: str = "") -> int:
     )
 
 
-def _split_finished(timers: list[Timer], now: float) -> tuple[list[Timer], list[Timer]]:
-    running = [timer for timer in timers if timer.remaining_seconds(now) > 0]
-    finished = [timer for timer in timers if timer.remaining_seconds(now) <= 0]
-    return running, finished
+def _running(context: SkillContext) -> list[Timer]:
+    """The timers still counting down, soonest first."""
+    now = context.now.timestamp()
+    return [timer for timer in context.store.timers() if timer.remaining_seconds(now) > 0]
+
+
+def format_elapsed(seconds: float) -> str:
+    """How long ago, as precisely as a person says it: 42.7 → "42초", 150 → "2분",
+    3725 → "1시간 2분" (seconds under a minute, whole minutes beyond)."""
+    whole = int(seconds)
+    return format_duration(whole if whole < 60 else whole // 60 * 60)
+
+
+def announcement(timer: Timer, now: float) -> str:
+    """What is said when `timer` rings at POSIX time `now`: "5분 타이머가 끝났어요.", or, when it
+    finished OVERDUE_AFTER_SECONDS or more ago, "5분 타이머가 2분 전에 끝났어요."."""
+    late = now - timer.ends_at
+    name = f"{format_duration(timer.duration_seconds)} 타이머가"
+    if late < OVERDUE_AFTER_SECONDS:
+        return f"{name} 끝났어요."
+    return f"{name} {format_elapsed(late)} 전에 끝났어요."
 
 
 def start_timer(slots: Slots, context: SkillContext) -> str:
@@ -53,10 +77,8 @@ def start_timer(slots: Slots, context: SkillContext) -> str:
 
 
 def cancel_timer(slots: Slots, context: SkillContext) -> str:
-    """HassCancelTimer: cancel the timer of a given duration, or every running timer."""
-    now = context.now.timestamp()
-    context.store.take_finished_timers(now)
-    running, _ = _split_finished(context.store.timers(), now)
+    """HassCancelTimer: cancel the running timer of a given duration, or every running timer."""
+    running = _running(context)
     wanted = _duration_from(slots, prefix="start_")
     if wanted:
         matching = [timer for timer in running if timer.duration_seconds == wanted]
@@ -77,25 +99,17 @@ def _remaining(timer: Timer, now: float) -> str:
 
 
 def timer_status(slots: Slots, context: SkillContext) -> str:
-    """HassTimerStatus: the time left on each running timer; finished ones are reported once."""
+    """HassTimerStatus: the time left on each running timer (finished ones have rung already)."""
     now = context.now.timestamp()
-    finished = context.store.take_finished_timers(now)
-    running, _ = _split_finished(context.store.timers(), now)
-    sentences = [
-        f"{format_duration(timer.duration_seconds)} 타이머가 끝났어요." for timer in finished
-    ]
+    running = _running(context)
+    if not running:
+        return NO_TIMERS
     if len(running) == 1:
         timer = running[0]
-        sentences.append(
-            f"{format_duration(timer.duration_seconds)} 타이머가 {_remaining(timer, now)} 남았어요."
-        )
-    elif running:
-        parts = ", ".join(
-            f"{with_particle(format_duration(timer.duration_seconds) + ' 타이머', '은/는')} "
-            f"{_remaining(timer, now)}"
-            for timer in running
-        )
-        sentences.append(f"타이머가 {len(running)}개 있어요. {parts} 남았어요.")
-    elif not finished:
-        sentences.append(NO_TIMERS)
-    return " ".join(sentences)
+        return f"{format_duration(timer.duration_seconds)} 타이머가 {_remaining(timer, now)} 남았어요."
+    parts = ", ".join(
+        f"{with_particle(format_duration(timer.duration_seconds) + ' 타이머', '은/는')} "
+        f"{_remaining(timer, now)}"
+        for timer in running
+    )
+    return f"타이머가 {len(running)}개 있어요. {parts} 남았어요."

@@ -9,7 +9,7 @@ from fastapi import Response
 from starlette.concurrency import run_in_threadpool
 
 from assistant import AssistantError, StoreUnavailableError
-from server.deps import AssistantDep, SettingsDep, SpeechDep, VoicesDep
+from server.deps import AssistantDep, MetricsDep, SettingsDep, SpeechDep, VoicesDep
 from server.errors import InvalidInputError, QueueFullError, ServiceError, StoreBusyError
 from server.routes.common import check_length, error_responses, json_api_router, voice_for
 from server.schemas import AssistantRequest, AssistantResponse
@@ -38,6 +38,7 @@ async def ask(
     voices: VoicesDep,
     speech: SpeechDep,
     assistant: AssistantDep,
+    metrics: MetricsDep,
 ) -> AssistantResponse:
     """Answer an utterance; `audio` is the spoken reply as base64 WAV, or null with nothing to say.
 
@@ -52,6 +53,7 @@ async def ask(
         answer = await run_in_threadpool(assistant.ask, body.text)
     except StoreUnavailableError as error:
         logger.warning("assistant store unavailable: %s", error)
+        metrics.store_errors.labels(source="assistant").inc()
         raise StoreBusyError() from None
     except AssistantError as error:
         raise InvalidInputError(str(error)) from None

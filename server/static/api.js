@@ -65,9 +65,10 @@ function parseEvent(block) {
   return data.length ? { event, data: JSON.parse(data.join("\n")) } : null;
 }
 
-export async function* serverSentEvents(response) {
+export async function* serverSentEvents(response, onComment = null) {
   // Yields {event, data, receivedAt} in order; receivedAt is performance.now() when the bytes that
   // completed the event were read, so callers can tell when each event reached the page.
+  // onComment(text), when given, hears each comment-only block (": keep-alive").
   // A caller that stops early (an error event, a broken event) cancels the body, which closes the
   // connection: the server then drops the sentences it has not synthesised yet.
   const reader = response.body.getReader();
@@ -81,9 +82,11 @@ export async function* serverSentEvents(response) {
       buffered = buffered.replace(/\r\n/g, "\n");
       let end;
       while ((end = buffered.indexOf("\n\n")) >= 0) {
-        const parsed = parseEvent(buffered.slice(0, end));
+        const block = buffered.slice(0, end);
+        const parsed = parseEvent(block);
         buffered = buffered.slice(end + 2);
         if (parsed) yield { ...parsed, receivedAt };
+        else if (onComment && block.startsWith(":")) onComment(block.slice(1).trim());
       }
       if (done) return;
     }

@@ -12,11 +12,14 @@
 //     sentences: per `sentence` event {index, text, labels, alignment, step_seconds, receivedAt,
 //       startedAt} (its audio left out);
 //     current: {sentence, step, symbol, unit} under the cursor now, or null.
+// - window.soriAnnouncements, finished timers announced while the page was open (see
+//   announcements.js).
 // - #sentences carries data-sentence and data-unit (the index of the highlighted unit in that
 //   sentence's pronounced line, spaces and punctuation counted as units) while one is highlighted.
 
 import { ApiError, STATUS_MESSAGES, post, serverSentEvents } from "./api.js";
 import { SentenceView } from "./alignment.js";
+import { setUpAnnouncements } from "./announcements.js";
 import { setUpMicrophone } from "./microphone.js";
 import { StreamPlayer } from "./player.js";
 
@@ -302,3 +305,4 @@ $("ask").addEventListener("click", ask);
 setUpRecording();
 setUpMicrophone(clearMessages);
 setUpApiKey();
+setUpAnnouncements(apiKey);

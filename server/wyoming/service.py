@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 
 from wyoming.server import AsyncServer
 
-from assistant import Assistant, OpenMeteoProvider
+from server.assistant_service import open_assistant, weather_provider
 from server.settings import Settings
 from server.voice_registry import VoiceRegistry
 from server.wyoming.handler import SoriEventHandler, WyomingService
@@ -60,11 +60,7 @@ async def serve(settings: Settings, config: WyomingConfig, registry: VoiceRegist
     options = SynthesisOptions(griffin_lim_iters=settings.griffin_lim_iters)
     if settings.warmup:
         await loop.run_in_executor(None, default.synthesizer.synthesize, WARMUP_TEXT, options)
-    weather_config = settings.weather_config()
-    weather = OpenMeteoProvider(weather_config) if weather_config is not None else None
-    assistant = await loop.run_in_executor(None, partial(
-        Assistant, store_path=settings.assistant_store_path, timezone=settings.timezone, weather=weather
-    ))
+    assistant = await loop.run_in_executor(None, open_assistant, settings, weather_provider(settings))
     executor = ThreadPoolExecutor(
         settings.worker_threads(on_cpu=default.synthesizer.device.type == "cpu"),
         thread_name_prefix="sori-wyoming",

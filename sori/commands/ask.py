@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,11 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--device", choices=("auto", "cpu", "cuda"), default="auto", help="device for -o"
+    )
+    parser.add_argument(
+        "--database-url", metavar="URL", default=None,
+        help="the assistant's store: postgresql://USER:PASSWORD@HOST/DB or sqlite:///PATH "
+        "(default: SORI_DATABASE_URL, else SQLite in the data dir)",
     )
     parser.set_defaults(func=run)
 
@@ -83,18 +89,27 @@ def _weather_provider() -> WeatherProvider | None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the assistant's answer; with -o also write it as speech."""
-    from assistant import Assistant, AssistantError
+    from assistant import Assistant, AssistantError, default_store_path
+    from assistant.store import open_store
 
+    url = args.database_url if args.database_url is not None else os.environ.get("SORI_DATABASE_URL")
     try:
         weather = _weather_provider()
     except ValueError as error:
         print(f"sori ask: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
-        answer = Assistant(weather=weather).ask(args.text)
+        assistant = Assistant(store=open_store(url, default_store_path()), weather=weather)
     except AssistantError as error:
         print(f"sori ask: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    try:
+        answer = assistant.ask(args.text)
+    except AssistantError as error:
+        print(f"sori ask: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    finally:
+        assistant.close()
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False))
     else:

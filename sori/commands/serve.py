@@ -35,6 +35,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--inference-processes", dest="inference_processes", action="store_const", const=True,
                         default=None, help="synthesise in a child process per worker thread "
                                            "(SORI_INFERENCE_PROCESSES)")
+    parser.add_argument("--database-url", default=None, metavar="URL",
+                        help="the assistant's store: postgresql://USER:PASSWORD@HOST/DB (shared by "
+                        "replicas) or sqlite:///PATH (SORI_DATABASE_URL; default: SQLite in the data dir)")
     parser.set_defaults(func=run)
 
 
@@ -42,13 +45,16 @@ def run(args: argparse.Namespace) -> int:
     """Check that the voice exists, then serve until SIGTERM or Ctrl+C, draining first.
 
     A voice that exists but cannot be loaded does not stop the server: it starts degraded
-    (/readyz 503 with the reason, logged). Exit 0 after a complete drain, 1 when it was cut short,
-    3 when the server never started.
+    (/readyz 503 with the reason, logged). A store that cannot be opened (malformed or unreachable
+    database URL) stops it before it starts, with exit 2 like invalid settings. Exit 0 after a
+    complete drain, 1 when it was cut short, 3 when the server never started.
     """
     import uvicorn
     from pydantic import ValidationError
 
+    from assistant import AssistantError
     from server import Settings, create_app
+    from server.assistant_service import check_store
     from server.serving import DrainingServer
     from server.voice_registry import VoiceRegistry
     from tts import VoiceError
@@ -56,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     overrides = {
         "host": args.host, "port": args.port, "voice": args.voice,
         "voices_dir": args.voices_dir, "device": args.device, "cuda_graphs": args.cuda_graphs,
-        "inference_processes": args.inference_processes,
+        "inference_processes": args.inference_processes, "database_url": args.database_url,
     }
     try:
         settings = Settings(**{key: value for key, value in overrides.items() if value is not None})
@@ -66,6 +72,11 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_NO_VOICE
     except VoiceError as error:
         print(f"sori serve: no voice to serve: {error}", file=sys.stderr)
+        return EXIT_NO_VOICE
+    try:
+        check_store(settings)
+    except AssistantError as error:
+        print(f"sori serve: {error}", file=sys.stderr)
         return EXIT_NO_VOICE
     if settings.switch_interval_ms is not None:  # this process is the server's own
         sys.setswitchinterval(settings.switch_interval_ms / 1000.0)

@@ -32,6 +32,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--zeroconf", nargs="?", const="sori", default=None, metavar="NAME",
                         help="announce the service over zeroconf for discovery (default name: sori); "
                         "needs the zeroconf package")
+    parser.add_argument("--database-url", default=None, metavar="URL",
+                        help="the assistant's store: postgresql://USER:PASSWORD@HOST/DB or "
+                        "sqlite:///PATH (SORI_DATABASE_URL; default: SQLite in the data dir)")
     parser.set_defaults(func=run)
 
 
@@ -40,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from server import Settings
+    from server.assistant_service import check_store
     from server.errors import VoiceUnavailableError
     from server.voice_registry import VoiceRegistry
     from server.wyoming import WyomingConfig, serve
@@ -49,15 +53,17 @@ def run(args: argparse.Namespace) -> int:
         print("sori wyoming: --zeroconf needs the zeroconf package: pip install zeroconf "
               "(or pip install 'sori[zeroconf]')", file=sys.stderr)
         return EXIT_BAD_OPTIONS
-    overrides = {"voice": args.voice, "voices_dir": args.voices_dir, "device": args.device}
+    overrides = {"voice": args.voice, "voices_dir": args.voices_dir, "device": args.device,
+                 "database_url": args.database_url}
     try:
         config = WyomingConfig(uri=args.uri, zeroconf_name=args.zeroconf)
         settings = Settings(**{key: value for key, value in overrides.items() if value is not None})
         registry = VoiceRegistry.from_settings(settings)
+        check_store(settings)
     except ValidationError as error:
         print(f"sori wyoming: invalid settings:\n{error}", file=sys.stderr)
         return EXIT_BAD_OPTIONS
-    except ValueError as error:
+    except ValueError as error:  # a bad URI, or a store that cannot be opened (AssistantError)
         print(f"sori wyoming: {error}", file=sys.stderr)
         return EXIT_BAD_OPTIONS
     except VoiceError as error:

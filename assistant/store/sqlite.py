@@ -1,4 +1,4 @@
-"""SQLite persistence for timers and the shopping list, so both survive a restart.
+"""The embedded store engine: timers and the shopping list in one SQLite file beside one server.
 
 Safe for many writers at once, from threads and from processes: the file is in write-ahead-log
 mode (readers never block the writer, nor the writer readers), and every write is a single
@@ -14,48 +14,21 @@ import contextlib
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from assistant.errors import AssistantError, StoreUnavailableError
-
-SCHEMA_VERSION = 1
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS timers (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        duration_seconds INTEGER NOT NULL CHECK (duration_seconds > 0),
-        started_at REAL NOT NULL,
-        ends_at REAL NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS shopping_items (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        name TEXT NOT NULL UNIQUE,
-        added_at REAL NOT NULL
-    )""",
-    f"PRAGMA user_version = {SCHEMA_VERSION}",
+from assistant.store import migrations
+from assistant.store.base import (
+    ANNOUNCED_RETENTION_SECONDS,
+    CLOSED,
+    TIMER_COLUMNS,
+    Timer,
+    check_duration,
+    clean_names,
+    timer_from_row,
 )
-
-
-@dataclass(frozen=True)
-class Timer:
-    """A running (or finished, not yet reported) timer; times are POSIX seconds."""
-
-    id: int
-    duration_seconds: int
-    started_at: float
-    ends_at: float
-
-    def remaining_seconds(self, now: float) -> float:
-        """Seconds left at POSIX time `now` (zero or negative once finished)."""
-        return self.ends_at - now
-
-
-def _timer(row: Sequence[Any]) -> Timer:
-    """A Timer from an (id, duration_seconds, started_at, ends_at) row."""
-    return Timer(int(row[0]), int(row[1]), float(row[2]), float(row[3]))
 
 
 def _use_write_ahead_log(connection: sqlite3.Connection, timeout_seconds: float) -> None:
@@ -112,11 +85,23 @@ def _unavailable(error: sqlite3.Error) -> StoreUnavailableError:
     return StoreUnavailableError(f"the assistant store is unavailable: {error}")
 
 
-_CLOSED = "the assistant store is closed"
+def _migrate(connection: sqlite3.Connection, where: str, now: float) -> None:
+    """Apply the pending migrations in the caller's write transaction (its lock keeps a second
+    process from applying them too)."""
+    connection.execute(migrations.CREATE_TABLE)
+    current = connection.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0]
+    for migration in migrations.pending(current, where):
+        for statement in migration.sqlite:
+            connection.execute(statement)
+        connection.execute(
+            "INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)",
+            (migration.version, migration.description, now),
+        )
+    connection.execute(f"PRAGMA user_version = {migrations.LATEST_VERSION}")
 
 
-class AssistantStore:
-    """Timers and shopping items in one SQLite file, created on first use.
+class SqliteStore:
+    """Timers and shopping items in one SQLite file, created (and migrated) when opened.
 
     Two connections for the store's life (opening one per operation would also checkpoint the log
     on every close): writes go through one, each exclusive under a Python lock, so the threads of
@@ -127,6 +112,7 @@ class AssistantStore:
 
     def __init__(self, path: Path, *, timeout_seconds: float = 30.0) -> None:
         self.path = Path(path)
+        self.description = str(self.path)
         self._write_lock = threading.Lock()
         self._read_lock = threading.Lock()
         self._closed = False
@@ -139,12 +125,13 @@ class AssistantStore:
             writer, reader = opened
             _use_write_ahead_log(writer, timeout_seconds)
             with _transaction(writer):
-                for statement in _SCHEMA:
-                    writer.execute(statement)
+                _migrate(writer, self.description, time.time())
             reader.execute("PRAGMA query_only = ON")
-        except (OSError, sqlite3.Error) as error:
+        except (OSError, sqlite3.Error, AssistantError) as error:
             for connection in opened:
                 connection.close()
+            if isinstance(error, AssistantError):
+                raise
             raise AssistantError(f"cannot open the assistant store {self.path}: {error}") from error
         self._writer, self._reader = writer, reader
 
@@ -174,7 +161,7 @@ class AssistantStore:
         """Refuse a closed store; SQLite errors that mean the file or machine is in trouble become
         StoreUnavailableError (called with the connection's lock held)."""
         if self._closed:
-            raise StoreUnavailableError(_CLOSED)
+            raise StoreUnavailableError(CLOSED)
         try:
             yield
         except sqlite3.Error as error:
@@ -184,8 +171,7 @@ class AssistantStore:
 
     def add_timer(self, duration_seconds: int, started_at: float) -> Timer:
         """Start a timer of `duration_seconds` at POSIX time `started_at`."""
-        if duration_seconds <= 0:
-            raise AssistantError(f"timer duration must be positive, got {duration_seconds}")
+        check_duration(duration_seconds)
         ends_at = started_at + duration_seconds
         with self._write() as connection:
             cursor = connection.execute(
@@ -197,32 +183,48 @@ class AssistantStore:
         return Timer(timer_id, duration_seconds, started_at, ends_at)
 
     def timers(self) -> list[Timer]:
-        """Every stored timer, soonest to finish first."""
+        """The timers not yet announced, soonest to finish first."""
         with self._read() as connection:
             rows = connection.execute(
-                "SELECT id, duration_seconds, started_at, ends_at FROM timers ORDER BY ends_at, id"
+                f"SELECT {TIMER_COLUMNS} FROM timers WHERE announced_at IS NULL ORDER BY ends_at, id"
             ).fetchall()
-        return [_timer(row) for row in rows]
+        return [timer_from_row(row) for row in rows]
 
     def remove_timers(self, timer_ids: Iterable[int]) -> int:
-        """Delete the given timers; returns how many existed."""
+        """Cancel the given timers unless already announced; returns how many were cancelled."""
         ids = [(timer_id,) for timer_id in timer_ids]
         if not ids:
             return 0
         with self._write() as connection:
-            return connection.executemany("DELETE FROM timers WHERE id = ?", ids).rowcount
+            return connection.executemany(
+                "DELETE FROM timers WHERE id = ? AND announced_at IS NULL", ids
+            ).rowcount
 
-    def take_finished_timers(self, now: float) -> list[Timer]:
-        """Delete and return the timers finished at POSIX time `now`, in one transaction, so
-        concurrent callers never both report the same finished timer."""
+    def claim_due_timers(self, now: float) -> list[Timer]:
+        """Mark the unannounced timers due at `now` announced and return them, in one write
+        transaction (SQLite's write lock makes the read and the update one step for every
+        process); also prunes those announced over a day ago."""
         with self._write() as connection:
             rows = connection.execute(
-                "SELECT id, duration_seconds, started_at, ends_at FROM timers WHERE ends_at <= ? "
+                f"SELECT {TIMER_COLUMNS} FROM timers WHERE announced_at IS NULL AND ends_at <= ? "
                 "ORDER BY ends_at, id",
                 (now,),
             ).fetchall()
-            connection.execute("DELETE FROM timers WHERE ends_at <= ?", (now,))
-        return [_timer(row) for row in rows]
+            connection.executemany(
+                "UPDATE timers SET announced_at = ? WHERE id = ?", [(now, row[0]) for row in rows]
+            )
+            connection.execute(
+                "DELETE FROM timers WHERE announced_at < ?", (now - ANNOUNCED_RETENTION_SECONDS,)
+            )
+        return [timer_from_row((*row[:4], now)) for row in rows]
+
+    def next_due_at(self) -> float | None:
+        """When the soonest unannounced timer is due, or None without one."""
+        with self._read() as connection:
+            row = connection.execute(
+                "SELECT MIN(ends_at) FROM timers WHERE announced_at IS NULL"
+            ).fetchone()
+        return None if row[0] is None else float(row[0])
 
     def add_shopping_items(self, names: Iterable[str], added_at: float) -> list[str]:
         """Add every name to the shopping list in one transaction; returns those that were new.
@@ -230,13 +232,11 @@ class AssistantStore:
         All or nothing: an empty name rejects the call before anything is written, a name that
         is not valid Unicode (a lone surrogate) rolls back those already inserted.
         """
-        cleaned = [name.strip() for name in names]
-        if not cleaned or not all(cleaned):
-            raise AssistantError("shopping item is empty")
+        cleaned = clean_names(names)
         added = []
         try:
             with self._write() as connection:
-                for name in dict.fromkeys(cleaned):
+                for name in cleaned:
                     cursor = connection.execute(
                         "INSERT OR IGNORE INTO shopping_items (name, added_at) VALUES (?, ?)",
                         (name, added_at),
