@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -113,13 +114,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         cache: SingleFlightCache[Speech] = SingleFlightCache(
             settings.cache_size, settings.cache_max_bytes, lambda speech: speech.nbytes
         )
+        # Alignment plots are drawn one at a time on their own thread, never in the shared pool.
+        plotter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sori-plot")
         await run_in_threadpool(worker.start)
         try:
             lifecycle.when_cut_off(worker.abandon)
             metrics.track_queue(lambda: worker.depth)
             app.state.assistant = assistant_
             app.state.speech = SpeechService(
-                worker, cache, metrics, settings.request_timeout_s, settings.griffin_lim_iters
+                worker, cache, metrics, settings.request_timeout_s, settings.griffin_lim_iters,
+                plotter=plotter,
             )
             lifecycle.ready()
             logger.info("serving voice %s on %s", registry.default_name, device)
@@ -127,6 +131,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         finally:
             lifecycle.stop()
             app.state.speech = None
+            plotter.shutdown(wait=False, cancel_futures=True)
             await run_in_threadpool(worker.stop)
     finally:
         app.state.assistant = None

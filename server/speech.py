@@ -1,8 +1,14 @@
 """The speech service: validate text off the loop, share identical work, queue the rest, wait.
 
 Routes call `SpeechService.synthesize` and get a `Speech` (what the cache keeps), then encode it
-as audio or plot its alignment, both in the thread pool. Each request gets its own view of the
-service (`for_client`) that knows when its client has gone, so work nobody waits for is dropped.
+as audio in the thread pool or plot its alignment on the plotting thread. Each request gets its own
+view of the service (`for_client`) that knows when its client has gone, so work nobody waits for is
+dropped.
+
+Plots are drawn one at a time on a thread of their own (`plotter`), not in the shared thread pool
+under a lock: a plot waiting its turn then holds no thread-pool slot that /speak needs to read its
+text or encode its audio, and one that has not started when its request's deadline passes is
+dropped. A plot's cost is bounded by `Settings.max_alignment_sentences` (checked by the route).
 """
 
 from __future__ import annotations
@@ -10,9 +16,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import threading
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,8 +125,8 @@ class SpeechService:
         request_timeout_s: float,
         griffin_lim_iters: int | None = None,
         *,
+        plotter: Executor | None = None,
         client_gone: ClientGone | None = None,
-        plot_lock: threading.Lock | None = None,
     ) -> None:
         self.worker = worker
         self.cache = cache
@@ -129,23 +135,33 @@ class SpeechService:
         self.griffin_lim_iters = griffin_lim_iters
         self.client_gone = client_gone
         """None for the app-wide service; set in a request's view (see for_client)."""
-        self._plot_lock = plot_lock or threading.Lock()
+        self.plotter = plotter
+        """One thread that draws alignment plots in turn (matplotlib's caches are not thread-safe);
+        None: this service draws none (alignment_png raises)."""
 
     def for_client(self, client_gone: ClientGone) -> SpeechService:
         """This service as one request sees it: waits end early, and unshared work is dropped,
-        when `client_gone()` returns (cache, worker and locks stay shared)."""
+        when `client_gone()` returns (cache, worker and plotting thread stay shared)."""
         return SpeechService(
             self.worker, self.cache, self.metrics, self.request_timeout_s, self.griffin_lim_iters,
-            client_gone=client_gone, plot_lock=self._plot_lock,
+            plotter=self.plotter, client_gone=client_gone,
         )
+
+    def deadline(self) -> float:
+        """The time.monotonic() by which a request starting now must be answered."""
+        return time.monotonic() + self.request_timeout_s
 
     def options(self, speed: float = 1.0, vocoder: VocoderName | None = None) -> SynthesisOptions:
         """Synthesis options for a request: its speed and vocoder plus the server's Griffin-Lim override."""
         return SynthesisOptions(speed=speed, griffin_lim_iters=self.griffin_lim_iters, vocoder=vocoder)
 
-    async def synthesize(self, voice: Voice, text: str, options: SynthesisOptions) -> tuple[Speech, Lookup]:
-        """Speech for text; raises UnspeakableTextError, QueueFullError, RequestTimeoutError,
-        ClientDisconnectedError (the work is then cancelled unless another request shares it), ..."""
+    async def synthesize(
+        self, voice: Voice, text: str, options: SynthesisOptions, deadline: float | None = None
+    ) -> tuple[Speech, Lookup]:
+        """Speech for text; raises UnspeakableTextError, QueueFullError, RequestTimeoutError (after
+        request_timeout_s, or at `deadline` when given), ClientDisconnectedError (the work is then
+        cancelled unless another request shares it), ..."""
+        timeout = self.request_timeout_s if deadline is None else max(0.0, deadline - time.monotonic())
         key = (voice.name, text, options)
         future, lookup = self.cache.fetch(key, lambda: self._compute(voice, text, options))
         self.metrics.cache.labels(result=lookup).inc()
@@ -154,9 +170,7 @@ class SpeechService:
         watched: list[asyncio.Future[Any]] = [waiting] if gone is None else [waiting, gone]
         abandon = False
         try:
-            done, _ = await asyncio.wait(
-                watched, timeout=self.request_timeout_s, return_when=asyncio.FIRST_COMPLETED
-            )
+            done, _ = await asyncio.wait(watched, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
             if waiting in done:
                 return waiting.result(), lookup
             if gone is not None and gone in done:
@@ -226,11 +240,19 @@ class SpeechService:
         """The audio as wav, pcm (s16le) or flac bytes, encoded in the thread pool."""
         return await run_in_threadpool(encode_audio, speech.waveform, speech.sample_rate, fmt)
 
-    async def alignment_png(self, speech: Speech) -> bytes:
-        """PNG of the attention alignment, one panel per sentence, rendered in the thread pool."""
-        return await run_in_threadpool(self._plot, speech)
-
-    def _plot(self, speech: Speech) -> bytes:
-        """Render under a lock: matplotlib's font and text caches are shared between threads."""
-        with self._plot_lock:
-            return plot_alignment(list(speech.alignments), list(speech.labels), list(speech.sentence_texts))
+    async def alignment_png(self, speech: Speech, deadline: float) -> bytes:
+        """PNG of the attention alignment, one panel per sentence, drawn on the plotting thread;
+        RequestTimeoutError (504, counted) when it is not done by `deadline` (time.monotonic())."""
+        if self.plotter is None:
+            raise RuntimeError("this SpeechService has no plotting thread")
+        job = self.plotter.submit(
+            plot_alignment, list(speech.alignments), list(speech.labels), list(speech.sentence_texts)
+        )
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(job), max(0.0, deadline - time.monotonic()))
+        except TimeoutError:
+            job.cancel()  # dropped if still waiting its turn; a plot already drawing runs out
+            self.metrics.timeouts.inc()
+            raise RequestTimeoutError(
+                f"the alignment plot did not finish within {self.request_timeout_s:g} s of the request"
+            ) from None
