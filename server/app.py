@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -114,8 +115,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         cache: SingleFlightCache[Speech] = SingleFlightCache(
             settings.cache_size, settings.cache_max_bytes, lambda speech: speech.nbytes
         )
-        # Alignment plots are drawn one at a time on their own thread, never in the shared pool.
-        plotter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sori-plot")
+        # Alignment plots are drawn one at a time in a child process (started by the first plot):
+        # never in the shared thread pool, never holding the interpreter lock synthesis needs.
+        plotter = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
         await run_in_threadpool(worker.start)
         try:
             lifecycle.when_cut_off(worker.abandon)

@@ -5,10 +5,12 @@ as audio in the thread pool or plot its alignment on the plotting thread. Each r
 view of the service (`for_client`) that knows when its client has gone, so work nobody waits for is
 dropped.
 
-Plots are drawn one at a time on a thread of their own (`plotter`), not in the shared thread pool
-under a lock: a plot waiting its turn then holds no thread-pool slot that /speak needs to read its
-text or encode its audio, and one that has not started when its request's deadline passes is
-dropped. A plot's cost is bounded by `Settings.max_alignment_sentences` (checked by the route).
+Plots are drawn one at a time in a child process of their own (`plotter`), not in the shared
+thread pool under a lock: a plot waiting its turn holds no thread-pool slot that /speak needs to
+read its text or encode its audio, a plot being drawn (matplotlib: pure Python, seconds for many
+panels) does not hold the interpreter lock that request handling and CPU synthesis need, and one
+that has not started when its request's deadline passes is dropped. A plot's cost is bounded by
+`Settings.max_alignment_sentences` (checked by the route).
 """
 
 from __future__ import annotations
@@ -136,12 +138,12 @@ class SpeechService:
         self.client_gone = client_gone
         """None for the app-wide service; set in a request's view (see for_client)."""
         self.plotter = plotter
-        """One thread that draws alignment plots in turn (matplotlib's caches are not thread-safe);
-        None: this service draws none (alignment_png raises)."""
+        """Draws alignment plots in turn (one worker, in its own process in the app); None: this
+        service draws none (alignment_png raises)."""
 
     def for_client(self, client_gone: ClientGone) -> SpeechService:
         """This service as one request sees it: waits end early, and unshared work is dropped,
-        when `client_gone()` returns (cache, worker and plotting thread stay shared)."""
+        when `client_gone()` returns (cache, worker and plotter stay shared)."""
         return SpeechService(
             self.worker, self.cache, self.metrics, self.request_timeout_s, self.griffin_lim_iters,
             plotter=self.plotter, client_gone=client_gone,
@@ -241,10 +243,10 @@ class SpeechService:
         return await run_in_threadpool(encode_audio, speech.waveform, speech.sample_rate, fmt)
 
     async def alignment_png(self, speech: Speech, deadline: float) -> bytes:
-        """PNG of the attention alignment, one panel per sentence, drawn on the plotting thread;
+        """PNG of the attention alignment, one panel per sentence, drawn by the plotter;
         RequestTimeoutError (504, counted) when it is not done by `deadline` (time.monotonic())."""
         if self.plotter is None:
-            raise RuntimeError("this SpeechService has no plotting thread")
+            raise RuntimeError("this SpeechService has no plotter")
         job = self.plotter.submit(
             plot_alignment, list(speech.alignments), list(speech.labels), list(speech.sentence_texts)
         )

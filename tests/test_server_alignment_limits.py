@@ -4,8 +4,10 @@ synthesis and plot together (504, counted), and plots that wait their turn hold 
 from __future__ import annotations
 
 import asyncio
-import threading
+import multiprocessing
 import time
+from collections.abc import Iterator
+from multiprocessing.managers import SyncManager
 from pathlib import Path
 
 import pytest
@@ -26,6 +28,13 @@ SLACK_S = 30.0
 def anyio_backend() -> str:
     """Run the async tests on asyncio (the loop uvicorn uses)."""
     return "asyncio"
+
+
+@pytest.fixture
+def manager() -> Iterator[SyncManager]:
+    """Events that the plotting process can wait on."""
+    with multiprocessing.get_context("spawn").Manager() as running:
+        yield running
 
 
 async def test_production_limits_refuse_the_long_text_before_any_synthesis(
@@ -73,12 +82,14 @@ async def test_the_long_text_gets_a_504_at_the_deadline_and_is_counted(
         assert metric((await client.get("/metrics")).text, "sori_request_timeouts_total") == 1
 
 
-async def test_the_plot_itself_is_under_the_deadline(test_voice_dir: Path, tmp_path: Path) -> None:
+async def test_the_plot_itself_is_under_the_deadline(
+    test_voice_dir: Path, tmp_path: Path, manager: SyncManager
+) -> None:
     app = create_app(make_settings(test_voice_dir, tmp_path))
     async with live_client(app) as client:
         assert (await client.post("/speak", json={"text": "가나."})).status_code == 200  # now cached
-        release = threading.Event()
-        app.state.speech.plotter.submit(release.wait, 60)  # the plotting thread is busy
+        release = manager.Event()
+        app.state.speech.plotter.submit(release.wait, 60)  # the plotter is busy
         app.state.speech.request_timeout_s = 0.5
         try:
             response = await client.post("/speak/alignment", json={"text": "가나."})
@@ -89,13 +100,15 @@ async def test_the_plot_itself_is_under_the_deadline(test_voice_dir: Path, tmp_p
         assert metric((await client.get("/metrics")).text, "sori_request_timeouts_total") == 1
 
 
-async def test_plots_waiting_their_turn_do_not_starve_speak(test_voice_dir: Path, tmp_path: Path) -> None:
+async def test_plots_waiting_their_turn_do_not_starve_speak(
+    test_voice_dir: Path, tmp_path: Path, manager: SyncManager
+) -> None:
     # More waiting plots than the shared thread pool has threads (40): /speak still reads its
     # text and encodes its audio there.
     app = create_app(make_settings(test_voice_dir, tmp_path))
     async with live_client(app) as client:
         assert (await client.post("/speak", json={"text": "가나."})).status_code == 200  # now cached
-        release = threading.Event()
+        release = manager.Event()
         app.state.speech.plotter.submit(release.wait, 120)
         plots = [asyncio.ensure_future(client.post("/speak/alignment", json={"text": "가나."})) for _ in range(48)]
         try:
@@ -103,6 +116,7 @@ async def test_plots_waiting_their_turn_do_not_starve_speak(test_voice_dir: Path
             assert not any(plot.done() for plot in plots)
             response = await asyncio.wait_for(client.post("/speak", json={"text": "다라."}), 60)
             assert response.status_code == 200
+            assert not any(plot.done() for plot in plots)
         finally:
             release.set()
         answers = await asyncio.gather(*plots)
