@@ -77,8 +77,9 @@ async def speak(body: SpeakRequest, settings: SettingsDep, voices: VoicesDep, sp
 
     With `stream`, each sentence is sent as soon as it is ready (errors before the first byte
     are JSON as usual); the X-Sori-* headers then hold only what is known before the audio.
+    `stream_format` "sse" streams events with or without `stream` (events only come as a stream).
     """
-    if body.stream:
+    if body.stream or body.stream_format == "sse":
         return await _stream(body, settings, voices, speech)
     result, lookup = await _synthesize(body, settings, voices, speech)
     audio = await speech.encode(result, body.response_format)
@@ -100,8 +101,9 @@ async def speak_alignment(
     at most `max_alignment_sentences` panels; the whole request, plot included, within
     request_timeout_s (504 after it)."""
     deadline = speech.deadline()
-    if body.stream:
-        raise InvalidInputError("stream applies to /speak; /speak/alignment answers with one image")
+    if body.stream or body.stream_format == "sse":
+        raise InvalidInputError("stream and stream_format 'sse' apply to /speak; "
+                                "/speak/alignment answers with one image")
     check_length(body.text, settings.max_text_chars_speak)
     options = speech.options(body.speed, body.vocoder)
     check_plot_size(body.text, options.max_sentence_chars, settings.max_alignment_sentences)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -84,6 +85,10 @@ def run(args: argparse.Namespace) -> int:
     except TrainingDiverged as error:
         print(f"sori train: {error}", file=sys.stderr)
         return 3
+    if math.isnan(result.seconds_per_step):  # no step was trained: the run had reached max_steps
+        print(f"already finished at step {result.step}: nothing to train (raise --max_steps to go on); "
+              f"last checkpoint: {result.last_checkpoint}")
+        return 0
     state = "stopped early" if result.interrupted else "finished"
     print(f"{state} at step {result.step} ({result.skipped_steps} skipped, "
           f"{result.seconds_per_step:.3f} s/step); last checkpoint: {result.last_checkpoint}")
