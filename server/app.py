@@ -224,6 +224,6 @@ def create_app(settings: Settings) -> FastAPI:
             allow_headers=["Authorization", "Content-Type"],
             expose_headers=["Retry-After", "X-Sori-Voice", "X-Sori-Sample-Rate", "X-Sori-Audio-Seconds",
                             "X-Sori-Sentences", "X-Sori-Attention-OK", "X-Sori-Attention-Failed-Sentences",
-                            "X-Sori-Cache", "X-Sori-Audio-Status"],
+                            "X-Sori-Cache", "X-Sori-Dropped", "X-Sori-Audio-Status"],
         )
     return app

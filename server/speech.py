@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
@@ -58,6 +59,17 @@ QUEUE_POLL_S = 0.05
 MAX_DETAIL_CHARS = 300
 """Frontend messages quote the text; keep what goes back to the client short."""
 
+MAX_DROPPED_IN_HEADER = 32
+"""Most distinct dropped characters named in X-Sori-Dropped (a header must stay small)."""
+
+
+def dropped_header(dropped: Sequence[str]) -> str:
+    """X-Sori-Dropped: a JSON array of the distinct characters that could not be spoken, in order
+    of first appearance (at most MAX_DROPPED_IN_HEADER), with non-ASCII as \\u escapes so it is
+    valid header text; `[]` when nothing was dropped."""
+    distinct = list(dict.fromkeys(dropped))[:MAX_DROPPED_IN_HEADER]
+    return json.dumps(distinct, ensure_ascii=True, separators=(",", ":"))
+
 ClientGone = Callable[[], Awaitable[None]]
 """Returns once the request's client has closed its connection."""
 
@@ -74,6 +86,8 @@ class Speech:
     alignments: tuple[np.ndarray, ...]  # per sentence [T_steps, T_text]
     failed_sentences: int
     """Sentences whose attention failed (did not reach the end, went backwards or never stopped)."""
+    dropped: tuple[str, ...] = ()
+    """Characters of the text that could not be spoken (left out), as the frontend reported them."""
 
     @classmethod
     def from_result(cls, voice: str, result: SynthesisResult) -> Speech:
@@ -86,6 +100,7 @@ class Speech:
             labels=tuple(tuple(s.labels) for s in result.sentences),
             alignments=tuple(s.alignment for s in result.sentences),
             failed_sentences=len(result.failed_sentences),
+            dropped=result.dropped,
         )
 
     @property
@@ -113,6 +128,7 @@ class Speech:
             "X-Sori-Attention-OK": "true" if self.attention_ok else "false",
             "X-Sori-Attention-Failed-Sentences": str(self.failed_sentences),
             "X-Sori-Cache": lookup,
+            "X-Sori-Dropped": dropped_header(self.dropped),
         }
 
 
