@@ -10,8 +10,8 @@ looks at them, their bodies included.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 import multiprocessing
+from collections.abc import AsyncIterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 
