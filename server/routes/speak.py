@@ -102,7 +102,7 @@ async def speak_alignment(
     request_timeout_s (504 after it)."""
     deadline = speech.deadline()
     if body.stream or body.stream_format == "sse":
-        raise InvalidInputError("stream and stream_format 'sse' apply to /speak; "
+        raise InvalidInputError("stream applies to /speak (as does stream_format 'sse', which streams); "
                                 "/speak/alignment answers with one image")
     check_length(body.text, settings.max_text_chars_speak)
     options = speech.options(body.speed, body.vocoder)
