@@ -10,9 +10,7 @@ looks at them, their bodies included.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 from collections.abc import AsyncIterator
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -30,6 +28,7 @@ from server.inference_process import InferenceProcess
 from server.lifecycle import Lifecycle
 from server.metrics import Metrics
 from server.middleware import ApiKeyMiddleware, BodySizeLimitMiddleware, MetricsMiddleware
+from server.plotter import Plotter
 from server.routes import assistant, meta, openai, page, speak
 from server.settings import Settings, usable_cores
 from server.speech import Speech, SpeechService
@@ -115,9 +114,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         cache: SingleFlightCache[Speech] = SingleFlightCache(
             settings.cache_size, settings.cache_max_bytes, lambda speech: speech.nbytes
         )
-        # Alignment plots are drawn one at a time in a child process (started by the first plot):
-        # never in the shared thread pool, never holding the interpreter lock synthesis needs.
-        plotter = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        plotter = Plotter()
         await run_in_threadpool(worker.start)
         try:
             lifecycle.when_cut_off(worker.abandon)
@@ -133,7 +130,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         finally:
             lifecycle.stop()
             app.state.speech = None
-            plotter.shutdown(wait=False, cancel_futures=True)
+            plotter.close()
             await run_in_threadpool(worker.stop)
     finally:
         app.state.assistant = None

@@ -1,16 +1,10 @@
 """The speech service: validate text off the loop, share identical work, queue the rest, wait.
 
 Routes call `SpeechService.synthesize` and get a `Speech` (what the cache keeps), then encode it
-as audio in the thread pool or plot its alignment on the plotting thread. Each request gets its own
-view of the service (`for_client`) that knows when its client has gone, so work nobody waits for is
-dropped.
-
-Plots are drawn one at a time in a child process of their own (`plotter`), not in the shared
-thread pool under a lock: a plot waiting its turn holds no thread-pool slot that /speak needs to
-read its text or encode its audio, a plot being drawn (matplotlib: pure Python, seconds for many
-panels) does not hold the interpreter lock that request handling and CPU synthesis need, and one
-that has not started when its request's deadline passes is dropped. A plot's cost is bounded by
-`Settings.max_alignment_sentences` (checked by the route).
+as audio in the thread pool or plot its alignment in the plotting process (server/plotter.py).
+Each request gets its own view of the service (`for_client`) that knows when its client has gone,
+so work nobody waits for is dropped. A plot that has not started when its request's deadline
+passes is dropped too; its cost is bounded by `Settings.max_alignment_sentences` (the route).
 """
 
 from __future__ import annotations
@@ -21,7 +15,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import Executor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,11 +26,13 @@ from server.cache import Lookup, SingleFlightCache
 from server.errors import (
     ClientDisconnectedError,
     InvalidInputError,
+    PlotProcessStoppedError,
     QueueFullError,
     RequestTimeoutError,
     UnspeakableTextError,
 )
 from server.metrics import Metrics
+from server.plotter import Plotter
 from server.voice_registry import Voice
 from server.worker import InferenceWorker
 from tts import (
@@ -143,7 +139,7 @@ class SpeechService:
         request_timeout_s: float,
         griffin_lim_iters: int | None = None,
         *,
-        plotter: Executor | None = None,
+        plotter: Plotter | None = None,
         client_gone: ClientGone | None = None,
     ) -> None:
         self.worker = worker
@@ -154,8 +150,8 @@ class SpeechService:
         self.client_gone = client_gone
         """None for the app-wide service; set in a request's view (see for_client)."""
         self.plotter = plotter
-        """Draws alignment plots in turn (one worker, in its own process in the app); None: this
-        service draws none (alignment_png raises)."""
+        """Draws alignment plots in turn in a child process; None: this service draws none
+        (alignment_png raises)."""
 
     def for_client(self, client_gone: ClientGone) -> SpeechService:
         """This service as one request sees it: waits end early, and unshared work is dropped,
@@ -260,7 +256,8 @@ class SpeechService:
 
     async def alignment_png(self, speech: Speech, deadline: float) -> bytes:
         """PNG of the attention alignment, one panel per sentence, drawn by the plotter;
-        RequestTimeoutError (504, counted) when it is not done by `deadline` (time.monotonic())."""
+        RequestTimeoutError (504, counted) when it is not done by `deadline` (time.monotonic()),
+        PlotProcessStoppedError (503) when the plotting process died meanwhile."""
         if self.plotter is None:
             raise RuntimeError("this SpeechService has no plotter")
         job = self.plotter.submit(
@@ -274,3 +271,6 @@ class SpeechService:
             raise RequestTimeoutError(
                 f"the alignment plot did not finish within {self.request_timeout_s:g} s of the request"
             ) from None
+        except BrokenProcessPool:
+            logger.error("the plotting process stopped while drawing; the next plot starts a new one")
+            raise PlotProcessStoppedError() from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import time
 from collections.abc import Iterator
 from multiprocessing.managers import SyncManager
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from server import Settings, create_app
-from tests.server_support import assert_json_error, live_client, make_settings, metric
+from tests.server_support import assert_json_error, live_client, make_settings, metric, wait_for
 
 pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore:Glyph .* missing from font")]
 
@@ -110,7 +111,7 @@ async def test_plots_waiting_their_turn_do_not_starve_speak(
         assert (await client.post("/speak", json={"text": "가나."})).status_code == 200  # now cached
         release = manager.Event()
         app.state.speech.plotter.submit(release.wait, 120)
-        plots = [asyncio.ensure_future(client.post("/speak/alignment", json={"text": "가나."})) for _ in range(48)]
+        plots = [asyncio.ensure_future(client.post("/speak/alignment", json={"text": "가나."})) for _ in range(41)]
         try:
             await asyncio.sleep(0.2)
             assert not any(plot.done() for plot in plots)
@@ -122,3 +123,14 @@ async def test_plots_waiting_their_turn_do_not_starve_speak(
         answers = await asyncio.gather(*plots)
         assert {answer.status_code for answer in answers} == {200}
 
+
+
+async def test_a_plotting_process_that_dies_is_replaced(test_voice_dir: Path, tmp_path: Path) -> None:
+    app = create_app(make_settings(test_voice_dir, tmp_path))
+    async with live_client(app) as client:
+        assert (await client.post("/speak/alignment", json={"text": "가나."})).status_code == 200
+        death = app.state.speech.plotter.submit(os._exit, 1)  # as if the child were killed
+        wait_for(death.done, "the plotting process to die", timeout_s=60)
+        assert isinstance(death.exception(), Exception)
+        response = await client.post("/speak/alignment", json={"text": "다라."})
+        assert response.status_code == 200 and response.content.startswith(b"\x89PNG")
