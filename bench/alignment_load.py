@@ -1,7 +1,8 @@
 """What a long `/speak/alignment` request does to the server, on 127.0.0.1 only.
 
-`python -m bench.alignment_load [--sentences 200] [--probes 20]` starts `sori serve` (cache off,
-the default request timeout), measures the latency of short `POST /speak` requests from one
+`python -m bench.alignment_load [--sentences 200] [--probes 20] [--set KEY=VALUE ...]` starts
+`sori serve` (cache off, otherwise default settings unless --set changes them: SORI_KEY=VALUE),
+measures the latency of short `POST /speak` requests from one
 client while the server is idle, then sends one `POST /speak/alignment` of `"가. " * sentences`
 and keeps measuring short `/speak` requests one after another until it is answered. Prints the
 alignment request's status, time and size, the short requests' p50/p95 idle and during it, and
@@ -74,13 +75,13 @@ def _timeouts(server: Served) -> str:
     return "absent"
 
 
-def measure(sentences: int, probes: int) -> None:
+def measure(sentences: int, probes: int, settings: dict[str, str]) -> None:
     """Idle short-request latency, then the same during one long alignment request; printed."""
     import httpx
 
     with tempfile.TemporaryDirectory(prefix="sori-alignment-load-") as tmp:
         voice_dir, described = bench_voice(Path(tmp))
-        with served(voice_dir, Path(tmp), {"cache_size": "0"}) as server, \
+        with served(voice_dir, Path(tmp), {"cache_size": "0", **settings}) as server, \
                 httpx.Client(base_url=server.base_url, timeout=LONG_TIMEOUT_S) as client:
             _short(client, 10_000)  # one warm request, not counted
             idle = [_short(client, index) for index in range(probes)]
@@ -94,7 +95,7 @@ def measure(sentences: int, probes: int) -> None:
                 index += 1
             thread.join()
             timeouts = _timeouts(server)
-    print(f"voice: {described}")
+    print(f"voice: {described}; settings: {settings or 'defaults'}")
     print(f"alignment of {sentences} sentences: {answer.status} after {answer.seconds:.1f} s, "
           f"{answer.body_bytes} bytes {answer.detail!r}")
     print(f"sori_request_timeouts_total after it: {timeouts}")
@@ -109,8 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.alignment_load", description=__doc__)
     parser.add_argument("--sentences", type=int, default=200, help="sentences in the long text (default 200)")
     parser.add_argument("--probes", type=int, default=20, help="idle short requests (default 20)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a server setting, e.g. max_alignment_sentences=1000 (SORI_ prefix implied)")
     args = parser.parse_args(argv)
-    measure(args.sentences, args.probes)
+    settings = dict(item.split("=", 1) for item in args.set)
+    measure(args.sentences, args.probes, settings)
     return 0
 
 
