@@ -5,13 +5,16 @@ hold the interpreter lock that request handling and CPU synthesis need (short /s
 slowed 3-6x while a 16-sentence plot was drawn on a thread), and waiting its turn in the shared
 thread pool it would hold a slot that /speak needs to read text and encode audio. So plots go to a
 child of their own, started by the first plot (spawned: it shares no locks or threads with the
-server), and a child that dies is replaced for the next plot.
+server) at a lower CPU priority (nice 10: on a busy machine speech goes first), and a child that
+dies is replaced for the next plot.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -21,6 +24,15 @@ from typing import Any, TypeVar
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+PLOT_NICENESS = 10
+"""How much lower the plotting process's CPU priority is than the server's."""
+
+
+def _lower_priority() -> None:
+    """In the plotting process: yield the CPU to the server's requests and synthesis."""
+    with contextlib.suppress(OSError, AttributeError):  # no os.nice on this platform, or not allowed
+        os.nice(PLOT_NICENESS)
 
 
 class Plotter:
@@ -39,7 +51,9 @@ class Plotter:
                 except BrokenProcessPool:
                     logger.warning("the plotting process had stopped; starting a new one")
                     self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_lower_priority
+            )
             return self._pool.submit(function, *args)
 
     def close(self) -> None:
