@@ -101,6 +101,16 @@ def test_cuda_without_a_gpu_is_refused_at_start(
     assert "no CUDA GPU is available" in one_line_error(capsys, command)
 
 
+@NO_GPU
+def test_train_refuses_cuda_without_a_gpu_before_making_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_dir = tmp_path / "run"
+    assert main(["train", "--features", str(tmp_path), "--run-dir", str(run_dir), "--device=cuda"]) == 2
+    assert "no CUDA GPU is available" in one_line_error(capsys, "train")
+    assert not run_dir.exists()
+
+
 def run_sori(*args: str, data_dir: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """`sori ARGS` as a user runs it, with its data under data_dir."""
     env = {**os.environ, "SORI_DATA_DIR": str(data_dir), "SORI_WARMUP": "false"}

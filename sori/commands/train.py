@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from sori.commands import checks
+
 
 class _OverrideParser(argparse.ArgumentParser):
     """Keeps unknown `--key=value` arguments as config overrides instead of rejecting them.
@@ -68,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         root_logger.setLevel(logging.WARNING)
     try:
         overrides = parse_overrides(args.overrides)
+        checks.device(str(overrides.get("device", "auto")))  # before the run directory is made
         log_file: logging.Handler = logging.NullHandler()
         if main_process:
             args.run_dir.mkdir(parents=True, exist_ok=True)
