@@ -30,6 +30,7 @@ from server.inference_process import InferenceProcess
 from server.lifecycle import Lifecycle
 from server.metrics import Metrics
 from server.middleware import ApiKeyMiddleware, BodySizeLimitMiddleware, MetricsMiddleware
+from server.plotter import Plotter
 from server.routes import assistant, events, meta, openai, page, speak
 from server.settings import Settings, usable_cores
 from server.speech import Speech, SpeechService
@@ -116,13 +117,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         cache: SingleFlightCache[Speech] = SingleFlightCache(
             settings.cache_size, settings.cache_max_bytes, lambda speech: speech.nbytes
         )
+        plotter = Plotter()
         await run_in_threadpool(worker.start)
         hub: EventHub = app.state.events
         webhook = None
         if settings.webhook_url is not None:
             webhook = WebhookNotifier(settings.webhook_url, metrics, timeout_s=settings.webhook_timeout_s,
                                       retries=settings.webhook_retries)
-        speech = SpeechService(worker, cache, metrics, settings.request_timeout_s, settings.griffin_lim_iters)
+        speech = SpeechService(worker, cache, metrics, settings.request_timeout_s, settings.griffin_lim_iters,
+                               plotter=plotter)
         announcer = TimerAnnouncer(
             assistant_.store, speak_and_publish(registry, speech, hub, webhook, metrics), metrics,
             poll_s=settings.timer_poll_s,
@@ -145,6 +148,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             if webhook is not None:
                 await webhook.stop()
             app.state.speech = None
+            plotter.close()
             await run_in_threadpool(worker.stop)
     finally:
         app.state.assistant = None
@@ -237,6 +241,6 @@ def create_app(settings: Settings) -> FastAPI:
             allow_headers=["Authorization", "Content-Type"],
             expose_headers=["Retry-After", "X-Sori-Voice", "X-Sori-Sample-Rate", "X-Sori-Audio-Seconds",
                             "X-Sori-Sentences", "X-Sori-Attention-OK", "X-Sori-Attention-Failed-Sentences",
-                            "X-Sori-Cache", "X-Sori-Audio-Status"],
+                            "X-Sori-Cache", "X-Sori-Dropped", "X-Sori-Audio-Status"],
         )
     return app

@@ -116,6 +116,17 @@ class ProcessRestartingError(ServiceError):
         super().__init__(retry_after_s=retry_after_s)
 
 
+class PlotProcessStoppedError(ServiceError):
+    """The process drawing alignment plots stopped during this request's plot; the next plot starts
+    a new one (503 with Retry-After)."""
+
+    status_code = 503
+    default_detail = "the plotting process stopped; try again shortly"
+
+    def __init__(self) -> None:
+        super().__init__(retry_after_s=1)
+
+
 class StoreBusyError(ServiceError):
     """The assistant's store is locked past its timeout, full or failing; retrying is safe because a
     failed write leaves nothing behind (503 with Retry-After; SQLite's message only in the log)."""

@@ -34,9 +34,9 @@ class SpeakRequest(BaseModel):
     )
     stream_format: Literal["audio", "sse"] = Field(
         "audio",
-        description="With stream: 'audio' is a chunked body in response_format; 'sse' is server-sent "
-        "events, one `sentence` event per sentence (base64 pcm, text, symbols, alignment, "
-        "attention health), then `done` (or `error`).",
+        description="With stream: 'audio' is a chunked body in response_format. 'sse' (which streams "
+        "with or without stream) is server-sent events, one `sentence` event per sentence (base64 "
+        "pcm, text, symbols, alignment, attention health), then `done` (or `error`).",
     )
     response_format: Literal["wav", "pcm"] = Field(
         "wav", description="wav (a streamed wav has an unknown-length header) or pcm (s16le mono)."

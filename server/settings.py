@@ -52,6 +52,10 @@ class Settings(BaseSettings):
 
     max_text_chars_speak: int = Field(1000, ge=1)
     """Longest text accepted by /speak and /speak/alignment (longer: 413)."""
+    max_alignment_sentences: int = Field(16, ge=1, le=1000)
+    """Most sentences /speak/alignment draws in one image (more: 413 naming the limit). Each panel
+    costs about 0.1-0.3 s of one core to draw (in the plotting process), so this bounds a plot to
+    a few seconds and its PNG to a few hundred kB."""
     max_text_chars_openai: int = Field(4096, ge=1)
     """Longest `input` accepted by /v1/audio/speech (longer: 413)."""
     max_text_chars_assistant: int = Field(500, ge=1)

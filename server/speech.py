@@ -1,18 +1,21 @@
 """The speech service: validate text off the loop, share identical work, queue the rest, wait.
 
 Routes call `SpeechService.synthesize` and get a `Speech` (what the cache keeps), then encode it
-as audio or plot its alignment, both in the thread pool. Each request gets its own view of the
-service (`for_client`) that knows when its client has gone, so work nobody waits for is dropped.
+as audio in the thread pool or plot its alignment in the plotting process (server/plotter.py).
+Each request gets its own view of the service (`for_client`) that knows when its client has gone,
+so work nobody waits for is dropped. A plot that has not started when its request's deadline
+passes is dropped too; its cost is bounded by `Settings.max_alignment_sentences` (the route).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
-import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,11 +26,13 @@ from server.cache import Lookup, SingleFlightCache
 from server.errors import (
     ClientDisconnectedError,
     InvalidInputError,
+    PlotProcessStoppedError,
     QueueFullError,
     RequestTimeoutError,
     UnspeakableTextError,
 )
 from server.metrics import Metrics
+from server.plotter import Plotter
 from server.voice_registry import Voice
 from server.worker import InferenceWorker
 from tts import (
@@ -50,6 +55,17 @@ QUEUE_POLL_S = 0.05
 MAX_DETAIL_CHARS = 300
 """Frontend messages quote the text; keep what goes back to the client short."""
 
+MAX_DROPPED_IN_HEADER = 32
+"""Most distinct dropped characters named in X-Sori-Dropped (a header must stay small)."""
+
+
+def dropped_header(dropped: Sequence[str]) -> str:
+    """X-Sori-Dropped: a JSON array of the distinct characters that could not be spoken, in order
+    of first appearance (at most MAX_DROPPED_IN_HEADER), with non-ASCII as \\u escapes so it is
+    valid header text; `[]` when nothing was dropped."""
+    distinct = list(dict.fromkeys(dropped))[:MAX_DROPPED_IN_HEADER]
+    return json.dumps(distinct, ensure_ascii=True, separators=(",", ":"))
+
 ClientGone = Callable[[], Awaitable[None]]
 """Returns once the request's client has closed its connection."""
 
@@ -66,6 +82,8 @@ class Speech:
     alignments: tuple[np.ndarray, ...]  # per sentence [T_steps, T_text]
     failed_sentences: int
     """Sentences whose attention failed (did not reach the end, went backwards or never stopped)."""
+    dropped: tuple[str, ...] = ()
+    """Characters of the text that could not be spoken (left out), as the frontend reported them."""
 
     @classmethod
     def from_result(cls, voice: str, result: SynthesisResult) -> Speech:
@@ -78,6 +96,7 @@ class Speech:
             labels=tuple(tuple(s.labels) for s in result.sentences),
             alignments=tuple(s.alignment for s in result.sentences),
             failed_sentences=len(result.failed_sentences),
+            dropped=result.dropped,
         )
 
     @property
@@ -105,6 +124,7 @@ class Speech:
             "X-Sori-Attention-OK": "true" if self.attention_ok else "false",
             "X-Sori-Attention-Failed-Sentences": str(self.failed_sentences),
             "X-Sori-Cache": lookup,
+            "X-Sori-Dropped": dropped_header(self.dropped),
         }
 
 
@@ -119,8 +139,8 @@ class SpeechService:
         request_timeout_s: float,
         griffin_lim_iters: int | None = None,
         *,
+        plotter: Plotter | None = None,
         client_gone: ClientGone | None = None,
-        plot_lock: threading.Lock | None = None,
     ) -> None:
         self.worker = worker
         self.cache = cache
@@ -129,23 +149,33 @@ class SpeechService:
         self.griffin_lim_iters = griffin_lim_iters
         self.client_gone = client_gone
         """None for the app-wide service; set in a request's view (see for_client)."""
-        self._plot_lock = plot_lock or threading.Lock()
+        self.plotter = plotter
+        """Draws alignment plots in turn in a child process; None: this service draws none
+        (alignment_png raises)."""
 
     def for_client(self, client_gone: ClientGone) -> SpeechService:
         """This service as one request sees it: waits end early, and unshared work is dropped,
-        when `client_gone()` returns (cache, worker and locks stay shared)."""
+        when `client_gone()` returns (cache, worker and plotter stay shared)."""
         return SpeechService(
             self.worker, self.cache, self.metrics, self.request_timeout_s, self.griffin_lim_iters,
-            client_gone=client_gone, plot_lock=self._plot_lock,
+            plotter=self.plotter, client_gone=client_gone,
         )
+
+    def deadline(self) -> float:
+        """The time.monotonic() by which a request starting now must be answered."""
+        return time.monotonic() + self.request_timeout_s
 
     def options(self, speed: float = 1.0, vocoder: VocoderName | None = None) -> SynthesisOptions:
         """Synthesis options for a request: its speed and vocoder plus the server's Griffin-Lim override."""
         return SynthesisOptions(speed=speed, griffin_lim_iters=self.griffin_lim_iters, vocoder=vocoder)
 
-    async def synthesize(self, voice: Voice, text: str, options: SynthesisOptions) -> tuple[Speech, Lookup]:
-        """Speech for text; raises UnspeakableTextError, QueueFullError, RequestTimeoutError,
-        ClientDisconnectedError (the work is then cancelled unless another request shares it), ..."""
+    async def synthesize(
+        self, voice: Voice, text: str, options: SynthesisOptions, deadline: float | None = None
+    ) -> tuple[Speech, Lookup]:
+        """Speech for text; raises UnspeakableTextError, QueueFullError, RequestTimeoutError (after
+        request_timeout_s, or at `deadline` when given), ClientDisconnectedError (the work is then
+        cancelled unless another request shares it), ..."""
+        timeout = self.request_timeout_s if deadline is None else max(0.0, deadline - time.monotonic())
         key = (voice.name, text, options)
         future, lookup = self.cache.fetch(key, lambda: self._compute(voice, text, options))
         self.metrics.cache.labels(result=lookup).inc()
@@ -154,9 +184,7 @@ class SpeechService:
         watched: list[asyncio.Future[Any]] = [waiting] if gone is None else [waiting, gone]
         abandon = False
         try:
-            done, _ = await asyncio.wait(
-                watched, timeout=self.request_timeout_s, return_when=asyncio.FIRST_COMPLETED
-            )
+            done, _ = await asyncio.wait(watched, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
             if waiting in done:
                 return waiting.result(), lookup
             if gone is not None and gone in done:
@@ -226,11 +254,23 @@ class SpeechService:
         """The audio as wav, pcm (s16le) or flac bytes, encoded in the thread pool."""
         return await run_in_threadpool(encode_audio, speech.waveform, speech.sample_rate, fmt)
 
-    async def alignment_png(self, speech: Speech) -> bytes:
-        """PNG of the attention alignment, one panel per sentence, rendered in the thread pool."""
-        return await run_in_threadpool(self._plot, speech)
-
-    def _plot(self, speech: Speech) -> bytes:
-        """Render under a lock: matplotlib's font and text caches are shared between threads."""
-        with self._plot_lock:
-            return plot_alignment(list(speech.alignments), list(speech.labels), list(speech.sentence_texts))
+    async def alignment_png(self, speech: Speech, deadline: float) -> bytes:
+        """PNG of the attention alignment, one panel per sentence, drawn by the plotter;
+        RequestTimeoutError (504, counted) when it is not done by `deadline` (time.monotonic()),
+        PlotProcessStoppedError (503) when the plotting process died meanwhile."""
+        if self.plotter is None:
+            raise RuntimeError("this SpeechService has no plotter")
+        job = self.plotter.submit(
+            plot_alignment, list(speech.alignments), list(speech.labels), list(speech.sentence_texts)
+        )
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(job), max(0.0, deadline - time.monotonic()))
+        except TimeoutError:
+            job.cancel()  # dropped if still waiting its turn; a plot already drawing runs out
+            self.metrics.timeouts.inc()
+            raise RequestTimeoutError(
+                f"the alignment plot did not finish within {self.request_timeout_s:g} s of the request"
+            ) from None
+        except BrokenProcessPool:
+            logger.error("the plotting process stopped while drawing; the next plot starts a new one")
+            raise PlotProcessStoppedError() from None

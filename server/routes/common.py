@@ -42,6 +42,8 @@ SPEECH_HEADERS = {
         ("X-Sori-Attention-OK", "'true' when every sentence's attention was healthy."),
         ("X-Sori-Attention-Failed-Sentences", "Sentences whose attention failed."),
         ("X-Sori-Cache", "'hit', 'miss' or 'shared' (joined an identical request in flight)."),
+        ("X-Sori-Dropped", "Characters that could not be spoken and were left out: a JSON array of "
+                           "the distinct ones (at most 32) with \\u escapes, '[]' when none."),
     )
 }
 """Headers describing a synthesis, on every successful speech response."""

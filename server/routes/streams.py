@@ -19,6 +19,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from server.errors import ClientDisconnectedError, ServiceError
+from server.speech import dropped_header
 from server.streaming import SentenceStream
 from tts import SpeechChunk, encode_audio
 from tts.audio import streaming_wav_header
@@ -41,12 +42,19 @@ class StreamBrokenError(Exception):
     """Raised inside a streamed audio body after its first byte, so the server cuts the connection."""
 
 
+def stream_dropped(stream: SentenceStream) -> list[str]:
+    """Every character of the stream's text that could not be spoken, in order."""
+    return [char for _, frontend in stream.sentences for char in frontend.dropped]
+
+
 def stream_headers(stream: SentenceStream, media: str) -> dict[str, str]:
-    """Headers known before the audio: voice, rate, sentence count, and that the body is a stream."""
+    """Headers known before the audio: voice, rate, sentence count, dropped characters, and that
+    the body is a stream."""
     return {
         "X-Sori-Voice": stream.voice.name.encode("ascii", "replace").decode(),
         "X-Sori-Sample-Rate": str(stream.sample_rate),
         "X-Sori-Sentences": str(len(stream.sentences)),
+        "X-Sori-Dropped": dropped_header(stream_dropped(stream)),
         "X-Sori-Stream": "true",
         "X-Audio-Media-Type": media,
     }
@@ -94,8 +102,9 @@ def sse(data: dict[str, Any], event: str | None = None) -> bytes:
 
 
 def sori_event(chunk: SpeechChunk, step_seconds: float) -> bytes:
-    """A `sentence` event: its audio (base64 pcm), text, symbols, alignment and attention health,
-    everything the page needs to play it and move a cursor over its attention."""
+    """A `sentence` event: its audio (base64 pcm), text, symbols, alignment, attention health and
+    the characters of it that could not be spoken: everything the page needs to play it and move a
+    cursor over its attention."""
     sentence = chunk.sentence
     return sse({
         "index": chunk.index,
@@ -108,6 +117,7 @@ def sori_event(chunk: SpeechChunk, step_seconds: float) -> bytes:
         "alignment": sentence.alignment.astype(np.float64).round(ALIGNMENT_DECIMALS).tolist(),
         "step_seconds": step_seconds,
         "attention_ok": sentence.health.ok,
+        "dropped": list(sentence.frontend.dropped),
     }, event="sentence")
 
 
@@ -151,7 +161,7 @@ def event_response(
             stream.close()  # a client that left mid-stream: drop its queued sentences now
         if style == "sori":
             yield sse({"sentences": sent, "seconds": samples / stream.sample_rate,
-                       "failed_sentences": failed}, event="done")
+                       "failed_sentences": failed, "dropped": stream_dropped(stream)}, event="done")
         else:
             usage = {"input_tokens": input_chars, "output_tokens": 0, "total_tokens": input_chars}
             yield sse({"type": "speech.audio.done", "usage": usage})

@@ -10,8 +10,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sori.commands import checks
+
 if TYPE_CHECKING:
     from assistant import WeatherProvider
+    from tts import Synthesizer
 
 LOGGER = logging.getLogger(__name__)
 
@@ -47,14 +50,26 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _speak(text: str, output: Path, voice: Path | None, device: str) -> int:
-    """Synthesise `text` into `output`; returns the exit status."""
+class VoiceUnusableError(Exception):
+    """The voice for -o cannot be loaded."""
+
+
+def _load_voice(voice: Path | None, device: str) -> Synthesizer:
+    """The voice that will speak the reply, loaded before the skill runs (a skill may start a
+    timer: a voice found broken afterwards would make the user's retry start a second one)."""
     from tts import Synthesizer, default_voice_dir
+
+    try:
+        return Synthesizer.load(voice if voice is not None else default_voice_dir(), device=device)
+    except (OSError, ValueError, RuntimeError) as error:
+        raise VoiceUnusableError(str(error)) from None
+
+
+def _speak(text: str, output: Path, synthesizer: Synthesizer) -> int:
+    """Synthesise `text` into `output`; returns the exit status."""
     from tts.audio import save_wav
 
     try:
-        voice_dir = voice if voice is not None else default_voice_dir()
-        synthesizer = Synthesizer.load(voice_dir, device=device)
         result = synthesizer.synthesize(text)
         save_wav(output, result.waveform, result.sample_rate)
     except (OSError, ValueError, RuntimeError) as error:
@@ -88,10 +103,20 @@ def _weather_provider() -> WeatherProvider | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the assistant's answer; with -o also write it as speech."""
+    """Print the assistant's answer; with -o also write it as speech (the output and the voice
+    are checked before the skill runs)."""
     from assistant import Assistant, AssistantError, default_store_path
     from assistant.store import open_store
 
+    synthesizer = None
+    if args.output is not None:
+        checks.output_file(args.output, "-o")
+        checks.device(args.device)
+        try:
+            synthesizer = _load_voice(args.voice, args.device)
+        except VoiceUnusableError as error:
+            print(f"sori ask: cannot speak with this voice, so nothing was asked: {error}", file=sys.stderr)
+            return EXIT_NO_VOICE
     url = args.database_url if args.database_url is not None else os.environ.get("SORI_DATABASE_URL")
     try:
         weather = _weather_provider()
@@ -116,9 +141,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"intent: {answer.intent}")
         print(f"slots:  {json.dumps(answer.slots, ensure_ascii=False)}")
         print(f"reply:  {answer.reply if answer.reply is not None else '(nothing to say)'}")
-    if args.output is None:
+    if synthesizer is None or args.output is None:
         return 0
     if answer.reply is None:
         print("sori ask: nothing to say, so no audio was written", file=sys.stderr)
         return 0
-    return _speak(answer.reply, args.output, args.voice, args.device)
+    return _speak(answer.reply, args.output, synthesizer)

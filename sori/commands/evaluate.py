@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sori.commands import checks
+
 
 def register(subparsers: Any) -> None:
     """Add the `eval` subcommand."""
@@ -34,6 +36,8 @@ def run(args: argparse.Namespace) -> int:
     from tts import FrontendError, Synthesizer, VoiceError, default_voice_dir
     from tts.evaluation import EvaluationError, evaluate_voice
 
+    checks.output_dir(args.out, "--out")
+    checks.device(args.device)
     try:
         lines = args.sentences.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as error:

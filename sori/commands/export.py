@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sori.commands import checks
+
 
 def register(subparsers: Any) -> None:
     """Add the `export` subcommand."""
@@ -48,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from tts.training.export import export_voice
     from tts.voice_format import VoiceError
 
+    checks.output_dir(args.out, "--out")
     extra = {}
     for item in args.meta:
         key, separator, value = item.partition("=")

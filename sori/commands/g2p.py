@@ -7,6 +7,8 @@ import json
 import sys
 from typing import Any
 
+from sori.commands import checks
+
 
 def register(subparsers: Any) -> None:
     """Add the `g2p` subcommand."""
@@ -31,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     """Print the stages; exit 2 with the reason on stderr when the text cannot be spoken."""
     from tts.text import FrontendError, TextConfig, text_to_ids
 
-    text = sys.stdin.read().strip() if args.text == "-" else args.text
+    text = checks.stdin_text().strip() if args.text == "-" else args.text
     try:
         result = text_to_ids(text, TextConfig(use_g2p=not args.no_g2p))
     except FrontendError as error:

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sori.commands import checks
+
 
 def register(subparsers: Any) -> None:
     """Add the `prepare` subcommand."""
@@ -35,7 +37,8 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Prepare the corpus and print a summary; exit 2 naming the problem when it cannot start."""
+    """Prepare the corpus and print a summary; exit 2 naming the problem when it cannot start,
+    and when no row could be prepared (the report still names each skipped row's reason)."""
     from dataclasses import replace
 
     from tts.audio import AudioConfig
@@ -43,6 +46,9 @@ def run(args: argparse.Namespace) -> int:
     from tts.training.config import ConfigError, PrepareConfig
     from tts.training.prepare import PrepareError, default_jobs, prepare_corpus
 
+    checks.output_dir(args.out, "--out")
+    if args.jobs is not None and args.jobs < 1:
+        raise checks.UsageError(f"--jobs must be at least 1, got {args.jobs}")
     chosen = {"text_column": args.text_column, "min_seconds": args.min_seconds,
               "max_seconds": args.max_seconds, "max_symbols": args.max_symbols,
               "val_fraction": args.val_fraction, "test_fraction": args.test_fraction,
@@ -66,4 +72,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"our reading of the original script equals the expanded column in "
               f"{agreement['equal']} of {agreement['compared']} rows ({agreement['rate']:.1%})")
     print(f"wrote {args.out} (report: {args.out / 'prepare_report.json'})")
+    if not report["prepared"]:
+        print(f"sori prepare: no row of {args.corpus} could be prepared; skips_by_reason above says why",
+              file=sys.stderr)
+        return 2
     return 0

@@ -8,6 +8,8 @@ import os
 import sys
 from typing import Any, NoReturn
 
+from sori.commands import checks
+
 EXIT_NO_VOICE = 2
 EXIT_CUT_OFF = 1
 """The drain was cut short (its time limit or a second signal) with requests unfinished."""
@@ -66,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
     }
     try:
         settings = Settings(**{key: value for key, value in overrides.items() if value is not None})
+        checks.device(settings.device)
+        checks.input_dir(settings.voices_dir, "--voices-dir")
         registry = VoiceRegistry.from_settings(settings)
     except ValidationError as error:
         print(f"sori serve: invalid settings:\n{error}", file=sys.stderr)

@@ -1,7 +1,9 @@
 """`sori speak TEXT -o out.wav`: synthesise Korean text with a voice, optionally plotting attention.
 
-`-` as TEXT reads standard input; `-o -` streams the WAV to standard output sentence by sentence,
-so `sori speak "…" -o - | aplay` starts speaking after the first sentence (messages go to stderr).
+`-` as TEXT reads standard input (UTF-8); `-o -` streams the WAV to standard output sentence by
+sentence, so `sori speak "…" -o - | aplay` starts speaking after the first sentence (messages go to
+stderr; a player that stops early ends the command quietly). Characters that cannot be spoken are
+named in a warning on stderr (and in `dropped` with --json).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
+
+from sori.commands import checks
 
 if TYPE_CHECKING:
     from tts import SpeechChunk, SynthesisResult
@@ -40,8 +44,8 @@ def register(subparsers: Any) -> None:
 
 
 def read_text(argument: str) -> str:
-    """TEXT itself, or standard input when it is `-` (UTF-8)."""
-    return sys.stdin.read() if argument == "-" else argument
+    """TEXT itself, or standard input when it is `-` (UTF-8; UsageError when it is not)."""
+    return checks.stdin_text() if argument == "-" else argument
 
 
 def run(args: argparse.Namespace) -> int:
@@ -60,6 +64,11 @@ def run(args: argparse.Namespace) -> int:
     if to_stdout and sys.stdout.isatty():
         print("sori speak: -o - writes binary audio; pipe it (| aplay) or redirect it (> out.wav)", file=sys.stderr)
         return 2
+    if not to_stdout:
+        checks.output_file(Path(args.output), "-o")
+    if args.alignment is not None:
+        checks.output_file(args.alignment, "--alignment")
+    checks.device(args.device)
     try:
         text = read_text(args.text)
         options = SynthesisOptions(speed=args.speed)
@@ -103,6 +112,8 @@ def run(args: argparse.Namespace) -> int:
               f"(real-time factor {summary['real_time_factor']})", file=messages)
         if args.alignment is not None:
             print(f"wrote {args.alignment}: attention alignment", file=messages)
+    if result.dropped:
+        print("sori speak: warning: could not speak, left out: " + " ".join(dict.fromkeys(result.dropped)), file=sys.stderr)
     if not result.health_ok:
         print("sori speak: warning: attention failed for: " + " | ".join(result.failed_sentences), file=sys.stderr)
     return 0

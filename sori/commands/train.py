@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from sori.commands import checks
 
 
 class _OverrideParser(argparse.ArgumentParser):
@@ -67,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         root_logger.setLevel(logging.WARNING)
     try:
         overrides = parse_overrides(args.overrides)
+        checks.device(str(overrides.get("device", "auto")))  # before the run directory is made
         log_file: logging.Handler = logging.NullHandler()
         if main_process:
             args.run_dir.mkdir(parents=True, exist_ok=True)
@@ -84,6 +88,10 @@ def run(args: argparse.Namespace) -> int:
     except TrainingDiverged as error:
         print(f"sori train: {error}", file=sys.stderr)
         return 3
+    if math.isnan(result.seconds_per_step):  # no step was trained: the run had reached max_steps
+        print(f"already finished at step {result.step}: nothing to train (raise --max_steps to go on); "
+              f"last checkpoint: {result.last_checkpoint}")
+        return 0
     state = "stopped early" if result.interrupted else "finished"
     print(f"{state} at step {result.step} ({result.skipped_steps} skipped, "
           f"{result.seconds_per_step:.3f} s/step); last checkpoint: {result.last_checkpoint}")

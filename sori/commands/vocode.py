@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sori.commands import checks
+
 
 def register(subparsers: Any) -> None:
     """Add the `vocode` subcommand."""
@@ -39,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
     from tts.vocoder.losses import spectral_distance
     from tts.voice_format import load_vocoder
 
+    checks.output_file(args.output, "-o")
+    checks.device(args.device)
     try:
         voice_dir = args.voice if args.voice is not None else default_voice_dir()
         config = read_voice_config(voice_dir)

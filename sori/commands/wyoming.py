@@ -8,6 +8,8 @@ import importlib.util
 import sys
 from typing import Any
 
+from sori.commands import checks
+
 EXIT_BAD_OPTIONS = 2
 """Invalid options or settings, no voice to serve, or --zeroconf without the zeroconf package."""
 EXIT_NOT_STARTED = 3
@@ -58,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = WyomingConfig(uri=args.uri, zeroconf_name=args.zeroconf)
         settings = Settings(**{key: value for key, value in overrides.items() if value is not None})
+        checks.device(settings.device)
+        checks.input_dir(settings.voices_dir, "--voices-dir")
         registry = VoiceRegistry.from_settings(settings)
         check_store(settings)
     except ValidationError as error:

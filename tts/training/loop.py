@@ -170,7 +170,8 @@ def _run(
     batches = iter(loader)
     window = _LogWindow(torch.zeros(len(LOSS_TERMS), device=device))
     step_times: list[float] = []
-    last_path = None
+    # Resuming a run: until this call writes one, its last checkpoint is the one it resumed from.
+    last_path = ckpt.resolve_checkpoint(run_dir, "last") if resume and ckpt.list_checkpoints(run_dir) else None
     session_start = time.perf_counter()
     run.ddp_model.train()
     while progress.step < config.max_steps:
