@@ -138,9 +138,13 @@ class Synthesizer(SpeechSynthesizer):
                     if vocoder == "neural" and self.vocoder is not None else output.linear)
         spectrogram = inverted.transpose(1, 2).float()  # [B, F, T_frames]
         if options.speed != 1.0:
-            stretched = max(1, int(round(spectrogram.size(2) / options.speed)))
-            spectrogram = F.interpolate(spectrogram, size=stretched, mode="linear", align_corners=False)
-            frame_lengths = (frame_lengths.float() / options.speed).round().clamp(min=1).long()
+            # Each item over its own frames, so its audio does not depend on the batch's padding.
+            stretched = (frame_lengths.float() / options.speed).round().clamp(min=1).long()
+            items = [F.interpolate(spectrogram[row : row + 1, :, :count], size=size, mode="linear",
+                                   align_corners=False)[0]
+                     for row, (count, size) in enumerate(zip(frame_lengths.tolist(), stretched.tolist(), strict=True))]
+            spectrogram = torch.nn.utils.rnn.pad_sequence([item.t() for item in items], batch_first=True).transpose(1, 2)
+            frame_lengths = stretched
         if vocoder == "neural" and self.vocoder is not None:
             waves = self.vocoder.infer(spectrogram.transpose(1, 2), frame_lengths)
         else:

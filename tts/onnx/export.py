@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnx
 import torch
 from torch import nn
 
@@ -246,8 +247,6 @@ def _write(voice_dir: Path, out_dir: Path, config: VoiceConfig, graphs: dict[str
             os.replace(staging / FILE_NAMES[role], out_dir / FILE_NAMES[role])
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    import onnx
-
     section = OnnxSection(
         opset=OPSET, encoder=files["encoder"], decoder_step=files["decoder_step"], postnet=files["postnet"],
         weights_sha256=sha256_of(voice_dir / WEIGHTS_FILE),
