@@ -33,7 +33,8 @@ from server.settings import Settings, usable_cores
 from server.speech import Speech, SpeechService
 from server.voice_registry import VoiceRegistry
 from server.worker import InferenceWorker
-from tts import Synthesizer
+from tts import SpeechSynthesizer as Synthesizer
+from tts.plot import PlotUnavailableError
 
 logger = logging.getLogger(__name__)
 
@@ -164,6 +165,11 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
     return JSONResponse({"detail": detail or "invalid request"}, status_code=422)
 
 
+async def _plot_unavailable(request: Request, error: Exception) -> JSONResponse:
+    """501 on a slim install without matplotlib: the alignment plot is not part of it."""
+    return JSONResponse({"detail": str(error)}, status_code=501)
+
+
 async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
     """Log the exception; the client gets a plain message without its text."""
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -199,6 +205,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.mount("/static", StaticFiles(directory=page.static_dir()), name="static")
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(PlotUnavailableError, _plot_unavailable)
     app.add_exception_handler(Exception, _unexpected_error)
 
     routes = [route.path for router in routers for route in router.routes if isinstance(route, APIRoute)]

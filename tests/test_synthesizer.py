@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-import torch
 
 from tts import (
     FrontendError,
@@ -202,7 +201,7 @@ def test_streamed_wav_flushes_each_sentence_before_the_next_is_made() -> None:
 
     output = Recorder()
     seen_before: list[int] = []
-    wave = torch.full((100,), 0.5)
+    wave = np.full(100, 0.5, np.float32)
     alignment = np.ones((1, 1))
     health = attention_health(alignment, stopped_by_token=True, spoken_length=1)
     sentence = SentenceSynthesis("가.", None, ("ᄀ",), alignment, np.zeros((2, 80)), health)  # type: ignore[arg-type]

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sori.commands.options import add_runtime_argument
+
 LOGGER = logging.getLogger(__name__)
 
 EXIT_BAD_INPUT = 2
@@ -35,17 +37,18 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--device", choices=("auto", "cpu", "cuda"), default="auto", help="device for -o"
     )
+    add_runtime_argument(parser)
     parser.set_defaults(func=run)
 
 
-def _speak(text: str, output: Path, voice: Path | None, device: str) -> int:
+def _speak(text: str, output: Path, voice: Path | None, device: str, runtime: str) -> int:
     """Synthesise `text` into `output`; returns the exit status."""
-    from tts import Synthesizer, default_voice_dir
+    from tts import default_voice_dir, load_synthesizer
     from tts.audio import save_wav
 
     try:
         voice_dir = voice if voice is not None else default_voice_dir()
-        synthesizer = Synthesizer.load(voice_dir, device=device)
+        synthesizer = load_synthesizer(voice_dir, runtime=runtime, device=device)
         result = synthesizer.synthesize(text)
         save_wav(output, result.waveform, result.sample_rate)
     except (OSError, ValueError, RuntimeError) as error:
@@ -75,4 +78,4 @@ def run(args: argparse.Namespace) -> int:
     if answer.reply is None:
         print("sori ask: nothing to say, so no audio was written", file=sys.stderr)
         return 0
-    return _speak(answer.reply, args.output, args.voice, args.device)
+    return _speak(answer.reply, args.output, args.voice, args.device, args.runtime)
