@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-SECTIONS = ("model", "griffin-lim", "vocoder", "gpu", "server", "streaming", "training")
+SECTIONS = ("model", "griffin-lim", "vocoder", "gpu", "server", "streaming", "training", "onnx")
 
 
 def _runners(rounds: int, threads: int) -> dict[str, Callable[[], list]]:
@@ -25,6 +25,7 @@ def _runners(rounds: int, threads: int) -> dict[str, Callable[[], list]]:
         gpu,
         griffin_lim_vs_librosa,
         model_vs_peers,
+        onnx_runtime,
         server_load,
         streaming,
         training,
@@ -42,6 +43,7 @@ def _runners(rounds: int, threads: int) -> dict[str, Callable[[], list]]:
         "server": lambda: server_load.run(),
         "streaming": lambda: streaming.run(rounds),
         "training": lambda: training.run(3, threads=both),
+        "onnx": lambda: onnx_runtime.run(rounds, threads=both),
     }
 
 

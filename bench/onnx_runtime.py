@@ -1,0 +1,160 @@
+"""Benchmark: the bundled voice on ONNX Runtime against the torch fast path, interleaved in one
+process, on the CPU; and the two held equal on the evaluation sentences.
+
+- Decoder step: ms per step of the free-running decoder (stop disabled, so both run the same
+  steps), torch's regrouped fast loop (`tts.model.fast_decode`, what `Synthesizer` runs on a CPU)
+  against the exported step driven from numpy (`tts.onnx.model.OnnxTacotron.decode`).
+- Text to wave: the whole synthesizer (frontend, encoder, decoder, post-net, Griffin-Lim with 60
+  iterations), `Synthesizer` (torch) against `OnnxSynthesizer` (ONNX Runtime + numpy Griffin-Lim),
+  as real-time factors (seconds of compute per second of speech).
+- Equality: every evaluation sentence through both: stop steps, attention peaks, largest mel
+  difference (the issue's bar: every stop step the same, at most 1e-3).
+
+Batch 1 and 8, 1 and 2 threads (torch intra-op threads; ONNX Runtime sessions of that many
+intra-op threads).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from bench.report import Table
+from bench.timing import interleave
+from bench.voice import SENTENCES
+from tts.model.layers import lengths_to_mask
+from tts.onnx.model import OnnxTacotron
+from tts.onnx.synthesizer import OnnxSynthesizer, load_onnx_model
+from tts.synthesis import SynthesisOptions, sentence_seed
+from tts.synthesizer import Synthesizer
+from tts.text import text_to_ids
+from tts.voice_discovery import default_voice_dir
+
+DECODER_STEPS = 120
+"""Steps timed per decoder run (stop disabled)."""
+BATCHES = (1, 8)
+EVAL_SENTENCES = Path(os.environ.get(
+    "SORI_EVAL_SENTENCES", Path(__file__).resolve().parents[1].parent / "shared" / "eval" / "sentences_ko.txt"))
+"""The held-out evaluation set (read, never trained on): beside the repository, or SORI_EVAL_SENTENCES."""
+
+
+def _decoder_candidates(torch_voice: Synthesizer, onnx_model: OnnxTacotron, batch: int) -> dict[str, Callable[[], object]]:
+    """Both decoders on the same encoded batch of `batch` sentences, DECODER_STEPS steps each."""
+    config = torch_voice.config
+    texts = [SENTENCES[i % len(SENTENCES)] for i in range(batch)]
+    ids_list = [text_to_ids(text, config.text, config.symbols).ids for text in texts]
+    lengths = np.array([len(ids) for ids in ids_list])
+    ids = np.zeros((batch, lengths.max()), np.int64)
+    for row, item in enumerate(ids_list):
+        ids[row, : len(item)] = item
+    seeds = np.array([sentence_seed(item) for item in ids_list])
+    steps = np.full(batch, DECODER_STEPS)
+    model = torch_voice.model
+    with torch.inference_mode():
+        memory = model.encoder(torch.from_numpy(ids), torch.from_numpy(lengths))
+    mask = lengths_to_mask(torch.from_numpy(lengths), ids.shape[1])
+    never = replace(onnx_model.config, stop_threshold=1.1)  # a probability never exceeds it
+    free_running = OnnxTacotron(never, onnx_model.encoder, onnx_model.decoder_step, onnx_model.postnet)
+    encoded, processed = onnx_model.encoder.run(None, {"ids": ids, "lengths": lengths})
+    text_mask = mask.numpy()
+
+    def torch_decode() -> object:
+        with torch.inference_mode():
+            return model.decoder.infer(memory, mask, torch.from_numpy(steps), torch.from_numpy(seeds), 1.1)
+
+    def onnx_decode() -> object:
+        return free_running.decode(encoded, processed, text_mask, steps, seeds)
+
+    return {"torch": torch_decode, "onnx": onnx_decode}
+
+
+def _wave_candidates(torch_voice: Synthesizer, onnx_voice: OnnxSynthesizer, batch: int,
+                     spoken: dict[str, float]) -> dict[str, Callable[[], object]]:
+    """Both synthesizers on `batch` sentences in one call; records the seconds of speech made."""
+    texts = [SENTENCES[i % len(SENTENCES)] for i in range(batch)]
+    options = SynthesisOptions()
+
+    def speak(voice: Synthesizer | OnnxSynthesizer, name: str) -> Callable[[], object]:
+        def call() -> object:
+            results = voice.synthesize_many(texts, options)
+            spoken[name] = sum(result.duration_seconds for result in results)
+            return results
+        return call
+
+    return {"torch": speak(torch_voice, "torch"), "onnx": speak(onnx_voice, "onnx")}
+
+
+def equality_table(torch_voice: Synthesizer, onnx_voice: OnnxSynthesizer) -> Table:
+    """ONNX against torch on every evaluation sentence (each decoded alone, as `sori eval` does not
+    batch differently per runtime: both decode the file as one batch)."""
+    table = Table("ONNX Runtime against torch on the evaluation sentences (the demo voice)",
+                  ["sentences", "stop steps equal", "attention argmax equal", "largest mel difference",
+                   "largest linear-spectrogram difference", "attention ok (torch / onnx)"])
+    if not EVAL_SENTENCES.is_file():
+        table.notes.append(f"not measured: {EVAL_SENTENCES} is missing")
+        return table
+    sentences = [line.strip() for line in EVAL_SENTENCES.read_text(encoding="utf-8").splitlines() if line.strip()]
+    expected = torch_voice.synthesize_many(sentences)
+    ours = onnx_voice.synthesize_many(sentences)
+    pairs = [(a, b) for mine, theirs in zip(ours, expected, strict=True)
+             for a, b in zip(mine.sentences, theirs.sentences, strict=True)]
+    steps_equal = sum(a.alignment.shape == b.alignment.shape and a.health.stopped_by_token == b.health.stopped_by_token
+                      for a, b in pairs)
+    argmax_equal = sum(a.alignment.shape == b.alignment.shape
+                       and bool(np.array_equal(a.alignment.argmax(1), b.alignment.argmax(1))) for a, b in pairs)
+    mel = max(float(np.abs(a.mel - b.mel).max()) for a, b in pairs if a.mel.shape == b.mel.shape)
+    table.add(len(sentences), f"{steps_equal}/{len(pairs)}", f"{argmax_equal}/{len(pairs)}", f"{mel:.1e}",
+              "see note", f"{sum(r.health_ok for r in expected)}/{len(sentences)} / "
+              f"{sum(r.health_ok for r in ours)}/{len(sentences)}")
+    table.rows[-1][4] = "not compared (Griffin-Lim input; the export check measures it)"
+    table.notes.append(f"Sentences: {EVAL_SENTENCES.name} ({len(pairs)} sentence parts after splitting), all in "
+                       "one batch per runtime, as `sori eval` decodes them.")
+    return table
+
+
+def run(rounds: int = 7, threads: tuple[int, ...] = (2, 1)) -> list[Table]:
+    """The decoder-step and text-to-wave tables at each thread count and batch, and the equality table."""
+    voice_dir = default_voice_dir()
+    torch_voice = Synthesizer.load(voice_dir, device="cpu")
+    steps = Table(
+        f"Decoder step, ONNX Runtime vs the torch fast path, CPU, {DECODER_STEPS} steps, demo voice",
+        ["threads", "batch", "torch ms/step", "onnx ms/step", "onnx speed-up (median, range)"])
+    waves = Table(
+        "Text to wave, OnnxSynthesizer vs Synthesizer (torch), CPU, Griffin-Lim 60 iterations, demo voice",
+        ["threads", "batch", "speech s", "torch RTF", "onnx RTF", "onnx speed-up (median, range)"])
+    previous = torch.get_num_threads()
+    onnx_voice = OnnxSynthesizer.load(voice_dir)
+    try:
+        for count in sorted(threads):
+            torch.set_num_threads(count)
+            onnx_model = load_onnx_model(voice_dir, torch_voice.config, threads=count)
+            onnx_voice = OnnxSynthesizer(torch_voice.config, onnx_model)
+            for batch in BATCHES:
+                samples = interleave(_decoder_candidates(torch_voice, onnx_model, batch), rounds)
+                low, high = samples.ratio_spread("onnx", "torch")
+                steps.add(count, batch, f"{samples.median('torch') * 1000 / DECODER_STEPS:.3f}",
+                          f"{samples.median('onnx') * 1000 / DECODER_STEPS:.3f}",
+                          f"{samples.ratio('onnx', 'torch'):.2f}x ({low:.2f}-{high:.2f})")
+                spoken: dict[str, float] = {}
+                samples = interleave(_wave_candidates(torch_voice, onnx_voice, batch, spoken), max(3, rounds - 2))
+                low, high = samples.ratio_spread("onnx", "torch")
+                waves.add(count, batch, f"{spoken['torch']:.1f}",
+                          f"{samples.median('torch') / spoken['torch']:.4f}",
+                          f"{samples.median('onnx') / spoken['onnx']:.4f}",
+                          f"{samples.ratio('onnx', 'torch'):.2f}x ({low:.2f}-{high:.2f})")
+    finally:
+        torch.set_num_threads(previous)
+    steps.notes.append(
+        "Stop disabled in both, so each runs the same steps; torch checks the stop token every 8 steps, the "
+        "ONNX loop reads it every step in numpy. Speed-up = torch time / ONNX time per interleaved round.")
+    waves.notes.append(
+        "Whole synthesis from text: frontend, encoder, decoder to each sentence's own stop, post-net, "
+        "Griffin-Lim (torch: tts.audio.griffin_lim; ONNX: numpy, tts.onnx.griffin_lim). The torch "
+        "Synthesizer runs batches of up to 16 on one intra-op thread by design (tts.threads), so its "
+        "2-thread rows differ from the 1-thread rows only in what torch does outside that block.")
+    return [steps, waves, equality_table(torch_voice, onnx_voice)]
