@@ -142,7 +142,8 @@ def _to_onnx(module: nn.Module, args: tuple[torch.Tensor, ...], inputs: list[str
         # The TorchScript exporter is deprecated in torch 2.11 and warns so, and about GRU batch
         # sizes it cannot prove; the export check below is what tells whether the graph is right.
         warnings.simplefilter("ignore")
-        torch.onnx.export(module.eval(), args, buffer, input_names=inputs, output_names=outputs,
+        # A file-like target is documented (and works); torch's annotation names paths only.
+        torch.onnx.export(module.eval(), args, buffer, input_names=inputs, output_names=outputs,  # type: ignore[arg-type]
                           dynamic_axes=dynamic, opset_version=OPSET, do_constant_folding=True, dynamo=False)
     return buffer.getvalue()
 

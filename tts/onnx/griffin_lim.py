@@ -52,9 +52,9 @@ def deemphasize(wave: np.ndarray, coefficient: float) -> np.ndarray:
         return wave
     size = wave.size
     blocks = -(-size // DEEMPHASIS_BLOCK)
-    x = np.zeros(blocks * DEEMPHASIS_BLOCK, np.float64)
-    x[:size] = wave
-    x = x.reshape(blocks, DEEMPHASIS_BLOCK)
+    flat = np.zeros(blocks * DEEMPHASIS_BLOCK, np.float64)
+    flat[:size] = wave
+    x = flat.reshape(blocks, DEEMPHASIS_BLOCK)
     powers = coefficient ** np.arange(DEEMPHASIS_BLOCK, dtype=np.float64)  # a^k
     # Within a block from a zero start: y[k] = sum_{j<=k} a^(k-j) x[j] = a^k * cumsum(x[j] / a^j).
     local = np.cumsum(x / powers, axis=1) * powers
