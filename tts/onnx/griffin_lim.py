@@ -13,8 +13,9 @@ import numpy as np
 from tts.audio.config import AudioConfig
 from tts.audio.errors import AudioError
 
-TINY = np.float32(np.finfo(np.float32).tiny)
-"""Floor of the magnitude a phase is divided by (a zero bin keeps phase 0, as torch.sgn gives it)."""
+PHASE_FLOOR = np.float32(1e-20)
+"""Floor of the magnitude a phase is divided by: a zero bin keeps phase 0, as torch.sgn gives it,
+and target / floor stays finite (magnitudes stay far below 1e18)."""
 DEEMPHASIS_BLOCK = 256
 """Samples per block of the vectorised de-emphasis filter (a^-256 stays far from overflow)."""
 
@@ -74,15 +75,27 @@ def fast_griffin_lim(magnitude: np.ndarray, n_fft: int, hop_length: int, win_len
     if not 0 <= momentum < 1:
         raise AudioError(f"griffin_lim_momentum must be in [0, 1), got {momentum}")
     frames = Frames(magnitude.shape[1], n_fft, hop_length, win_length)
-    target = np.ascontiguousarray(magnitude.T)  # [T_frames, n_freq]
-    spectrum = target.astype(np.complex64)
+    target = np.ascontiguousarray(magnitude.T, dtype=np.float32)  # [T_frames, n_freq]
+    spectrum = target.astype(np.complex64)  # zero phase
     carry = np.float32(momentum / (1 + momentum))
+    angles = np.empty_like(spectrum)
+    scale = np.empty_like(target)
     previous: np.ndarray | None = None
     for _ in range(n_iter):
-        rebuilt = frames.stft(frames.istft(spectrum))
-        angles = rebuilt if previous is None else rebuilt - carry * previous
-        # The phase of `angles` (0 where it is 0, as torch.sgn) times the target magnitude.
-        spectrum = angles * (target / np.maximum(np.abs(angles), TINY))
+        rebuilt = frames.stft(frames.istft(spectrum)).astype(np.complex64)
+        # Momentum extrapolates away from the previous estimate; keep only the phase of the result
+        # (0 where it is 0, as torch.sgn), times the target magnitude. In place and in complex64:
+        # numpy's temporaries would cost more than the FFTs.
+        if previous is None:
+            np.copyto(angles, rebuilt)
+        else:
+            np.multiply(previous, carry, out=angles)
+            np.subtract(rebuilt, angles, out=angles)
+        np.abs(angles, out=scale)
+        np.maximum(scale, PHASE_FLOOR, out=scale)
+        np.divide(target, scale, out=scale)
+        angles *= scale
+        spectrum, angles = angles, spectrum  # spectrum is read (by istft) before it is written again
         previous = rebuilt
     return frames.istft(spectrum)
 
@@ -96,6 +109,7 @@ class Frames:
         # torch.hann_window (periodic), centred in n_fft as torch.stft pads it.
         window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(win_length) / win_length)).astype(np.float32)
         self.window = np.pad(window, (left, n_fft - win_length - left))
+        self.window64 = self.window.astype(np.float64)
         self.length = hop_length * (n_frames - 1)
         squared = np.broadcast_to(self.window * self.window, (n_frames, n_fft))
         envelope = self._overlap_add(squared)[n_fft // 2 : n_fft // 2 + self.length]
@@ -114,7 +128,8 @@ class Frames:
         half = self.n_fft // 2
         padded = np.pad(wave, (half, half), mode="reflect")
         windows = np.lib.stride_tricks.sliding_window_view(padded, self.n_fft)[:: self.hop]
-        return np.fft.rfft(windows * self.window, axis=1).astype(np.complex64)
+        # In float64: numpy's (2.x) real forward FFT is several times slower in float32.
+        return np.fft.rfft(windows * self.window64, axis=1)
 
     def _overlap_add(self, frames: np.ndarray) -> np.ndarray:
         """Sum frames [T_frames, n_fft] at hop spacing -> [n_fft + (T_frames - 1) * hop]."""
