@@ -29,7 +29,7 @@ from tts.model.dropout import dropout_masks as torch_dropout_masks
 from tts.onnx import export as onnx_export
 from tts.onnx.dropout import dropout_masks
 from tts.onnx.griffin_lim import deemphasize, griffin_lim
-from tts.onnx.section import OnnxSection
+from tts.onnx.section import OnnxSection, sha256_of
 from tts.onnx.synthesizer import OnnxSynthesizer, check_onnx_files, stretch
 from tts.voice_config import read_voice_config
 
@@ -226,7 +226,7 @@ def test_load_synthesizer_picks_the_runtime(exported_voice: Path) -> None:
     assert load_synthesizer(exported_voice, runtime="torch", device="cpu").runtime == "torch"
     with pytest.raises(ValueError, match="runs on the CPU"):
         load_synthesizer(exported_voice, runtime="onnx", device="cuda")
-    with pytest.raises(VoiceError, match="no neural vocoder"):
+    with pytest.raises(VoiceError, match="has no neural vocoder"):
         load_synthesizer(exported_voice, runtime="onnx", vocoder="neural")
 
 
@@ -275,3 +275,42 @@ def test_the_demo_voice_on_onnx_equals_torch() -> None:
             assert a.alignment.shape == b.alignment.shape  # the same stop step
             assert np.abs(a.mel - b.mel).max() <= 1e-3
         assert snr_db(theirs.waveform, mine.waveform) > 20
+
+
+@pytest.mark.parametrize("spectrogram", ["mel", "linear"])
+def test_the_neural_vocoder_is_exported_and_matches_torch(tmp_path: Path, spectrogram: str) -> None:
+    from tests.vocoder_factory import add_test_vocoder
+    from tests.voice_factory import make_test_voice
+
+    voice = make_test_voice(tmp_path / "voice")
+    add_test_vocoder(voice, spectrogram=spectrogram)
+    section, check = onnx_export.export_onnx(voice)
+    assert section.vocoder is not None and (voice / "onnx" / section.vocoder.file).is_file()
+    assert check.max_wave_difference is not None and check.max_wave_difference <= onnx_export.WAVE_TOLERANCE
+    torch_voice = Synthesizer.load(voice, device="cpu")
+    onnx_voice = OnnxSynthesizer.load(voice)
+    assert onnx_voice.default_vocoder == torch_voice.default_vocoder == "neural"
+    for options in (SynthesisOptions(), SynthesisOptions(speed=0.8)):
+        for mine, theirs in zip(onnx_voice.synthesize_many(TEXTS, options),
+                                torch_voice.synthesize_many(TEXTS, options), strict=True):
+            assert mine.waveform.shape == theirs.waveform.shape
+            assert np.abs(mine.waveform - theirs.waveform).max() <= 1e-3
+    griffin = onnx_voice.synthesize(TEXTS[2], SynthesisOptions(vocoder="griffin-lim"))
+    assert griffin.waveform.shape == onnx_voice.synthesize(TEXTS[2]).waveform.shape
+    assert OnnxSynthesizer.load(voice, vocoder="griffin-lim").vocoder is None
+
+
+def test_a_vocoder_missing_from_the_export_names_the_fix(exported_voice: Path, tmp_path: Path) -> None:
+    from tests.vocoder_factory import add_test_vocoder
+
+    voice = tmp_path / "voice"
+    shutil.copytree(exported_voice, voice)
+    section = read_voice_config(voice).onnx
+    add_test_vocoder(voice)  # rewrites config.json (and the weights) without the onnx section
+    data = json.loads((voice / "config.json").read_text())
+    data["onnx"] = section.to_dict() if section is not None else None
+    data["onnx"]["weights_sha256"] = sha256_of(voice / "model.safetensors")
+    (voice / "config.json").write_text(json.dumps(data))
+    with pytest.raises(VoiceError, match="its ONNX export has no vocoder"):
+        OnnxSynthesizer.load(voice)
+    assert OnnxSynthesizer.load(voice, vocoder="griffin-lim").default_vocoder == "griffin-lim"

@@ -36,10 +36,13 @@ from tts.model import Tacotron
 from tts.model.decoder import DecoderState
 from tts.onnx.model import STATE_NAMES, STEP_INPUTS, STEP_OUTPUTS, OnnxTacotron, open_session
 from tts.onnx.section import DEFAULT_DIRECTORY, OnnxFile, OnnxSection, sha256_of
+from tts.onnx.vocoder import OnnxVocoder
 from tts.synthesis import sentence_seed
 from tts.text import text_to_ids
+from tts.vocoder import Vocoder
+from tts.vocoder.model import frame_mask
 from tts.voice_config import CONFIG_FILE, WEIGHTS_FILE, VoiceConfig, VoiceError, read_voice_config
-from tts.voice_format import load_voice
+from tts.voice_format import load_vocoder, load_voice
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +61,10 @@ CHECK_SENTENCES = (
     "긴 문장도 끝까지 읽고 스스로 멈춰야 합니다, 그렇지 않으면 실패로 보고됩니다.",
 )
 """What the export is checked on: short and long, numbers, punctuation (not the evaluation set)."""
-FILE_NAMES = {"encoder": "encoder.onnx", "decoder_step": "decoder_step.onnx", "postnet": "postnet.onnx"}
+FILE_NAMES = {"encoder": "encoder.onnx", "decoder_step": "decoder_step.onnx", "postnet": "postnet.onnx",
+              "vocoder": "vocoder.onnx"}
+WAVE_TOLERANCE = 1e-3
+"""Largest wave-sample difference allowed between the vocoder on ONNX Runtime (+ numpy iSTFT) and torch."""
 
 
 class OnnxExportError(RuntimeError):
@@ -78,17 +84,22 @@ class ExportCheck:
     """Every item stopped at the same step, for the same reason."""
     attention_argmax_equal: bool
     """At every step of every item, attention peaked on the same symbol."""
+    max_wave_difference: float | None = None
+    """The neural vocoder's largest sample difference on the check's mels (None: no vocoder)."""
 
     @property
     def ok(self) -> bool:
         """Within tolerance and the same decisions."""
-        return self.stop_steps_equal and self.attention_argmax_equal and self.max_mel_difference <= MEL_TOLERANCE
+        vocoder_ok = self.max_wave_difference is None or self.max_wave_difference <= WAVE_TOLERANCE
+        return (self.stop_steps_equal and self.attention_argmax_equal and vocoder_ok
+                and self.max_mel_difference <= MEL_TOLERANCE)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, with `ok` and the tolerance."""
         return {"sentences": self.sentences, "max_mel_difference": self.max_mel_difference,
                 "max_linear_difference": self.max_linear_difference, "stop_steps_equal": self.stop_steps_equal,
-                "attention_argmax_equal": self.attention_argmax_equal, "mel_tolerance": MEL_TOLERANCE, "ok": self.ok}
+                "attention_argmax_equal": self.attention_argmax_equal, "mel_tolerance": MEL_TOLERANCE,
+                "max_wave_difference": self.max_wave_difference, "wave_tolerance": WAVE_TOLERANCE, "ok": self.ok}
 
 
 class EncoderGraph(nn.Module):
@@ -121,6 +132,28 @@ class DecoderStepGraph(nn.Module):
                              attention_weights, cumulative_weights)
         frames, stop, new = self.decoder.step(prenet_out, state, memory, processed_memory, text_mask)
         return (frames, stop, *new)
+
+
+class VocoderGraph(nn.Module):
+    """spectrogram [B, T_frames, n_input], lengths [B] -> magnitude, phase [B, T_frames, n_freq]: the
+    vocoder up to its inverse STFT, which runs in numpy (tts.onnx.vocoder)."""
+
+    def __init__(self, vocoder: Vocoder) -> None:
+        super().__init__()
+        self.vocoder = vocoder
+
+    def forward(self, spectrogram: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        vocoder = self.vocoder
+        spectrogram = spectrogram.clamp(0.0, 1.0)
+        mask = frame_mask(lengths, spectrogram.size(1))  # [B, T_frames]
+        x = vocoder.embed((spectrogram * mask[..., None]).transpose(1, 2))
+        x = vocoder.input_norm(x.transpose(1, 2)).transpose(1, 2) * mask[:, None, :]
+        for block in vocoder.blocks:
+            x = block(x, mask[:, None, :])
+        x = vocoder.output_norm(x.transpose(1, 2))
+        log_magnitude, phase = vocoder.head.projection(x).chunk(2, dim=-1)
+        magnitude = torch.exp(log_magnitude.clamp(max=vocoder.config.max_log_magnitude)) * mask[..., None]
+        return magnitude, phase
 
 
 class PostnetGraph(nn.Module):
@@ -176,9 +209,31 @@ def export_graphs(model: Tacotron) -> dict[str, bytes]:
     return {"encoder": encoder, "decoder_step": decoder_step, "postnet": postnet}
 
 
+def export_vocoder(vocoder: Vocoder) -> bytes:
+    """The neural vocoder (to its inverse STFT) of an eval-mode voice as ONNX bytes."""
+    frames = 12
+    spectrogram = torch.rand(2, frames, vocoder.config.n_input)
+    time = {0: "batch", 1: "frames"}
+    return _to_onnx(VocoderGraph(vocoder), (spectrogram, torch.tensor([frames, frames - 5])),
+                    ["spectrogram", "lengths"], ["magnitude", "phase"],
+                    {"spectrogram": time, "lengths": {0: "batch"}, "magnitude": time, "phase": time})
+
+
+def check_vocoder(vocoder: Vocoder, session: Any, mel: np.ndarray, linear: np.ndarray, lengths: np.ndarray) -> float:
+    """Largest sample difference between the vocoder in torch and on ONNX Runtime + numpy, per item
+    of a decoded batch (mel [B, T, n_mels], linear [B, T, n_freq], lengths [B] frames)."""
+    spectrogram = vocoder.config.input_of(mel, linear).astype(np.float32)
+    with torch.no_grad():
+        expected = vocoder.infer(torch.from_numpy(spectrogram), torch.from_numpy(lengths))
+    ours = OnnxVocoder(vocoder.config, session).infer(spectrogram, lengths)
+    return max(float(np.abs(a.numpy() - b).max()) for a, b in zip(expected, ours, strict=True))
+
+
 def check_against_torch(config: VoiceConfig, model: Tacotron, onnx_model: OnnxTacotron,
+                        vocoder: tuple[Vocoder, Any] | None = None,
                         sentences: tuple[str, ...] = CHECK_SENTENCES) -> ExportCheck:
-    """Decode `sentences` as one batch with both and compare per item (torch's fast CPU path)."""
+    """Decode `sentences` as one batch with both and compare per item (torch's fast CPU path);
+    with `vocoder` (torch module, ONNX session), also vocode the decoded frames with both."""
     ids_list = [text_to_ids(sentence, config.text, config.symbols).ids for sentence in sentences]
     lengths = np.array([len(ids) for ids in ids_list])
     ids = np.full((len(ids_list), lengths.max()), config.model.pad_id, dtype=np.int64)
@@ -204,7 +259,11 @@ def check_against_torch(config: VoiceConfig, model: Tacotron, onnx_model: OnnxTa
             reference.linear[row, :frames].numpy() - ours.linear[row, :frames]).max()))
         peaks = reference.alignments[row, :steps, : lengths[row]].numpy().argmax(axis=1)
         argmax_equal &= bool((peaks == ours.alignments[row, :steps, : lengths[row]].argmax(axis=1)).all())
-    return ExportCheck(len(sentences), mel_difference, linear_difference, steps_equal, argmax_equal)
+    wave_difference = None
+    if vocoder is not None:
+        wave_difference = check_vocoder(*vocoder, ours.mel, ours.linear, ours.step_lengths * r)
+    return ExportCheck(len(sentences), mel_difference, linear_difference, steps_equal, argmax_equal,
+                       wave_difference)
 
 
 def export_onnx(voice_dir: Path, out_dir: Path | None = None, threads: int = 1) -> tuple[OnnxSection, ExportCheck]:
@@ -214,17 +273,23 @@ def export_onnx(voice_dir: Path, out_dir: Path | None = None, threads: int = 1) 
     config, model = load_voice(voice_dir, "cpu")
     out_dir = Path(out_dir) if out_dir is not None else voice_dir / DEFAULT_DIRECTORY
     torch.manual_seed(0)  # the example inputs traced; the graphs do not depend on them
+    vocoder = load_vocoder(voice_dir, config, "cpu") if config.vocoder is not None else None
     try:
         graphs = export_graphs(model)
+        if vocoder is not None:
+            graphs["vocoder"] = export_vocoder(vocoder)
     except Exception as error:  # the exporter raises many kinds; name it and stop
         raise OnnxExportError(f"torch.onnx.export failed: {type(error).__name__}: {error}") from error
     sessions = {role: open_session(data, threads) for role, data in graphs.items()}
     onnx_model = OnnxTacotron(config.model, sessions["encoder"], sessions["decoder_step"], sessions["postnet"])
-    check = check_against_torch(config, model, onnx_model)
+    check = check_against_torch(config, model, onnx_model,
+                                (vocoder, sessions["vocoder"]) if vocoder is not None else None)
     if not check.ok:
         raise OnnxExportError(
             f"ONNX Runtime disagrees with torch on {check.sentences} sentences: largest mel difference "
-            f"{check.max_mel_difference:.2e} (tolerance {MEL_TOLERANCE:.0e}), stop steps "
+            f"{check.max_mel_difference:.2e} (tolerance {MEL_TOLERANCE:.0e}), vocoder wave difference "
+            f"{check.max_wave_difference if check.max_wave_difference is None else f'{check.max_wave_difference:.2e}'} "
+            f"(tolerance {WAVE_TOLERANCE:.0e}), stop steps "
             f"{'equal' if check.stop_steps_equal else 'DIFFERENT'}, attention argmax "
             f"{'equal' if check.attention_argmax_equal else 'DIFFERENT'}; nothing was written"
         )
@@ -250,6 +315,7 @@ def _write(voice_dir: Path, out_dir: Path, config: VoiceConfig, graphs: dict[str
         shutil.rmtree(staging, ignore_errors=True)
     section = OnnxSection(
         opset=OPSET, encoder=files["encoder"], decoder_step=files["decoder_step"], postnet=files["postnet"],
+        vocoder=files.get("vocoder"),
         weights_sha256=sha256_of(voice_dir / WEIGHTS_FILE),
         directory=os.path.relpath(out_dir.resolve(), voice_dir.resolve()),
         metadata={"exporter": "torch.onnx.export (TorchScript, dynamo=False)", "torch": torch.__version__,

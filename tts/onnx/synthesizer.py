@@ -22,6 +22,7 @@ from tts.alignment import attention_health
 from tts.onnx.griffin_lim import griffin_lim
 from tts.onnx.model import STEP_INPUTS, STEP_OUTPUTS, OnnxTacotron, open_session
 from tts.onnx.section import OnnxSection, sha256_of
+from tts.onnx.vocoder import OnnxVocoder
 from tts.synthesis import (
     STEP_LIMIT_MARGIN_FRAMES,
     VOCODER_NAMES,
@@ -40,6 +41,7 @@ GRAPH_INPUTS = {
     "encoder": ("ids", "lengths"),
     "decoder_step": STEP_INPUTS,
     "postnet": ("mel", "lengths"),
+    "vocoder": ("spectrogram", "lengths"),
 }
 """The inputs each graph must take (what `tts.onnx.export` writes)."""
 
@@ -104,6 +106,8 @@ def _open_checked(role: str, path: Path, config: VoiceConfig, threads: int) -> A
     widths = {"frame": model.n_mels, "prenet_masks": sum(model.decoder_prenet_dims),
               "attention_hidden": model.attention_rnn_dim, "decoder_hidden_1": model.decoder_rnn_dim,
               "context": model.encoder_dim, "mel": model.n_mels}
+    if config.vocoder is not None:
+        widths["spectrogram"] = config.vocoder.config.n_input
     wrong = [f"{name} has width {shape[-1]}, the model {widths[name]}" for name, shape in inputs.items()
              if name in widths and isinstance(shape[-1], int) and shape[-1] != widths[name]]
     if wrong:
@@ -116,12 +120,27 @@ def _open_checked(role: str, path: Path, config: VoiceConfig, threads: int) -> A
 
 
 def load_onnx_model(voice_dir: Path, config: VoiceConfig, threads: int = 1) -> OnnxTacotron:
-    """The voice's checked graphs in ONNX Runtime sessions of `threads` intra-op threads each."""
+    """The voice's checked Tacotron graphs in ONNX Runtime sessions of `threads` intra-op threads each."""
+    return OnnxTacotron(config.model, *(_load_graph(voice_dir, config, role, threads)
+                                        for role in ("encoder", "decoder_step", "postnet")))
+
+
+def load_onnx_vocoder(voice_dir: Path, config: VoiceConfig, threads: int = 1) -> OnnxVocoder:
+    """The voice's checked neural vocoder graph; VoiceError when the voice or its export has none."""
+    if config.vocoder is None:
+        raise VoiceError(f"voice {voice_dir} has no neural vocoder: config.json has no vocoder section")
+    if config.onnx is not None and config.onnx.vocoder is None:
+        raise VoiceError(f"voice {voice_dir}: its ONNX export has no vocoder (exported before the vocoder "
+                         f"was added?); re-export with `sori export-onnx {voice_dir}`")
+    return OnnxVocoder(config.vocoder.config, _load_graph(voice_dir, config, "vocoder", threads))
+
+
+def _load_graph(voice_dir: Path, config: VoiceConfig, role: str, threads: int) -> Any:
+    """One checked graph's session (every file of the export is checked first)."""
     if importlib.util.find_spec("onnxruntime") is None:
         raise VoiceError("the ONNX runtime needs the onnxruntime package: pip install onnxruntime")
     paths = check_onnx_files(voice_dir, config)
-    sessions = {role: _open_checked(role, path, config, threads) for role, path in paths.items() if role in GRAPH_INPUTS}
-    return OnnxTacotron(config.model, sessions["encoder"], sessions["decoder_step"], sessions["postnet"])
+    return _open_checked(role, paths[role], config, threads)
 
 
 def stretch(spectrogram: np.ndarray, size: int) -> np.ndarray:
@@ -141,9 +160,12 @@ class OnnxSynthesizer(SpeechSynthesizer):
 
     runtime: Literal["torch", "onnx"] = "onnx"
 
-    def __init__(self, config: VoiceConfig, model: OnnxTacotron, max_batch_size: int = 64) -> None:
+    def __init__(self, config: VoiceConfig, model: OnnxTacotron, max_batch_size: int = 64,
+                 vocoder: OnnxVocoder | None = None) -> None:
         super().__init__(config, CPU, max_batch_size)
         self.model = model
+        self.vocoder = vocoder
+        """The neural vocoder, used unless a request asks for Griffin-Lim; None: Griffin-Lim only."""
 
     @classmethod
     def load(
@@ -157,23 +179,23 @@ class OnnxSynthesizer(SpeechSynthesizer):
         if vocoder not in ("auto", *VOCODER_NAMES):
             raise ValueError(f"vocoder must be auto, {' or '.join(VOCODER_NAMES)}, got {vocoder!r}")
         config = read_voice_config(Path(voice_dir))
-        if vocoder == "neural":
-            raise VoiceError(f"voice {config.name}: the ONNX runtime has no neural vocoder; use griffin-lim "
-                             "or --runtime torch")
-        if config.vocoder is not None and vocoder == "auto":
-            logger.warning("voice %s has a neural vocoder; the ONNX runtime speaks through Griffin-Lim", config.name)
-        return cls(config, load_onnx_model(Path(voice_dir), config, threads), max_batch_size)
+        model = load_onnx_model(Path(voice_dir), config, threads)
+        neural = None
+        if vocoder == "neural" or (vocoder == "auto" and config.vocoder is not None):
+            neural = load_onnx_vocoder(Path(voice_dir), config, threads)
+        return cls(config, model, max_batch_size, neural)
 
     @property
     def has_neural_vocoder(self) -> bool:
-        """Never: the ONNX runtime speaks through Griffin-Lim."""
-        return False
+        """Whether a neural vocoder is loaded (else Griffin-Lim only)."""
+        return self.vocoder is not None
 
     def _decode_batch(
         self, batch: Sequence[tuple[str, FrontendResult]], options: SynthesisOptions
     ) -> list[tuple[SentenceSynthesis, np.ndarray]]:
-        """Tacotron on ONNX Runtime + Griffin-Lim in numpy for up to max_batch_size sentences."""
-        self.vocoder_for(options)
+        """Tacotron on ONNX Runtime + Griffin-Lim in numpy (or the neural vocoder) for up to
+        max_batch_size sentences."""
+        neural = self.vocoder if self.vocoder_for(options) == "neural" else None
         model_config = self.config.model
         r = model_config.reduction_factor
         lengths = np.array([len(frontend.ids) for _, frontend in batch])
@@ -186,7 +208,10 @@ class OnnxSynthesizer(SpeechSynthesizer):
         seeds = np.array([sentence_seed(frontend.ids) for _, frontend in batch])
         output = self.model.infer(ids, lengths, max_steps, seeds)
         frame_lengths = output.step_lengths * r
-        spectrogram = output.linear.transpose(0, 2, 1)  # [B, n_freq, T_frames]
+        # What is inverted: the linear spectrogram for Griffin-Lim; for the network, what it was
+        # trained on (the mel, or the post-net's linear spectrogram).
+        inverted = neural.config.input_of(output.mel, output.linear) if neural is not None else output.linear
+        spectrogram = inverted.transpose(0, 2, 1)  # [B, F, T_frames]
         if options.speed != 1.0:
             # Each item over its own frames, as the torch path does.
             stretched = np.maximum(np.round(frame_lengths.astype(np.float32) / np.float32(options.speed)), 1)
@@ -195,7 +220,13 @@ class OnnxSynthesizer(SpeechSynthesizer):
             frame_lengths = stretched.astype(np.int64)
         else:
             items = [spectrogram[row, :, :count] for row, count in enumerate(frame_lengths)]
-        iterations = options.griffin_lim_iters
+        if neural is not None:
+            padded = np.zeros((len(items), int(frame_lengths.max()), spectrogram.shape[1]), np.float32)
+            for row, item in enumerate(items):
+                padded[row, : item.shape[1]] = item.T
+            waves = neural.infer(padded, frame_lengths)
+        else:
+            waves = [griffin_lim(item, self.config.audio, options.griffin_lim_iters) for item in items]
         results = []
         for row, (text, frontend) in enumerate(batch):
             labels = tuple(self.config.symbols.decode(frontend.ids))
@@ -207,6 +238,5 @@ class OnnxSynthesizer(SpeechSynthesizer):
                 health=attention_health(alignment, stopped_by_token=not bool(output.hit_limit[row]),
                                         spoken_length=spoken_length(labels)),
             )
-            wave = griffin_lim(items[row], self.config.audio, iterations)
-            results.append((sentence, wave))
+            results.append((sentence, waves[row]))
         return results
