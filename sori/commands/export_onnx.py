@@ -47,7 +47,9 @@ def run(args: argparse.Namespace) -> int:
     for role, entry in section.files.items():
         size = (folder / entry.file).stat().st_size
         print(f"wrote {folder / entry.file} ({role}, {size / 1e6:.1f} MB, sha256 {entry.sha256[:12]}…)")
+    vocoder = ("" if check.max_wave_difference is None
+               else f", vocoder wave difference {check.max_wave_difference:.1e}")
     print(f"checked against torch on {check.sentences} sentences: largest mel difference "
-          f"{check.max_mel_difference:.1e} (tolerance {MEL_TOLERANCE:.0e}), stop steps equal, "
+          f"{check.max_mel_difference:.1e} (tolerance {MEL_TOLERANCE:.0e}){vocoder}, stop steps equal, "
           f"attention peaks equal; config.json's onnx section updated (opset {section.opset})")
     return 0
