@@ -9,6 +9,8 @@ process, on the CPU; and the two held equal on the evaluation sentences.
   as real-time factors (seconds of compute per second of speech).
 - Equality: every evaluation sentence through both: stop steps, attention peaks, largest mel
   difference (the issue's bar: every stop step the same, at most 1e-3).
+- int8: ONNX Runtime's dynamic quantisation of the graphs against fp32: decoder step speed, and
+  quality on the evaluation sentences (measured, not offered: see docs/small-machines.md).
 
 Batch 1 and 8, 1 and 2 threads (torch intra-op threads; ONNX Runtime sessions of that many
 intra-op threads).
@@ -16,7 +18,10 @@ intra-op threads).
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -155,4 +160,71 @@ def run(rounds: int = 7, threads: tuple[int, ...] = (2, 1)) -> list[Table]:
         "Griffin-Lim (torch: tts.audio.griffin_lim; ONNX: numpy, tts.onnx.griffin_lim). The torch "
         "Synthesizer runs batches of up to 16 on one intra-op thread by design (tts.threads), so its "
         "2-thread rows differ from the 1-thread rows only in what torch does outside that block.")
-    return [steps, waves, equality_table(torch_voice, onnx_voice)]
+    return [steps, waves, equality_table(torch_voice, onnx_voice), *int8_tables(rounds)]
+
+
+def quantized_voice(voice_dir: Path, out_dir: Path) -> Path:
+    """A copy of the voice whose three graphs are int8 dynamically quantised (weights int8,
+    activations quantised per call; ONNX Runtime's quantize_dynamic), config hashes updated."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from tts.onnx.section import sha256_of
+
+    shutil.copytree(voice_dir, out_dir, ignore=shutil.ignore_patterns("eval*"))
+    data = json.loads((out_dir / "config.json").read_text(encoding="utf-8"))
+    for role in ("encoder", "decoder_step", "postnet"):
+        name = data["onnx"][role]["file"]
+        quantize_dynamic(str(voice_dir / "onnx" / name), str(out_dir / "onnx" / name), weight_type=QuantType.QInt8)
+        data["onnx"][role]["sha256"] = sha256_of(out_dir / "onnx" / name)
+    (out_dir / "config.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return out_dir
+
+
+def int8_tables(rounds: int) -> list[Table]:
+    """int8 against fp32 on ONNX Runtime: decoder step speed (one thread), and quality on the
+    evaluation sentences (stop steps, mel difference, attention, retrieval against the teacher)."""
+    voice_dir = default_voice_dir()
+    speed = Table("int8 dynamic quantisation vs fp32, ONNX Runtime decoder step, CPU, 1 thread, demo voice",
+                  ["batch", "fp32 ms/step", "int8 ms/step", "int8 speed-up (median, range)"])
+    quality = Table("int8 vs fp32 on the evaluation sentences (the demo voice, ONNX Runtime)",
+                    ["sentences", "stop steps equal to fp32", "mean mel difference", "largest mel difference",
+                     "attention ok", "retrieval (int8)", "retrieval (fp32)"])
+    torch_voice = Synthesizer.load(voice_dir, device="cpu")
+    with tempfile.TemporaryDirectory(prefix="sori-int8-") as temporary:
+        int8_dir = quantized_voice(voice_dir, Path(temporary) / "voice")
+        fp32 = load_onnx_model(voice_dir, torch_voice.config, threads=1)
+        int8 = load_onnx_model(int8_dir, torch_voice.config, threads=1)
+        for batch in BATCHES:
+            fp32_run = _decoder_candidates(torch_voice, fp32, batch)["onnx"]
+            int8_run = _decoder_candidates(torch_voice, int8, batch)["onnx"]
+            samples = interleave({"fp32": fp32_run, "int8": int8_run}, rounds)
+            low, high = samples.ratio_spread("int8", "fp32")
+            speed.add(batch, f"{samples.median('fp32') * 1000 / DECODER_STEPS:.3f}",
+                      f"{samples.median('int8') * 1000 / DECODER_STEPS:.3f}",
+                      f"{samples.ratio('int8', 'fp32'):.2f}x ({low:.2f}-{high:.2f})")
+        if not EVAL_SENTENCES.is_file():
+            quality.notes.append(f"not measured: {EVAL_SENTENCES} is missing")
+            return [speed, quality]
+        from tts.evaluation import evaluate_voice
+
+        sentences = [line.strip() for line in EVAL_SENTENCES.read_text(encoding="utf-8").splitlines() if line.strip()]
+        reports = {}
+        results = {}
+        for name, model in (("fp32", fp32), ("int8", int8)):
+            voice = OnnxSynthesizer(torch_voice.config, model)
+            results[name] = voice.synthesize_many(sentences)
+            reports[name] = evaluate_voice(voice, sentences, Path(temporary) / name, compare_vocoders_too=False)
+        pairs = [(a, b) for mine, theirs in zip(results["int8"], results["fp32"], strict=True)
+                 for a, b in zip(mine.sentences, theirs.sentences, strict=True)]
+        differences = [np.abs(a.mel[: min(len(a.mel), len(b.mel))] - b.mel[: min(len(a.mel), len(b.mel))])
+                       for a, b in pairs]
+        quality.add(len(sentences), f"{sum(a.alignment.shape == b.alignment.shape for a, b in pairs)}/{len(pairs)}",
+                    f"{np.mean([d.mean() for d in differences]):.4f}", f"{max(d.max() for d in differences):.3f}",
+                    f"{sum(r.health_ok for r in results['int8'])}/{len(sentences)}",
+                    f"{reports['int8'].summary['retrieval_accuracy']:.0%}",
+                    f"{reports['fp32'].summary['retrieval_accuracy']:.0%}")
+    speed.notes.append("quantize_dynamic(weight_type=QInt8) on the encoder, decoder step and post-net; the "
+                       "graphs shrink from 4.9 MB to about 1.7 MB.")
+    quality.notes.append("Mel differences over the frames both decoded (normalised [0, 1] units); retrieval: "
+                         "`sori eval`'s measure (each sentence's MFCC-DTW nearest espeak-ng rendering is its own).")
+    return [speed, quality]
