@@ -140,6 +140,8 @@ def _inference_processes(
     """One child process per worker thread when settings.inference_processes, else none."""
     if not settings.inference_processes:
         return []
+    if synthesizer.runtime != "torch":
+        raise ValueError("inference processes run the torch runtime; ONNX Runtime voices run in the worker threads")
     if synthesizer.source is None:
         raise ValueError("inference processes need voices loaded from a directory")
     warmup = synthesizer.analyze(WARMUP_TEXT) if settings.warmup else None
