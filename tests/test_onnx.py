@@ -5,7 +5,10 @@ stale export is refused with a message that names it."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -314,3 +317,24 @@ def test_a_vocoder_missing_from_the_export_names_the_fix(exported_voice: Path, t
     with pytest.raises(VoiceError, match="its ONNX export has no vocoder"):
         OnnxSynthesizer.load(voice)
     assert OnnxSynthesizer.load(voice, vocoder="griffin-lim").default_vocoder == "griffin-lim"
+
+
+def test_the_onnx_path_never_imports_torch(tmp_path: Path) -> None:
+    """The frontend, the server, Wyoming, the assistant, the CLI and a whole ONNX synthesis run
+    without importing torch (so a slim install, which has none, can run them)."""
+    script = (
+        "import sys\n"
+        "import tts, tts.text, tts.synthesis, tts.voice_config, tts.plot, tts.audio\n"
+        "import assistant, server, server.app, server.wyoming, sori.cli\n"
+        "from server import Settings, create_app\n"
+        "sori.cli.build_parser()\n"
+        "create_app(Settings(runtime='onnx'))\n"
+        "from tts import default_voice_dir, load_synthesizer\n"
+        "result = load_synthesizer(default_voice_dir(), runtime='onnx').synthesize('안녕하세요.')\n"
+        "assert result.health_ok and result.waveform.size > 0\n"
+        "loaded = sorted(name for name in sys.modules if name.split('.')[0] in ('torch', 'torchaudio', 'librosa'))\n"
+        "assert not loaded, loaded\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                         cwd=Path(__file__).resolve().parents[1], env=dict(os.environ, SORI_DATA_DIR=str(tmp_path)))
+    assert run.returncode == 0, run.stderr
