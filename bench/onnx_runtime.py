@@ -38,6 +38,7 @@ from tts.onnx.synthesizer import OnnxSynthesizer, load_onnx_model
 from tts.synthesis import SynthesisOptions, sentence_seed
 from tts.synthesizer import Synthesizer
 from tts.text import text_to_ids
+from tts.voice_config import read_voice_config
 from tts.voice_discovery import default_voice_dir
 
 DECODER_STEPS = 120
@@ -193,7 +194,8 @@ def int8_tables(rounds: int) -> list[Table]:
     with tempfile.TemporaryDirectory(prefix="sori-int8-") as temporary:
         int8_dir = quantized_voice(voice_dir, Path(temporary) / "voice")
         fp32 = load_onnx_model(voice_dir, torch_voice.config, threads=1)
-        int8 = load_onnx_model(int8_dir, torch_voice.config, threads=1)
+        int8_config = read_voice_config(int8_dir)
+        int8 = load_onnx_model(int8_dir, int8_config, threads=1)
         for batch in BATCHES:
             fp32_run = _decoder_candidates(torch_voice, fp32, batch)["onnx"]
             int8_run = _decoder_candidates(torch_voice, int8, batch)["onnx"]
@@ -210,8 +212,8 @@ def int8_tables(rounds: int) -> list[Table]:
         sentences = [line.strip() for line in EVAL_SENTENCES.read_text(encoding="utf-8").splitlines() if line.strip()]
         reports = {}
         results = {}
-        for name, model in (("fp32", fp32), ("int8", int8)):
-            voice = OnnxSynthesizer(torch_voice.config, model)
+        for name, model, config in (("fp32", fp32, torch_voice.config), ("int8", int8, int8_config)):
+            voice = OnnxSynthesizer(config, model)
             results[name] = voice.synthesize_many(sentences)
             reports[name] = evaluate_voice(voice, sentences, Path(temporary) / name, compare_vocoders_too=False)
         pairs = [(a, b) for mine, theirs in zip(results["int8"], results["fp32"], strict=True)

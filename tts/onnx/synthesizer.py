@@ -121,7 +121,8 @@ def _open_checked(role: str, path: Path, config: VoiceConfig, threads: int) -> A
 
 def load_onnx_model(voice_dir: Path, config: VoiceConfig, threads: int = 1) -> OnnxTacotron:
     """The voice's checked Tacotron graphs in ONNX Runtime sessions of `threads` intra-op threads each."""
-    return OnnxTacotron(config.model, *(_load_graph(voice_dir, config, role, threads)
+    paths = _checked_paths(voice_dir, config)
+    return OnnxTacotron(config.model, *(_open_checked(role, paths[role], config, threads)
                                         for role in ("encoder", "decoder_step", "postnet")))
 
 
@@ -132,15 +133,15 @@ def load_onnx_vocoder(voice_dir: Path, config: VoiceConfig, threads: int = 1) ->
     if config.onnx is not None and config.onnx.vocoder is None:
         raise VoiceError(f"voice {voice_dir}: its ONNX export has no vocoder (exported before the vocoder "
                          f"was added?); re-export with `sori export-onnx {voice_dir}`")
-    return OnnxVocoder(config.vocoder.config, _load_graph(voice_dir, config, "vocoder", threads))
+    paths = _checked_paths(voice_dir, config)
+    return OnnxVocoder(config.vocoder.config, _open_checked("vocoder", paths["vocoder"], config, threads))
 
 
-def _load_graph(voice_dir: Path, config: VoiceConfig, role: str, threads: int) -> Any:
-    """One checked graph's session (every file of the export is checked first)."""
+def _checked_paths(voice_dir: Path, config: VoiceConfig) -> dict[str, Path]:
+    """`check_onnx_files`, after checking that ONNX Runtime is installed."""
     if importlib.util.find_spec("onnxruntime") is None:
         raise VoiceError("the ONNX runtime needs the onnxruntime package: pip install onnxruntime")
-    paths = check_onnx_files(voice_dir, config)
-    return _open_checked(role, paths[role], config, threads)
+    return check_onnx_files(voice_dir, config)
 
 
 def stretch(spectrogram: np.ndarray, size: int) -> np.ndarray:
