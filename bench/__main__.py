@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-SECTIONS = ("model", "griffin-lim", "vocoder", "gpu", "server", "streaming", "training", "bulk")
+SECTIONS = ("model", "griffin-lim", "vocoder", "gpu", "server", "streaming", "training", "bulk", "onnx")
 
 
 def _runners(rounds: int, threads: int) -> dict[str, Callable[[], list]]:
@@ -26,6 +26,7 @@ def _runners(rounds: int, threads: int) -> dict[str, Callable[[], list]]:
         gpu,
         griffin_lim_vs_librosa,
         model_vs_peers,
+        onnx_runtime,
         server_load,
         streaming,
         training,
@@ -45,6 +46,7 @@ def _runners(rounds: int, threads: int) -> dict[str, Callable[[], list]]:
         "training": lambda: training.run(3, threads=both),
         # In process against Ray Data with 2 actors (bench/bulk.py; alone: python -m bench.bulk).
         "bulk": lambda: bulk.run(),
+        "onnx": lambda: onnx_runtime.run(rounds, threads=both),
     }
 
 

@@ -37,7 +37,8 @@ from server.speech import Speech, SpeechService
 from server.voice_registry import VoiceRegistry
 from server.webhook import WebhookNotifier
 from server.worker import InferenceWorker
-from tts import Synthesizer
+from tts import SpeechSynthesizer as Synthesizer
+from tts.plot import PlotUnavailableError
 
 logger = logging.getLogger(__name__)
 
@@ -161,6 +162,8 @@ def _inference_processes(
     """One child process per worker thread when settings.inference_processes, else none."""
     if not settings.inference_processes:
         return []
+    if synthesizer.runtime != "torch":
+        raise ValueError("inference processes run the torch runtime; ONNX Runtime voices run in the worker threads")
     if synthesizer.source is None:
         raise ValueError("inference processes need voices loaded from a directory")
     warmup = synthesizer.analyze(WARMUP_TEXT) if settings.warmup else None
@@ -184,6 +187,11 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
         for p in problems
     ]
     return JSONResponse({"detail": detail or "invalid request"}, status_code=422)
+
+
+async def _plot_unavailable(request: Request, error: Exception) -> JSONResponse:
+    """501 on a slim install without matplotlib: the alignment plot is not part of it."""
+    return JSONResponse({"detail": str(error)}, status_code=501)
 
 
 async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
@@ -223,6 +231,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.mount("/static", StaticFiles(directory=page.static_dir()), name="static")
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(PlotUnavailableError, _plot_unavailable)
     app.add_exception_handler(Exception, _unexpected_error)
 
     routes = [route.path for router in routers for route in router.routes if isinstance(route, APIRoute)]

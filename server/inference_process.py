@@ -32,8 +32,9 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from tts import FrontendResult, SynthesisOptions, SynthesisResult, Synthesizer
-from tts.synthesizer import VoiceSource
+from tts import FrontendResult, SynthesisOptions, SynthesisResult
+from tts import SpeechSynthesizer as Synthesizer
+from tts.synthesis import VoiceSource
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +91,7 @@ def _child_main(connection: Connection, intra_op_threads: int | None, first: Voi
     import torch
 
     from server.memory import HeapTrimmer, is_out_of_memory
+    from tts.synthesizer import Synthesizer
 
     # The server drains on SIGINT/SIGTERM (a terminal's Ctrl+C reaches the whole process group):
     # the child finishes its batch and exits when the server closes the pipe, not before.

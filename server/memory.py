@@ -11,9 +11,8 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import logging
+import sys
 from collections.abc import Callable
-
-import torch
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +59,14 @@ CPU_OUT_OF_MEMORY = ("[enforce fail at alloc_cpu", "DefaultCPUAllocator: can't a
 def is_out_of_memory(error: BaseException) -> bool:
     """Whether `error` is running out of memory: on the GPU (torch.OutOfMemoryError), in a CPU
     tensor allocation (a RuntimeError from PyTorch's allocator), or in Python (MemoryError)."""
-    if isinstance(error, torch.OutOfMemoryError | MemoryError):
+    if isinstance(error, MemoryError) or _is_torch_out_of_memory(error):
         return True
     message = str(error) if isinstance(error, RuntimeError) else ""
     return message.startswith(CPU_OUT_OF_MEMORY[0]) or CPU_OUT_OF_MEMORY[1] in message
+
+
+def _is_torch_out_of_memory(error: BaseException) -> bool:
+    """torch.OutOfMemoryError, without importing torch: an error of torch's means torch is loaded
+    (a slim install, on ONNX Runtime, has none)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(error, torch.OutOfMemoryError)

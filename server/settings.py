@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     """Where the model runs: auto (CUDA when available), cpu, cuda or cuda:N."""
     cuda_graphs: bool = True
     """On CUDA, decode by replaying captured CUDA graphs (off: the eager fast loop); never on a CPU."""
+    runtime: Literal["auto", "torch", "onnx"] = "auto"
+    """What runs the voices: torch, ONNX Runtime (the voice's `sori export-onnx` files, on the CPU),
+    or auto: torch when it is installed, else ONNX Runtime (a slim install)."""
     switch_interval_ms: float | None = Field(None, gt=0.0, le=100.0)
     """`sori serve` sets Python's thread switch interval (sys.setswitchinterval) to this; None keeps
     Python's 5 ms. Shorter lets the inference worker take the GIL back sooner after each wait."""

@@ -90,7 +90,7 @@ class Speech:
         """Keep what serving needs from a SynthesisResult (the mel spectrograms are dropped)."""
         return cls(
             voice=voice,
-            waveform=result.waveform.numpy().astype(np.float32, copy=False),
+            waveform=result.waveform.astype(np.float32, copy=False),
             sample_rate=result.sample_rate,
             sentence_texts=tuple(s.text for s in result.sentences),
             labels=tuple(tuple(s.labels) for s in result.sentences),

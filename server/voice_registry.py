@@ -19,13 +19,14 @@ from server.errors import UnknownVoiceError, VoiceUnavailableError
 from server.settings import Settings
 from tts import (
     DEFAULT_VOICE_NAME,
-    Synthesizer,
     VoiceConfig,
     VoiceError,
     default_voice_dir,
     find_voices,
+    load_synthesizer,
     read_voice_config,
 )
+from tts import SpeechSynthesizer as Synthesizer
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ class VoiceRegistry:
         device: str = "auto",
         max_batch_size: int = 64,
         cuda_graphs: bool = True,
+        runtime: str = "auto",
         loaded: Mapping[str, Synthesizer] | None = None,
     ) -> None:
         names = set(paths) | set(loaded or {})
@@ -85,6 +87,7 @@ class VoiceRegistry:
         self._device = device
         self._max_batch_size = max_batch_size
         self._cuda_graphs = cuda_graphs
+        self._runtime = runtime
         self._loaded: dict[str, Synthesizer] = dict(loaded or {})
         self._configs: dict[str, VoiceConfig] = {n: s.config for n, s in self._loaded.items()}
         self._failures: dict[str, str] = {}
@@ -99,7 +102,7 @@ class VoiceRegistry:
         default_name, default_path = resolve_default_voice(settings, paths)
         paths[default_name] = default_path
         return cls(paths, default_name, device=settings.device, max_batch_size=settings.max_batch_size,
-                   cuda_graphs=settings.cuda_graphs)
+                   cuda_graphs=settings.cuda_graphs, runtime=settings.runtime)
 
     @classmethod
     def from_synthesizers(cls, synthesizers: Mapping[str, Synthesizer], default_name: str) -> VoiceRegistry:
@@ -172,8 +175,8 @@ class VoiceRegistry:
         label = f"the default voice {name}" if name == self.default_name else f"voice {name}"
         logger.info("loading voice %s from %s", name, directory)
         try:
-            return Synthesizer.load(directory, device=self._device, max_batch_size=self._max_batch_size,
-                                    cuda_graphs=self._cuda_graphs)
+            return load_synthesizer(directory, runtime=self._runtime, device=self._device,
+                                    max_batch_size=self._max_batch_size, cuda_graphs=self._cuda_graphs)
         except VoiceError as error:
             logger.error("%s could not be loaded: %s", label, error)
             message = str(error).replace(f"{directory.parent}{os.sep}", "")

@@ -19,13 +19,12 @@ import asyncio
 import logging
 import math
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-
-import torch
 
 from server.batching import BatchQueue
 from server.errors import (
@@ -41,7 +40,8 @@ from server.errors import (
 from server.inference_process import Analyzed, Failure, InferenceProcess, InferenceProcessError
 from server.memory import HeapTrimmer, is_out_of_memory
 from server.metrics import Metrics
-from tts import SynthesisOptions, SynthesisResult, Synthesizer
+from tts import SpeechSynthesizer as Synthesizer
+from tts import SynthesisOptions, SynthesisResult
 
 logger = logging.getLogger(__name__)
 
@@ -220,7 +220,8 @@ class InferenceWorker:
 
     def _run(self, index: int) -> None:
         """Body of worker thread `index`: take a batch, serve it, repeat until stopped."""
-        if self.intra_op_threads is not None:
+        torch = sys.modules.get("torch")  # loaded with a torch voice; ONNX voices pick threads per session
+        if self.intra_op_threads is not None and torch is not None:
             torch.set_num_threads(self.intra_op_threads)  # this thread's setting (OpenMP's is per thread)
         while not self._stop.is_set():
             batch = [job for job in self._queue.take(self.max_batch_size, self.batch_wait_s, POLL_SECONDS)
@@ -295,7 +296,8 @@ class InferenceWorker:
             if transient:
                 logger.error("batch of %d request(s) failed for now on %s: %s",
                              len(jobs), self.name, exception)
-                if isinstance(exception, torch.OutOfMemoryError):
+                torch = sys.modules.get("torch")
+                if torch is not None and isinstance(exception, torch.OutOfMemoryError):
                     torch.cuda.empty_cache()  # give the cached blocks back before the next batch
             else:
                 logger.exception("batch of %d request(s) failed", len(jobs))

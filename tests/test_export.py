@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from safetensors import safe_open
@@ -29,7 +30,7 @@ def test_the_exported_voice_loads_and_speaks(voice: Path) -> None:
     synthesizer = Synthesizer.load(voice, device="cpu")
     result = synthesizer.synthesize("안녕하세요. 반갑습니다.")
     assert result.sample_rate == 22050 and len(result.sentences) == 2
-    assert result.waveform.numel() > 0 and torch.isfinite(result.waveform).all()
+    assert result.waveform.size > 0 and np.isfinite(result.waveform).all()
     assert result.sentences[0].alignment.shape[1] == len(result.sentences[0].frontend.ids)
 
 

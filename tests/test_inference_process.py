@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 import torch
 
@@ -78,7 +79,7 @@ def test_the_child_synthesises_what_the_server_process_would(
         local = synthesizer.synthesize_analyzed(analyzed, options)
     assert len(remote) == len(local) == 2
     for theirs, ours in zip(remote, local, strict=True):
-        assert torch.equal(theirs.waveform, ours.waveform)
+        assert np.array_equal(theirs.waveform, ours.waveform)
         assert [s.text for s in theirs.sentences] == [s.text for s in ours.sentences]
         for a, b in zip(theirs.sentences, ours.sentences, strict=True):
             assert (a.alignment == b.alignment).all() and a.health == b.health
@@ -105,7 +106,7 @@ def test_a_killed_child_is_started_again(synthesizer: Synthesizer, child: Infere
     except InferenceProcessError as error:
         assert error.failure is Failure.STOPPED and "stopped during a batch" in str(error)
         results = child.synthesize(synthesizer, analyzed, SynthesisOptions())
-    assert len(results) == 1 and results[0].waveform.numel() > 0
+    assert len(results) == 1 and results[0].waveform.size > 0
     assert child.starts == 2 and child.pid not in (None, pid)
 
 
@@ -234,8 +235,8 @@ def test_another_voice_loads_in_the_child(synthesizer: Synthesizer, child: Infer
         remote = child.synthesize(other, analyzed, SynthesisOptions())
         local = other.synthesize_analyzed(analyzed, SynthesisOptions())
         default = synthesizer.synthesize_analyzed(analyzed, SynthesisOptions())
-    assert torch.equal(remote[0].waveform, local[0].waveform)
-    assert not torch.equal(remote[0].waveform, default[0].waveform)
+    assert np.array_equal(remote[0].waveform, local[0].waveform)
+    assert not np.array_equal(remote[0].waveform, default[0].waveform)
 
 
 def test_a_server_that_exits_without_closing_its_child_does_not_hang(test_voice_dir: Path) -> None:

@@ -207,7 +207,7 @@ async def test_worker_stop_fails_queued_requests_with_not_ready(base_synthesizer
         group.start_soon(anyio.to_thread.run_sync, worker.stop)
         await wait_until(lambda: not worker.alive)
         blocking.release.set()
-    assert (await running).waveform.numel() > 0
+    assert (await running).waveform.size > 0
     with pytest.raises(NotReadyError):
         await queued
     assert not worker.alive

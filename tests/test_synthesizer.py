@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-import torch
 
 from tts import (
     FrontendError,
@@ -35,14 +34,14 @@ def synthesizer(test_voice_dir: Path) -> Synthesizer:
 def test_result_carries_audio_alignments_and_health(synthesizer: Synthesizer) -> None:
     result = synthesizer.synthesize("안녕하세요. 지금은 3시예요!")
     assert result.sample_rate == 22050
-    assert result.waveform.dtype == torch.float32 and result.waveform.dim() == 1
-    assert float(result.waveform.abs().max()) <= 1.0
+    assert result.waveform.dtype == np.float32 and result.waveform.ndim == 1
+    assert float(np.abs(result.waveform).max()) <= 1.0
     assert [s.text for s in result.sentences] == ["안녕하세요.", "지금은 3시예요!"]
     r = synthesizer.config.model.reduction_factor
     hop = synthesizer.config.audio.hop_length
     pause = round(0.25 * 22050)
     frames = sum(s.mel.shape[0] for s in result.sentences)
-    assert result.waveform.numel() == frames * hop + pause
+    assert result.waveform.size == frames * hop + pause
     for sentence in result.sentences:
         steps, symbols = sentence.alignment.shape
         assert symbols == len(sentence.frontend.ids) == len(sentence.labels)
@@ -70,7 +69,7 @@ def test_step_limit_scales_with_input_length(synthesizer: Synthesizer) -> None:
 def test_same_text_gives_identical_audio(synthesizer: Synthesizer) -> None:
     first = synthesizer.synthesize("반갑습니다.")
     again = synthesizer.synthesize("반갑습니다.")
-    assert torch.equal(first.waveform, again.waveform)
+    assert np.array_equal(first.waveform, again.waveform)
 
 
 def test_batch_gives_each_text_what_it_gets_alone(synthesizer: Synthesizer) -> None:
@@ -89,7 +88,7 @@ def test_batch_gives_each_text_what_it_gets_alone(synthesizer: Synthesizer) -> N
 def test_speed_stretches_duration(synthesizer: Synthesizer) -> None:
     normal = synthesizer.synthesize("천천히 말해 주세요.")
     fast = synthesizer.synthesize("천천히 말해 주세요.", SynthesisOptions(speed=2.0))
-    assert fast.waveform.numel() == pytest.approx(normal.waveform.numel() / 2, rel=0.05)
+    assert fast.waveform.size == pytest.approx(normal.waveform.size / 2, rel=0.05)
     with pytest.raises(ValueError, match="speed"):
         SynthesisOptions(speed=9.0)
 
@@ -184,7 +183,7 @@ def test_cli_speak_reads_stdin_and_streams_a_wav_to_stdout(tmp_path: Path, test_
     summary = json.loads(next(line for line in done.stderr.decode().splitlines() if line.startswith("{")))
     assert summary["output"] == "-" and len(summary["sentences"]) == 3
     synthesizer = Synthesizer.load(test_voice_dir, device="cpu")
-    expected = np.concatenate([c.waveform.numpy() for c in synthesizer.stream(text)])
+    expected = np.concatenate([c.waveform for c in synthesizer.stream(text)])
     samples = np.frombuffer(audio[44:], dtype="<i2")
     assert samples.size == expected.size
     assert summary["seconds"] == pytest.approx(samples.size / 22050, abs=1e-3)
@@ -202,7 +201,7 @@ def test_streamed_wav_flushes_each_sentence_before_the_next_is_made() -> None:
 
     output = Recorder()
     seen_before: list[int] = []
-    wave = torch.full((100,), 0.5)
+    wave = np.full(100, 0.5, np.float32)
     alignment = np.ones((1, 1))
     health = attention_health(alignment, stopped_by_token=True, spoken_length=1)
     sentence = SentenceSynthesis("가.", None, ("ᄀ",), alignment, np.zeros((2, 80)), health)  # type: ignore[arg-type]
@@ -214,7 +213,7 @@ def test_streamed_wav_flushes_each_sentence_before_the_next_is_made() -> None:
 
     result = stream_to(output, chunks(), 22050)
     assert seen_before == [44, 244, 444]  # the header, then each sentence's 100 samples, flushed
-    assert result.waveform.numel() == 300 and len(result.sentences) == 3
+    assert result.waveform.size == 300 and len(result.sentences) == 3
 
 
 def test_cli_speak_refuses_to_write_audio_to_a_terminal(test_voice_dir: Path) -> None:
@@ -242,8 +241,8 @@ def test_stream_yields_the_text_sentence_by_sentence(base_synthesizer: Synthesiz
     assert all(not c.waveform[: c.pause_samples].any() for c in chunks)
     assert [c.sentence.text for c in chunks] == [s.text for s in whole.sentences]
     assert [c.sentence.mel.shape for c in chunks] == [s.mel.shape for s in whole.sentences]
-    assert torch.cat([c.waveform for c in chunks]).shape == whole.waveform.shape
-    assert list(whole.chunk_starts) == np.cumsum([0] + [c.waveform.numel() for c in chunks[:-1]]).tolist()
+    assert np.concatenate([c.waveform for c in chunks]).shape == whole.waveform.shape
+    assert list(whole.chunk_starts) == np.cumsum([0] + [c.waveform.size for c in chunks[:-1]]).tolist()
     with pytest.raises(FrontendError):
         base_synthesizer.stream("🙂")  # before any chunk, at the call
 
@@ -260,4 +259,4 @@ def test_chunks_of_a_group_equal_the_streamed_chunks(base_synthesizer: Synthesiz
     assert [c.index for c in rebuilt] == [c.index for c in streamed]
     assert [c.pause_samples for c in rebuilt] == [c.pause_samples for c in streamed]
     for mine, theirs in zip(rebuilt, streamed, strict=True):
-        assert torch.equal(mine.waveform, theirs.waveform)
+        assert np.array_equal(mine.waveform, theirs.waveform)

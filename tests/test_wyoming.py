@@ -116,7 +116,7 @@ def test_synthesize_streams_the_whole_text_as_16_bit_pcm(served, base_synthesize
     assert len(chunks) > 1 and all(0 < chunk.samples <= SAMPLES_PER_CHUNK for chunk in chunks)
     assert all(chunk.rate == start.rate for chunk in chunks)
     # Both sentences and the pause between them, sample for sample as long as one synthesis.
-    assert samples(events) == base_synthesizer.synthesize(TWO_SENTENCES).waveform.numel()
+    assert samples(events) == base_synthesizer.synthesize(TWO_SENTENCES).waveform.size
 
 
 def test_synthesize_by_voice_name_and_by_language(served) -> None:
@@ -154,7 +154,7 @@ def test_streamed_text_is_spoken_sentence_by_sentence(served, base_synthesizer: 
     blocks = audio_blocks(events)
     assert len(blocks) == len(split_sentences(whole)) == 3
     # Each sentence after the first starts with the pause, so the stream is the one-shot audio.
-    assert samples(events) == base_synthesizer.synthesize(whole).waveform.numel()
+    assert samples(events) == base_synthesizer.synthesize(whole).waveform.size
 
 
 def test_transcripts_are_answered_by_the_assistant(served) -> None:

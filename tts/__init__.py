@@ -16,24 +16,28 @@ if TYPE_CHECKING:
     from tts.alignment import AttentionHealth, attention_health
     from tts.audio import AUDIO_FORMATS, AudioFormat, encode_audio
     from tts.plot import plot_alignment
-    from tts.synthesizer import (
+    from tts.synthesis import (
         SentenceSynthesis,
         SpeechChunk,
+        SpeechSynthesizer,
         SynthesisOptions,
         SynthesisResult,
-        Synthesizer,
         VocoderName,
+        VoiceSource,
         join_chunks,
-        resolve_device,
+        load_synthesizer,
+        resolve_runtime,
         stream_groups,
     )
+    from tts.synthesizer import Synthesizer, resolve_device
+    from tts.voice_config import VoiceConfig, VoiceError, read_voice_config
     from tts.voice_discovery import (
         DEFAULT_VOICE_NAME,
         bundled_voices_dir,
         default_voice_dir,
         find_voices,
     )
-    from tts.voice_format import VoiceConfig, VoiceError, load_voice, read_voice_config, save_voice
+    from tts.voice_format import load_voice, save_voice
 
 __all__ = [
     "AUDIO_FORMATS",
@@ -44,6 +48,7 @@ __all__ = [
     "FrontendResult",
     "SentenceSynthesis",
     "SpeechChunk",
+    "SpeechSynthesizer",
     "SynthesisOptions",
     "SynthesisResult",
     "Synthesizer",
@@ -51,6 +56,7 @@ __all__ = [
     "VoiceConfig",
     "VocoderName",
     "VoiceError",
+    "VoiceSource",
     "attention_health",
     "bundled_voices_dir",
     "data_dir",
@@ -58,10 +64,12 @@ __all__ = [
     "encode_audio",
     "find_voices",
     "join_chunks",
+    "load_synthesizer",
     "load_voice",
     "plot_alignment",
     "read_voice_config",
     "resolve_device",
+    "resolve_runtime",
     "save_voice",
     "stream_groups",
     "text_to_ids",
@@ -70,13 +78,17 @@ __all__ = [
 _LAZY_MODULES = {
     "tts.alignment": ("AttentionHealth", "attention_health"),
     "tts.audio": ("AUDIO_FORMATS", "AudioFormat", "encode_audio"),
-    "tts.synthesizer": ("SentenceSynthesis", "SpeechChunk", "SynthesisOptions", "SynthesisResult", "Synthesizer",
-                        "VocoderName", "join_chunks", "resolve_device", "stream_groups"),
-    "tts.voice_format": ("VoiceConfig", "VoiceError", "load_voice", "read_voice_config", "save_voice"),
+    "tts.synthesis": ("SentenceSynthesis", "SpeechChunk", "SpeechSynthesizer", "SynthesisOptions", "SynthesisResult",
+                      "VocoderName", "VoiceSource", "join_chunks", "load_synthesizer", "resolve_runtime",
+                      "stream_groups"),
+    "tts.synthesizer": ("Synthesizer", "resolve_device"),
+    "tts.voice_config": ("VoiceConfig", "VoiceError", "read_voice_config"),
+    "tts.voice_format": ("load_voice", "save_voice"),
     "tts.voice_discovery": ("DEFAULT_VOICE_NAME", "bundled_voices_dir", "default_voice_dir", "find_voices"),
     "tts.plot": ("plot_alignment",),
 }
-"""The submodules that need torch (or matplotlib), with the public names each defines."""
+"""The submodules imported on first use, with the public names each defines; only
+`tts.synthesizer`, `tts.voice_format` (torch) and `tts.plot` (matplotlib) need more than numpy."""
 
 _MODULE_OF = {name: module for module, names in _LAZY_MODULES.items() for name in names}
 

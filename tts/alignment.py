@@ -7,10 +7,12 @@ Used on every synthesis (attention health), in training (focus rate, diagonal sc
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 END_TOLERANCE = 1
 """The peak must reach within this many symbols of the last spoken one (the last syllable)."""
@@ -50,7 +52,7 @@ class AttentionHealth:
 
 
 def _as_array(alignment: np.ndarray | torch.Tensor) -> np.ndarray:
-    if isinstance(alignment, torch.Tensor):
+    if hasattr(alignment, "detach"):  # a torch tensor; torch itself is not imported (a slim install has none)
         alignment = alignment.detach().float().cpu().numpy()
     array = np.asarray(alignment, dtype=np.float64)
     if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] == 0:

@@ -14,20 +14,35 @@ import os
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import torch
-from matplotlib import font_manager, ft2font
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties
 
 from tts.atomic import write_bytes_atomic
 from tts.text import hangul
 
+if TYPE_CHECKING:
+    import torch
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
 SymbolKind = Literal["onset", "vowel", "coda", "other"]
+
+
+class PlotUnavailableError(RuntimeError):
+    """matplotlib is not installed (a slim install): alignment plots cannot be drawn."""
+
+    def __init__(self) -> None:
+        super().__init__("attention alignment plots need matplotlib, which is not installed: "
+                         "pip install 'sori[plot]' (or matplotlib)")
+
+
+def _matplotlib() -> None:
+    """PlotUnavailableError unless matplotlib can be imported (imported here, on first use)."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError as error:
+        raise PlotUnavailableError() from error
 
 
 class PlotError(ValueError):
@@ -60,6 +75,9 @@ KIND_COLOURS: dict[SymbolKind, str] = {
 
 def find_hangul_font() -> str | None:
     """Family name of an installed font that draws conjoining jamo, or None if there is none."""
+    _matplotlib()
+    from matplotlib import font_manager, ft2font
+
     entries = sorted(
         font_manager.fontManager.ttflist,
         key=lambda entry: (
@@ -162,6 +180,10 @@ def plot_alignment(
                 f"but {len(labels)} labels were given"
             )
 
+    _matplotlib()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     hangul_family = find_hangul_font()
     families = [hangul_family, FALLBACK_FAMILY] if hangul_family else [FALLBACK_FAMILY]
     heights = [min(20.0, max(2.6, 0.13 * matrix.shape[1] + 1.4)) for matrix in matrices]
@@ -197,6 +219,8 @@ def _draw_panel(
     hangul_family: str | None,
 ) -> None:
     """One sentence: heat map of weights [T_steps, T_text] with labelled symbols and a colorbar."""
+    from matplotlib.font_manager import FontProperties
+
     image = ax.imshow(
         matrix.T, aspect="auto", origin="lower", interpolation="none",
         cmap="viridis", vmin=0.0, vmax=1.0,
@@ -226,8 +250,8 @@ def _draw_panel(
 
 def _as_matrix(weights: np.ndarray | torch.Tensor, index: int) -> np.ndarray:
     """A finite 2-D float array [T_steps, T_text] from a tensor or array, or a PlotError."""
-    if isinstance(weights, torch.Tensor):
-        array = weights.detach().to(device="cpu", dtype=torch.float32).numpy()
+    if hasattr(weights, "detach"):  # a torch tensor (torch is not imported: a slim install has none)
+        array = weights.detach().cpu().float().numpy()
     else:
         array = np.asarray(weights, dtype=np.float32)
     if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] == 0:

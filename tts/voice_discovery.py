@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 
-from tts.voice_format import CONFIG_FILE, VoiceError
+from tts.voice_config import CONFIG_FILE, VoiceError
 
 DEFAULT_VOICE_NAME = "ko-espeak-demo"
 

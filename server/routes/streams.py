@@ -111,7 +111,7 @@ def sori_event(chunk: SpeechChunk, step_seconds: float) -> bytes:
         "text": sentence.text,
         "sample_rate": chunk.sample_rate,
         "pause_samples": chunk.pause_samples,
-        "samples": chunk.waveform.numel(),
+        "samples": chunk.waveform.size,
         "audio": base64.b64encode(pcm_bytes(chunk)).decode("ascii"),
         "labels": list(sentence.labels),
         "alignment": sentence.alignment.astype(np.float64).round(ALIGNMENT_DECIMALS).tolist(),
@@ -144,7 +144,7 @@ def event_response(
         try:
             async for chunk in _chunks(stream, first):
                 yield await run_in_threadpool(encode, chunk)
-                samples += chunk.waveform.numel()
+                samples += chunk.waveform.size
                 failed += not chunk.sentence.health.ok
                 sent += 1
         except ClientDisconnectedError:

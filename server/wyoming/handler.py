@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import torch
+import numpy as np
 from wyoming.asr import Transcript
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.error import Error
@@ -326,7 +326,7 @@ class SoriEventHandler(AsyncEventHandler):
         async for chunk in self._service.speech.chunks(voice, analyzed, lambda: not self.writer.is_closing()):
             if progress.spoken == 0:  # started once there is audio, so a failure before it is a plain error
                 await self.write_event(AudioStart(rate=rate, width=SAMPLE_WIDTH, channels=CHANNELS).event())
-            await self._write_audio(torch.cat([lead, chunk.waveform]), rate)
+            await self._write_audio(np.concatenate([lead, chunk.waveform]), rate)
             lead = silence(0)
             progress.spoken += 1
         if self.writer.is_closing():
@@ -334,7 +334,7 @@ class SoriEventHandler(AsyncEventHandler):
         progress.active = False
         await self.write_event(AudioStop().event())
 
-    async def _write_audio(self, waveform: torch.Tensor, rate: int) -> None:
+    async def _write_audio(self, waveform: np.ndarray, rate: int) -> None:
         """A sentence's audio as 16-bit PCM, in `audio-chunk` events of samples_per_chunk samples."""
         pcm = encode_audio(waveform, rate, "pcm")
         step = self._service.samples_per_chunk * SAMPLE_WIDTH * CHANNELS

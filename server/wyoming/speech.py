@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-import torch
+import numpy as np
 
 from server.errors import ServiceError, UnknownVoiceError, VoiceUnavailableError
 from server.voice_registry import Voice, VoiceRegistry
@@ -94,6 +94,6 @@ class WyomingSpeech:
         return int(round(self.options.sentence_pause_seconds * sample_rate))
 
 
-def silence(samples: int) -> torch.Tensor:
-    """`samples` of silence. [T]"""
-    return torch.zeros(samples)
+def silence(samples: int) -> np.ndarray:
+    """`samples` of silence. [T] float32"""
+    return np.zeros(samples, np.float32)

@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sori.commands import checks
+from sori.commands.options import add_runtime_argument
 
 if TYPE_CHECKING:
     from assistant import WeatherProvider
-    from tts import Synthesizer
+    from tts import SpeechSynthesizer
 
 LOGGER = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ def register(subparsers: Any) -> None:
         help="the assistant's store: postgresql://USER:PASSWORD@HOST/DB or sqlite:///PATH "
         "(default: SORI_DATABASE_URL, else SQLite in the data dir)",
     )
+    add_runtime_argument(parser)
     parser.set_defaults(func=run)
 
 
@@ -54,18 +56,18 @@ class VoiceUnusableError(Exception):
     """The voice for -o cannot be loaded."""
 
 
-def _load_voice(voice: Path | None, device: str) -> Synthesizer:
+def _load_voice(voice: Path | None, device: str, runtime: str) -> SpeechSynthesizer:
     """The voice that will speak the reply, loaded before the skill runs (a skill may start a
     timer: a voice found broken afterwards would make the user's retry start a second one)."""
-    from tts import Synthesizer, default_voice_dir
+    from tts import default_voice_dir, load_synthesizer
 
     try:
-        return Synthesizer.load(voice if voice is not None else default_voice_dir(), device=device)
+        return load_synthesizer(voice if voice is not None else default_voice_dir(), runtime=runtime, device=device)
     except (OSError, ValueError, RuntimeError) as error:
         raise VoiceUnusableError(str(error)) from None
 
 
-def _speak(text: str, output: Path, synthesizer: Synthesizer) -> int:
+def _speak(text: str, output: Path, synthesizer: SpeechSynthesizer) -> int:
     """Synthesise `text` into `output`; returns the exit status."""
     from tts.audio import save_wav
 
@@ -113,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
         checks.output_file(args.output, "-o")
         checks.device(args.device)
         try:
-            synthesizer = _load_voice(args.voice, args.device)
+            synthesizer = _load_voice(args.voice, args.device, args.runtime)
         except VoiceUnusableError as error:
             print(f"sori ask: cannot speak with this voice, so nothing was asked: {error}", file=sys.stderr)
             return EXIT_NO_VOICE

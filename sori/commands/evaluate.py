@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sori.commands import checks
+from sori.commands.options import add_runtime_argument
 
 
 def register(subparsers: Any) -> None:
@@ -27,13 +28,15 @@ def register(subparsers: Any) -> None:
                         help="auto: the voice's neural vocoder when it has one, else Griffin-Lim; "
                              "with auto, the report sets the two side by side")
     parser.add_argument("--no-vocoder-comparison", dest="compare_vocoders", action="store_false",
-                        help="skip the copy-synthesis and teacher-forced scores of each vocoder")
+                        help="skip the copy-synthesis and teacher-forced scores of each vocoder "
+                             "(always skipped with --runtime onnx: they run the torch model)")
+    add_runtime_argument(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate and print the summary; exit 2 naming the problem on bad input."""
-    from tts import FrontendError, Synthesizer, VoiceError, default_voice_dir
+    from tts import FrontendError, VoiceError, default_voice_dir, load_synthesizer
     from tts.evaluation import EvaluationError, evaluate_voice
 
     checks.output_dir(args.out, "--out")
@@ -49,11 +52,11 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         voice_dir = args.voice if args.voice is not None else default_voice_dir()
-        synthesizer = Synthesizer.load(voice_dir, device=args.device, cuda_graphs=args.cuda_graphs,
-                                       vocoder=args.vocoder)
+        synthesizer = load_synthesizer(voice_dir, runtime=args.runtime, device=args.device,
+                                       cuda_graphs=args.cuda_graphs, vocoder=args.vocoder)
         command = "sori eval " + " ".join(shlex.quote(a) for a in sys.argv[2:])
         report = evaluate_voice(synthesizer, sentences, args.out, command=command,
-                                compare_vocoders_too=args.compare_vocoders)
+                                compare_vocoders_too=args.compare_vocoders and synthesizer.runtime == "torch")
     except (FrontendError, VoiceError, EvaluationError, ValueError) as error:
         print(f"sori eval: {error}", file=sys.stderr)
         return 2

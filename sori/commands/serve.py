@@ -9,6 +9,7 @@ import sys
 from typing import Any, NoReturn
 
 from sori.commands import checks
+from sori.commands.options import add_runtime_argument
 
 EXIT_NO_VOICE = 2
 EXIT_CUT_OFF = 1
@@ -32,6 +33,7 @@ def register(subparsers: Any) -> None:
                         help="voice directory or registry name (default: the bundled voice)")
     parser.add_argument("--voices-dir", default=None, metavar="DIR", help="extra directory of voices")
     parser.add_argument("--device", default=None, choices=["auto", "cpu", "cuda"], help="where to run the model")
+    add_runtime_argument(parser, default=None)
     parser.add_argument("--no-cuda-graphs", dest="cuda_graphs", action="store_const", const=False,
                         default=None, help="on CUDA, decode with the eager loop instead of CUDA graphs")
     parser.add_argument("--inference-processes", dest="inference_processes", action="store_const", const=True,
@@ -63,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
 
     overrides = {
         "host": args.host, "port": args.port, "voice": args.voice,
-        "voices_dir": args.voices_dir, "device": args.device, "cuda_graphs": args.cuda_graphs,
+        "voices_dir": args.voices_dir, "device": args.device, "cuda_graphs": args.cuda_graphs, "runtime": args.runtime,
         "inference_processes": args.inference_processes, "database_url": args.database_url,
     }
     try:

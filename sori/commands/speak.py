@@ -9,6 +9,7 @@ named in a warning on stderr (and in `dropped` with --json).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 import time
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from sori.commands import checks
+from sori.commands.options import add_runtime_argument
 
 if TYPE_CHECKING:
     from tts import SpeechChunk, SynthesisResult
@@ -40,6 +42,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--vocoder", default="auto", choices=["auto", "griffin-lim", "neural"],
                         help="auto: the voice's neural vocoder when it has one, else Griffin-Lim")
     parser.add_argument("--json", action="store_true", help="print a JSON summary (health per sentence)")
+    add_runtime_argument(parser)
     parser.set_defaults(func=run)
 
 
@@ -50,17 +53,14 @@ def read_text(argument: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Synthesise and write the files; exit 2 naming the problem on bad input or a broken voice."""
-    from tts import (
-        FrontendError,
-        SynthesisOptions,
-        Synthesizer,
-        VoiceError,
-        default_voice_dir,
-        plot_alignment,
-    )
+    from tts import FrontendError, SynthesisOptions, VoiceError, default_voice_dir, load_synthesizer
     from tts.audio import save_wav
 
     to_stdout = args.output == "-"
+    if args.alignment is not None and importlib.util.find_spec("matplotlib") is None:
+        print("sori speak: --alignment needs matplotlib, which is not installed: pip install 'sori[plot]'",
+              file=sys.stderr)
+        return 2
     if to_stdout and sys.stdout.isatty():
         print("sori speak: -o - writes binary audio; pipe it (| aplay) or redirect it (> out.wav)", file=sys.stderr)
         return 2
@@ -73,8 +73,8 @@ def run(args: argparse.Namespace) -> int:
         text = read_text(args.text)
         options = SynthesisOptions(speed=args.speed)
         voice_dir = args.voice if args.voice is not None else default_voice_dir()
-        synthesizer = Synthesizer.load(voice_dir, device=args.device, cuda_graphs=args.cuda_graphs,
-                                       vocoder=args.vocoder)
+        synthesizer = load_synthesizer(voice_dir, runtime=args.runtime, device=args.device,
+                                       cuda_graphs=args.cuda_graphs, vocoder=args.vocoder)
         started = time.perf_counter()
         if to_stdout:
             chunks = synthesizer.stream(text, options)  # FrontendError here, before any audio
@@ -88,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
     if not to_stdout:
         save_wav(args.output, result.waveform, result.sample_rate)
     if args.alignment is not None:
+        from tts import plot_alignment
+
         plot_alignment(
             result.alignments,
             [sentence.labels for sentence in result.sentences],
@@ -97,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
     summary = {
         "output": "-" if to_stdout else str(args.output),
         "voice": synthesizer.config.name,
+        "runtime": synthesizer.runtime,
         "vocoder": synthesizer.default_vocoder,
         "seconds": round(result.duration_seconds, 3),
         "real_time_factor": round(elapsed / max(result.duration_seconds, 1e-9), 4),

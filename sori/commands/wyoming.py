@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from sori.commands import checks
+from sori.commands.options import add_runtime_argument
 
 EXIT_BAD_OPTIONS = 2
 """Invalid options or settings, no voice to serve, or --zeroconf without the zeroconf package."""
@@ -31,6 +32,7 @@ def register(subparsers: Any) -> None:
                         help="default voice: directory or registry name (default: the bundled voice)")
     parser.add_argument("--voices-dir", default=None, metavar="DIR", help="extra directory of voices")
     parser.add_argument("--device", default=None, choices=["auto", "cpu", "cuda"], help="where to run the model")
+    add_runtime_argument(parser, default=None)
     parser.add_argument("--zeroconf", nargs="?", const="sori", default=None, metavar="NAME",
                         help="announce the service over zeroconf for discovery (default name: sori); "
                         "needs the zeroconf package")
@@ -56,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
               "(or pip install 'sori[zeroconf]')", file=sys.stderr)
         return EXIT_BAD_OPTIONS
     overrides = {"voice": args.voice, "voices_dir": args.voices_dir, "device": args.device,
-                 "database_url": args.database_url}
+                 "database_url": args.database_url, "runtime": args.runtime}
     try:
         config = WyomingConfig(uri=args.uri, zeroconf_name=args.zeroconf)
         settings = Settings(**{key: value for key, value in overrides.items() if value is not None})

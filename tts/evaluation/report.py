@@ -20,7 +20,8 @@ from tts.espeak import EspeakError, espeak_wave
 from tts.evaluation.similarity import distance_matrix, mfcc_features, retrieval_hits
 from tts.evaluation.vocoders import FreeRunning, VocoderComparison, compare_vocoders
 from tts.plot import plot_alignment
-from tts.synthesizer import SynthesisOptions, SynthesisResult, Synthesizer, VocoderName
+from tts.synthesis import SpeechSynthesizer, SynthesisOptions, SynthesisResult, VocoderName
+from tts.synthesizer import Synthesizer
 
 TEACHER_TIMEOUT_SECONDS = 60.0
 """How long espeak-ng may take over one sentence of the teacher rendering."""
@@ -150,14 +151,18 @@ def _mark(value: bool) -> str:
 
 
 def evaluate_voice(
-    synthesizer: Synthesizer, sentences: Sequence[str], out_dir: Path, command: str = "",
+    synthesizer: SpeechSynthesizer, sentences: Sequence[str], out_dir: Path, command: str = "",
     compare_vocoders_too: bool = True,
 ) -> EvaluationReport:
     """Synthesise each sentence, compare it with the teacher, write the report files to out_dir.
 
     With `compare_vocoders_too`, also score Griffin-Lim and the voice's neural vocoder (when loaded)
-    on the teacher's renderings: copy synthesis, teacher-forced synthesis and free-running.
+    on the teacher's renderings: copy synthesis, teacher-forced synthesis and free-running (torch
+    synthesizers only: the comparison runs the torch model teacher-forced).
     """
+    if compare_vocoders_too and not isinstance(synthesizer, Synthesizer):
+        raise EvaluationError(f"the vocoder comparison needs the torch runtime, not {synthesizer.runtime}; "
+                              "skip it (--no-vocoder-comparison)")
     out_dir = Path(out_dir)
     (out_dir / "alignments").mkdir(parents=True, exist_ok=True)
     audio = synthesizer.config.audio
@@ -169,7 +174,7 @@ def evaluate_voice(
             path=out_dir / "alignments" / f"{index:03d}.png",
         )
         normalized = " ".join(s.frontend.normalized for s in result.sentences)
-        voice_waves.append(trim_silence(result.waveform, audio))
+        voice_waves.append(trim_silence(torch.from_numpy(result.waveform), audio))
         teacher_waves.append(trim_silence(teacher_wave(normalized, audio.sample_rate), audio))
     rate = audio.sample_rate
     voice_features = [mfcc_features(w, rate) for w in voice_waves]
@@ -177,7 +182,7 @@ def evaluate_voice(
     distances = distance_matrix(voice_features, teacher_features)
     hits = retrieval_hits(distances)
     vocoders = (_compare_vocoders(synthesizer, sentences, teacher_waves, teacher_features, distances, hits)
-                if compare_vocoders_too else None)
+                if compare_vocoders_too and isinstance(synthesizer, Synthesizer) else None)
     scores = []
     for index, (text, result) in enumerate(zip(sentences, results, strict=True)):
         healths = [s.health for s in result.sentences]
@@ -221,7 +226,8 @@ def _compare_vocoders(
         other: VocoderName = "griffin-lim" if used == "neural" else "neural"
         results = synthesizer.synthesize_many(list(sentences), SynthesisOptions(vocoder=other))
         audio = synthesizer.config.audio
-        features = [mfcc_features(trim_silence(r.waveform, audio), audio.sample_rate) for r in results]
+        features = [mfcc_features(trim_silence(torch.from_numpy(r.waveform), audio), audio.sample_rate)
+                    for r in results]
         other_distances = distance_matrix(features, list(teacher_features))
         free_running[other] = FreeRunning(float(np.mean(np.diag(other_distances))),
                                           float(np.mean(retrieval_hits(other_distances))))
