@@ -307,3 +307,18 @@ async def test_unexpected_errors_are_a_plain_500_without_their_text(
         response = await http.post("/speak", json={"text": "가"})
         detail = assert_json_error(response, 500)
         assert "secret" not in detail and "Runtime" not in detail
+
+
+async def test_alignment_without_matplotlib_is_a_501_before_any_synthesis(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slim install has no matplotlib: the route says so instead of failing in the plotting process."""
+    import tts.plot
+
+    real_find_spec = tts.plot.importlib.util.find_spec
+    monkeypatch.setattr(tts.plot.importlib.util, "find_spec",
+                        lambda name, *args: None if name == "matplotlib" else real_find_spec(name, *args))
+    response = await client.post("/speak/alignment", json={"text": "안녕하세요."})
+    assert response.status_code == 501
+    assert "matplotlib" in response.json()["detail"]
+    assert (await client.post("/speak", json={"text": "안녕하세요."})).status_code == 200

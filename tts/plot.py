@@ -8,6 +8,7 @@ coloured apart (onset ≠ coda), and romanised onsets/codas carry a dash on the 
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import math
 import os
@@ -35,6 +36,13 @@ class PlotUnavailableError(RuntimeError):
     def __init__(self) -> None:
         super().__init__("attention alignment plots need matplotlib, which is not installed: "
                          "pip install 'sori[plot]' (or matplotlib)")
+
+
+def require_matplotlib() -> None:
+    """PlotUnavailableError unless matplotlib is installed, checked without importing it (a server
+    asks before it synthesises, and draws in another process)."""
+    if importlib.util.find_spec("matplotlib") is None:
+        raise PlotUnavailableError()
 
 
 def _matplotlib() -> None:

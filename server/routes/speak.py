@@ -22,6 +22,7 @@ from server.settings import Settings
 from server.speech import Speech, SpeechService
 from server.streaming import open_stream
 from server.voice_registry import VoiceRegistry
+from tts.plot import require_matplotlib
 from tts.text.sentences import split_sentences
 
 router = json_api_router("speech")
@@ -107,6 +108,7 @@ async def speak_alignment(
     check_length(body.text, settings.max_text_chars_speak)
     options = speech.options(body.speed, body.vocoder)
     check_plot_size(body.text, options.max_sentence_chars, settings.max_alignment_sentences)
+    require_matplotlib()
     result, lookup = await _synthesize(body, settings, voices, speech, deadline)
     image = await speech.alignment_png(result, deadline)
     return Response(image, media_type="image/png", headers=result.headers(lookup))
