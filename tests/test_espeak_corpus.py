@@ -38,8 +38,15 @@ WAV_NAME = re.compile(r"^([1-4])/\1_\d{4}\.wav$")
 
 @pytest.fixture(scope="module")
 def sentences() -> list[Sentence]:
-    logging.getLogger("assistant").setLevel(logging.WARNING)
-    return collect_sentences(SentenceConfig())
+    """The corpus's sentences, collected with the assistant's per-question logging quieted, and the
+    logger's level given back afterwards (later tests read the assistant's logs)."""
+    assistant_logger = logging.getLogger("assistant")
+    previous = assistant_logger.level
+    assistant_logger.setLevel(logging.WARNING)
+    try:
+        return collect_sentences(SentenceConfig())
+    finally:
+        assistant_logger.setLevel(previous)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ tests/test_server_api.py has the basic API-key and CORS cases; these go further.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import http.server
 import json
@@ -99,7 +100,10 @@ async def test_every_documented_endpoint_but_health_and_page_needs_the_key(
     assert {path for _, path in protected} >= {"/speak", "/speak/alignment", "/assistant",
                                                "/v1/audio/speech", "/voices", "/metrics"}
     exchanged: list[httpx.Response] = []
-    with caplog.at_level(logging.DEBUG):
+    with contextlib.ExitStack() as levels:
+        # Every server-side logger at DEBUG, whatever levels earlier tests left on them.
+        for name in (None, "server", "assistant", "tts", "uvicorn"):
+            levels.enter_context(caplog.at_level(logging.DEBUG, logger=name))
         for method, path in protected:
             body = BODIES[path] if method == "POST" else None
             for headers, query in WRONG_CREDENTIALS:

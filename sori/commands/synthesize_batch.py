@@ -4,9 +4,11 @@ resumable, in process or across a Ray cluster (`--ray`)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -58,9 +60,8 @@ def run(args: argparse.Namespace) -> int:
             ray_address=args.ray_address,
             progress=not args.no_progress and sys.stderr.isatty(),
         )
-        # Failed attention is counted in the report, not logged once per line.
-        logging.getLogger("tts.synthesizer").setLevel(logging.ERROR)
-        report = run_bulk(args.sentences, args.out, options)
+        with _quiet_attention_warnings():
+            report = run_bulk(args.sentences, args.out, options)
     except (BulkError, VoiceError, RayUnavailable, ConnectionError, ValueError) as error:
         print(f"sori synthesize-batch: {error}", file=sys.stderr)
         return 2
@@ -75,3 +76,16 @@ def run(args: argparse.Namespace) -> int:
           + (f" at {speed} sentences/s" if speed else "")
           + f"; wrote {args.out} (report: {args.out / 'bulk_report.json'})")
     return 0 if report["unfinished"] == 0 else 1
+
+
+@contextlib.contextmanager
+def _quiet_attention_warnings() -> Iterator[None]:
+    """Failed attention is counted in the report, not logged once per line; the synthesis logger's
+    level is given back afterwards (main() also runs in-process, e.g. from tests)."""
+    synthesis_logger = logging.getLogger("tts.synthesis")
+    previous = synthesis_logger.level
+    synthesis_logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        synthesis_logger.setLevel(previous)
