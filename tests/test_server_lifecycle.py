@@ -103,13 +103,18 @@ def test_sori_serve_drains_on_sigterm_then_exits_0(slow_voice_dir: Path, tmp_pat
         exit_code = process.wait(timeout=DRAIN_TIMEOUT_S)
         drain_s = time.monotonic() - signalled
     served = sum(r.status_code == 200 and read_wav(r.content)[3] > 0 for r in responses)
+    # A request still on its way in when the signal came (on a busy machine) is refused as a new one
+    # would be; every admitted one (at least the 3 queued) is served.
+    late = [r for r in responses if r.status_code != 200]
     print(f"\nSIGTERM with {in_flight} request(s) in flight: {served}/{len(texts)} served 200, "
-          f"/readyz 503 after {not_ready_after:.2f} s, drain {drain_s:.2f} s, exit {exit_code}")
+          f"{len(late)} refused on arrival, /readyz 503 after {not_ready_after:.2f} s, "
+          f"drain {drain_s:.2f} s, exit {exit_code}")
     assert in_flight >= 3 and still_running >= 1  # the probes ran while work was still draining
     assert readiness == {"detail": "not ready: the server is shutting down"}
     assert refused.status_code == 503 and int(refused.headers["retry-after"]) >= 1
     assert "shutting down" in refused.json()["detail"]
-    assert served == len(texts)
+    assert served >= 3 and served + len(late) == len(texts)
+    assert all(r.status_code == 503 and "shutting down" in r.json()["detail"] for r in late)
     assert exit_code == 0 and drain_s < DRAIN_TIMEOUT_S
     assert "drained in" in log.read_text()
 
