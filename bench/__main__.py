@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-SECTIONS = ("model", "griffin-lim", "vocoder", "gpu", "server", "streaming", "training")
+SECTIONS = ("model", "griffin-lim", "vocoder", "gpu", "server", "served-vocoder", "streaming", "training")
 
 
 def _runners(rounds: int, threads: int) -> dict[str, Callable[[], list]]:
@@ -25,6 +25,7 @@ def _runners(rounds: int, threads: int) -> dict[str, Callable[[], list]]:
         gpu,
         griffin_lim_vs_librosa,
         model_vs_peers,
+        served_vocoder,
         server_load,
         streaming,
         training,
@@ -40,6 +41,7 @@ def _runners(rounds: int, threads: int) -> dict[str, Callable[[], list]]:
         "vocoder": lambda: vocoder_speed.run(max(3, rounds - 2), threads=both),
         "gpu": lambda: gpu.run(rounds),
         "server": lambda: server_load.run(),
+        "served-vocoder": lambda: served_vocoder.run(),
         "streaming": lambda: streaming.run(rounds),
         "training": lambda: training.run(3, threads=both),
     }
