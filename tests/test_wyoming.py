@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from wyoming.asr import Transcript
@@ -423,6 +424,13 @@ def pcm(events: Sequence[Event]) -> bytes:
     return b"".join(AudioChunk.from_event(event).audio or b"" for event in events if AudioChunk.is_type(event.type))
 
 
+def pcm_difference(left: bytes, right: bytes) -> int:
+    """Largest difference between two s16le PCM buffers of the same length, in quantisation steps."""
+    a, b = (np.frombuffer(data, dtype="<i2").astype(np.int32) for data in (left, right))
+    assert a.shape == b.shape, (a.shape, b.shape)
+    return int(np.abs(a - b).max(initial=0))
+
+
 @pytest.mark.anyio
 async def test_a_speaker_picks_the_vocoder(test_voice_dir: Path, tmp_path: Path) -> None:
     voice = add_test_vocoder(Path(shutil.copytree(test_voice_dir, tmp_path / "neural")))
@@ -433,7 +441,7 @@ async def test_a_speaker_picks_the_vocoder(test_voice_dir: Path, tmp_path: Path)
                            synthesizer.sample_rate, "pcm")
         for name in ("neural", "griffin-lim")
     }
-    assert expected["neural"] != expected["griffin-lim"]
+    assert pcm_difference(expected["neural"], expected["griffin-lim"]) > 100
     assistant = Assistant(store_path=tmp_path / "assistant.sqlite3")
     executor = ThreadPoolExecutor(2)
     try:
@@ -443,11 +451,11 @@ async def test_a_speaker_picks_the_vocoder(test_voice_dir: Path, tmp_path: Path)
             for speaker, vocoder in ((None, "neural"), ("neural", "neural"), ("griffin-lim", "griffin-lim")):
                 request = Synthesize(text=text, voice=SynthesizeVoice(name="in-process", speaker=speaker)).event()
                 events = await exchange(port, [request], is_type("audio-stop", "error"))
-                assert pcm(events) == expected[vocoder], speaker
+                assert pcm_difference(pcm(events), expected[vocoder]) <= 2, speaker  # float rounding
                 streamed = [SynthesizeStart(voice=SynthesizeVoice(name="in-process", speaker=speaker)).event(),
                             SynthesizeChunk(text=text).event(), SynthesizeStop().event()]
                 events = await exchange(port, streamed, is_type("synthesize-stopped"))
-                assert pcm(events) == expected[vocoder], speaker
+                assert pcm_difference(pcm(events), expected[vocoder]) <= 2, speaker
             request = Synthesize(text=text, voice=SynthesizeVoice(name="in-process", speaker="robot")).event()
             events = await exchange(port, [request], is_type("error"))
             error = Error.from_event(events[-1])
