@@ -149,6 +149,7 @@ def test_cli_trains_and_bundles_into_a_voice(prepared_features: Path, tiny_run: 
     assert main(["export", str(tiny_run), "--out", str(voice), "--checkpoint", "last", "--vocoder", str(run)]) == 0
     config = read_voice_config(voice)
     assert config.vocoder is not None and config.vocoder.metadata["training_steps"] in (2, 4)
+    assert config.vocoder.metadata["initialised_from"] is None  # fresh weights, not fine-tuned
     load_vocoder(voice, config)
     wav = tmp_path / "hello.wav"
     assert main(["speak", "안녕하세요", "-o", str(wav), "--voice", str(voice), "--device", "cpu",
