@@ -126,6 +126,8 @@ async def test_http_routes_stream_batch_and_cache_with_the_vocoder(demo: Synthes
         assistant = {vocoder: await http.post("/assistant", json={"text": "3 더하기 4는?", "vocoder": vocoder})
                      for vocoder in ("neural", "griffin-lim")}
         listed = {v["name"]: v for v in (await http.get("/voices")).json()["voices"]}
+        plots = [await http.post("/speak/alignment", json={"text": HELLO, "vocoder": vocoder})
+                 for vocoder in ("neural", "griffin-lim")]
     assert close_pcm(default, expected["neural"]) and close_pcm(griffin, expected["griffin-lim"])
     assert again == default  # the cache gave back the same audio
     assert metric(exposition, "sori_cache_lookups_total", result="hit") >= 1
@@ -138,6 +140,7 @@ async def test_http_routes_stream_batch_and_cache_with_the_vocoder(demo: Synthes
     assert all(response.status_code == 200 for response in assistant.values())
     assert replies["neural"] and replies["griffin-lim"] and replies["neural"] != replies["griffin-lim"]
     assert listed[DEFAULT_VOICE_NAME]["vocoders"] == ["neural", "griffin-lim"]
+    assert all(plot.status_code == 200 and plot.content[:4] == b"\x89PNG" for plot in plots)
 
 
 @pytest.mark.anyio
