@@ -17,7 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-SECTIONS = ("model", "griffin-lim", "vocoder", "gpu", "server", "streaming", "training", "bulk", "onnx")
+SECTIONS = ("model", "griffin-lim", "vocoder", "gpu", "server", "served-vocoder", "streaming", "training",
+            "bulk", "onnx")
 
 
 def _runners(rounds: int, threads: int) -> dict[str, Callable[[], list]]:
@@ -27,6 +28,7 @@ def _runners(rounds: int, threads: int) -> dict[str, Callable[[], list]]:
         griffin_lim_vs_librosa,
         model_vs_peers,
         onnx_runtime,
+        served_vocoder,
         server_load,
         streaming,
         training,
@@ -42,6 +44,7 @@ def _runners(rounds: int, threads: int) -> dict[str, Callable[[], list]]:
         "vocoder": lambda: vocoder_speed.run(max(3, rounds - 2), threads=both),
         "gpu": lambda: gpu.run(rounds),
         "server": lambda: server_load.run(),
+        "served-vocoder": lambda: served_vocoder.run(),
         "streaming": lambda: streaming.run(rounds),
         "training": lambda: training.run(3, threads=both),
         # In process against Ray Data with 2 actors (bench/bulk.py; alone: python -m bench.bulk).

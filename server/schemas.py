@@ -52,6 +52,9 @@ class AssistantRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str = Field(description="The utterance, e.g. '지금 몇 시야?'.")
+    vocoder: Literal["griffin-lim", "neural"] | None = Field(
+        None, description="For the spoken reply. Absent: the voice's neural vocoder when it has one.",
+    )
 
 
 class AssistantResponse(BaseModel):
@@ -129,6 +132,9 @@ class VoiceInfo(BaseModel):
     loaded: bool
     sample_rate: int | None = None
     description: str | None = None
+    vocoders: list[str] | None = Field(
+        None, description="What the request field `vocoder` may name for this voice, its default first."
+    )
     error: str | None = None
 
 

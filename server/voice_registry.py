@@ -201,6 +201,7 @@ class VoiceRegistry:
             else:
                 entry["sample_rate"] = config.audio.sample_rate
                 entry["description"] = str(config.metadata.get("description", ""))
+                entry["vocoders"] = ["neural", "griffin-lim"] if config.vocoder is not None else ["griffin-lim"]
             failure = self.failure(name)
             if failure is not None:
                 entry["error"] = failure

@@ -121,6 +121,9 @@ def test_comparison_scores_both_vocoders_on_both_paths(
     bars = summary["bars"]
     assert bars["copy synthesis PESQ-WB >= 3.6"] is False
     assert bars["free-running MFCC-DTW distance below Griffin-Lim's"] is True
+    assert bars["free-running retrieval no lower than Griffin-Lim's"] is True
+    teacher_stoi = forced[NEURAL]["stoi"]["mean"] > forced[GRIFFIN_LIM]["stoi"]["mean"]
+    assert bars["teacher-forced STOI above Griffin-Lim's"] is teacher_stoi
     markdown = "\n".join(comparison.to_markdown())
     assert "| copy synthesis | neural |" in markdown and "| teacher-forced | griffin-lim |" in markdown
 

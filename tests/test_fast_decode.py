@@ -113,3 +113,21 @@ def test_small_cpu_batches_run_on_one_thread_and_restore_the_setting() -> None:
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("dropout_at_inference", [True, False])
+def test_teacher_forcing_with_synthesis_masks_reproduces_free_running(dropout_at_inference: bool) -> None:
+    """Fed its own free-running frames and the masks synthesis drew, the teacher-forced pass
+    predicts those same frames (what vocoder fine-tuning with teacher_dropout relies on)."""
+    config = tiny_tacotron_config(reduction_factor=2, prenet_dropout_at_inference=dropout_at_inference)
+    model, memory, mask = tiny_encoded_batch(config, [9, 6], seed=5)
+    seeds = torch.tensor([11, 12])
+    with torch.inference_mode():
+        free, _, _ = model.decoder.reference_infer(memory, mask, torch.tensor([10, 10]), seeds, 1.1)
+        masks = model.decoder.synthesis_prenet_masks(seeds, 10, free.mel.dtype)
+        forced = model.decoder(memory, mask, free.mel, prenet_masks=masks)
+        unmasked = model.decoder(memory, mask, free.mel)
+    assert all((m is None) != dropout_at_inference for m in masks)
+    assert torch.allclose(forced.mel, free.mel, atol=1e-5)
+    assert torch.allclose(forced.alignments, free.alignments, atol=1e-6)
+    assert torch.allclose(unmasked.mel, free.mel, atol=1e-5) != dropout_at_inference

@@ -64,3 +64,27 @@ async def test_requests_choose_the_vocoder(test_voice_dir: Path, tmp_path: Path)
         assert refused.status_code == 422
         assert "no neural vocoder" in refused.json()["detail"]
     assert unknown.status_code == 422
+
+
+async def test_the_assistant_reply_and_the_voice_list_know_the_vocoders(test_voice_dir: Path, tmp_path: Path) -> None:
+    """`vocoder` on /assistant picks the reply's vocoder (neural on a voice without one: 422 before
+    the skill runs); /voices lists each voice's vocoders, its default first."""
+    voices = tmp_path / "voices"
+    neural = add_test_vocoder(Path(shutil.copytree(test_voice_dir, voices / "ko-neural")))
+    shutil.copytree(test_voice_dir, voices / "ko-plain")
+    app = create_app(make_settings(neural, tmp_path / "data", voices_dir=voices))
+    async with live_client(app) as http:
+        replies = {}
+        for vocoder in (None, "neural", "griffin-lim"):
+            body = {"text": "3 더하기 4는?"} | ({} if vocoder is None else {"vocoder": vocoder})
+            answered = await http.post("/assistant", json=body)
+            assert answered.status_code == 200 and answered.headers["X-Sori-Audio-Status"] == "ok"
+            replies[vocoder] = answered.json()["audio"]
+        listed = (await http.get("/voices")).json()["voices"]
+    assert replies[None] == replies["neural"] != replies["griffin-lim"]
+    vocoders = {voice["name"]: voice["vocoders"] for voice in listed}
+    assert vocoders["ko-neural"] == ["neural", "griffin-lim"] and vocoders["ko-plain"] == ["griffin-lim"]
+    plain = create_app(make_settings(voices / "ko-plain", tmp_path / "plain-data", voices_dir=voices))
+    async with live_client(plain) as http:
+        refused = await http.post("/assistant", json={"text": "3 더하기 4는?", "vocoder": "neural"})
+    assert refused.status_code == 422 and "no neural vocoder" in refused.json()["detail"]

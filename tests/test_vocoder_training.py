@@ -149,6 +149,7 @@ def test_cli_trains_and_bundles_into_a_voice(prepared_features: Path, tiny_run: 
     assert main(["export", str(tiny_run), "--out", str(voice), "--checkpoint", "last", "--vocoder", str(run)]) == 0
     config = read_voice_config(voice)
     assert config.vocoder is not None and config.vocoder.metadata["training_steps"] in (2, 4)
+    assert config.vocoder.metadata["initialised_from"] is None  # fresh weights, not fine-tuned
     load_vocoder(voice, config)
     wav = tmp_path / "hello.wav"
     assert main(["speak", "안녕하세요", "-o", str(wav), "--voice", str(voice), "--device", "cpu",
@@ -173,11 +174,18 @@ def test_fine_tunes_on_a_voices_teacher_forced_mels(prepared_features: Path, boo
         assert torch.equal(taught.mel, clip.mel) and torch.equal(taught.wave, clip.wave)  # fed as recorded
         assert taught.inputs.shape == clip.mel.shape and not torch.equal(taught.inputs, clip.inputs)
         assert 0 <= taught.inputs.min() <= taught.inputs.max() <= 1
+    masked = teacher_forced_clips(clips, voice, settings.audio, settings.symbols, torch.device("cpu"), dropout=True)
+    assert read_voice_config(voice).model.prenet_dropout_at_inference
+    for taught, dropped in zip(predicted, masked, strict=True):  # synthesis's pre-net masks change the mel
+        assert dropped.inputs.shape == taught.inputs.shape and not torch.equal(dropped.inputs, taught.inputs)
+        assert 0 <= dropped.inputs.min() <= dropped.inputs.max() <= 1
+    again = teacher_forced_clips(clips, voice, settings.audio, settings.symbols, torch.device("cpu"), dropout=True)
+    assert all(torch.equal(a.inputs, b.inputs) for a, b in zip(masked, again, strict=True))  # fixed per sentence
     linear = teacher_forced_clips(clips, voice, settings.audio, settings.symbols, torch.device("cpu"), "linear")
     assert all(taught.inputs.shape == (clip.frames, settings.audio.n_freq)
                for clip, taught in zip(clips, linear, strict=True))
-    result = train_vocoder(prepared_features, tmp_path / "run", tiny_vocoder_train_config(max_steps=2),
-                           acoustic_voice=voice)
+    result = train_vocoder(prepared_features, tmp_path / "run",
+                           tiny_vocoder_train_config(max_steps=2, teacher_dropout=True), acoustic_voice=voice)
     assert result.step == 2
     with pytest.raises(TrainError, match="other acoustic_voice"):
         train_vocoder(prepared_features, tmp_path / "run", resume=True, overrides={"max_steps": 3})

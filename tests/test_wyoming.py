@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -15,6 +16,7 @@ from contextlib import asynccontextmanager
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from wyoming.asr import Transcript
@@ -38,6 +40,7 @@ from server.voice_registry import VoiceRegistry
 from server.wyoming import SoriEventHandler, WyomingService, WyomingSpeech, build_info
 from sori.cli import main
 from tests.server_support import free_port
+from tests.vocoder_factory import add_test_vocoder
 from tests.wyoming_support import (
     client,
     describe,
@@ -47,7 +50,7 @@ from tests.wyoming_support import (
     samples,
     sori_wyoming,
 )
-from tts import FrontendResult, SentenceSynthesis, SynthesisOptions, Synthesizer
+from tts import FrontendResult, SentenceSynthesis, SynthesisOptions, Synthesizer, encode_audio
 from tts.text.sentences import split_sentences
 
 TWO_SENTENCES = "안녕하세요. 오늘 날씨가 좋네요."
@@ -414,3 +417,55 @@ def test_zeroconf_announces_the_service(test_voice_dir: Path, tmp_path: Path) ->
 
     with sori_wyoming(test_voice_dir, tmp_path, tmp_path / "log", "--zeroconf", name) as (_, port):
         assert asyncio.run(resolve()) == (port, [bytes([127, 0, 0, 1])])
+
+
+def pcm(events: Sequence[Event]) -> bytes:
+    """The audio-chunk events' 16-bit PCM, concatenated."""
+    return b"".join(AudioChunk.from_event(event).audio or b"" for event in events if AudioChunk.is_type(event.type))
+
+
+def pcm_difference(left: bytes, right: bytes) -> int:
+    """Largest difference between two s16le PCM buffers of the same length, in quantisation steps."""
+    a, b = (np.frombuffer(data, dtype="<i2").astype(np.int32) for data in (left, right))
+    assert a.shape == b.shape, (a.shape, b.shape)
+    return int(np.abs(a - b).max(initial=0))
+
+
+@pytest.mark.anyio
+async def test_a_speaker_picks_the_vocoder(test_voice_dir: Path, tmp_path: Path) -> None:
+    voice = add_test_vocoder(Path(shutil.copytree(test_voice_dir, tmp_path / "neural")))
+    synthesizer = Synthesizer.load(voice, device="cpu")
+    text = "안녕하세요."
+    expected = {
+        name: encode_audio(synthesizer.synthesize(text, SynthesisOptions(vocoder=name)).waveform,
+                           synthesizer.sample_rate, "pcm")
+        for name in ("neural", "griffin-lim")
+    }
+    assert pcm_difference(expected["neural"], expected["griffin-lim"]) > 100
+    assistant = Assistant(store_path=tmp_path / "assistant.sqlite3")
+    executor = ThreadPoolExecutor(2)
+    try:
+        async with in_process(synthesizer, assistant, executor) as (port, _):
+            (tts_voice,) = (await describe(port)).tts[0].voices
+            assert [speaker.name for speaker in tts_voice.speakers or []] == ["neural", "griffin-lim"]
+            for speaker, vocoder in ((None, "neural"), ("neural", "neural"), ("griffin-lim", "griffin-lim")):
+                request = Synthesize(text=text, voice=SynthesizeVoice(name="in-process", speaker=speaker)).event()
+                events = await exchange(port, [request], is_type("audio-stop", "error"))
+                assert pcm_difference(pcm(events), expected[vocoder]) <= 2, speaker  # float rounding
+                streamed = [SynthesizeStart(voice=SynthesizeVoice(name="in-process", speaker=speaker)).event(),
+                            SynthesizeChunk(text=text).event(), SynthesizeStop().event()]
+                events = await exchange(port, streamed, is_type("synthesize-stopped"))
+                assert pcm_difference(pcm(events), expected[vocoder]) <= 2, speaker
+            request = Synthesize(text=text, voice=SynthesizeVoice(name="in-process", speaker="robot")).event()
+            events = await exchange(port, [request], is_type("error"))
+            error = Error.from_event(events[-1])
+            assert error.code == "unknown-speaker" and "neural, griffin-lim" in error.text
+        async with in_process(Synthesizer.load(test_voice_dir, device="cpu"), assistant, executor) as (port, _):
+            (tts_voice,) = (await describe(port)).tts[0].voices
+            assert tts_voice.speakers is None  # Griffin-Lim only: nothing to choose
+            request = Synthesize(text=text, voice=SynthesizeVoice(name="in-process", speaker="neural")).event()
+            events = await exchange(port, [request], is_type("error"))
+            assert Error.from_event(events[-1]).code == "unknown-speaker"
+    finally:
+        executor.shutdown(wait=False)
+        assistant.close()

@@ -13,6 +13,7 @@ from server.deps import AssistantDep, MetricsDep, SettingsDep, SpeechDep, Voices
 from server.errors import InvalidInputError, QueueFullError, ServiceError, StoreBusyError
 from server.routes.common import check_length, error_responses, json_api_router, voice_for
 from server.schemas import AssistantRequest, AssistantResponse
+from tts import VoiceError
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,12 @@ async def ask(
     if not speech.has_capacity():
         # Refuse before the skill runs, so a client's retry does not repeat its effect.
         raise QueueFullError(speech.worker.retry_after_s())
+    options = speech.options(vocoder=body.vocoder)
+    if body.vocoder is not None:  # a vocoder the voice lacks: 422 before the skill has any effect
+        try:
+            (await voice_for(voices, None)).synthesizer.vocoder_for(options)
+        except VoiceError as error:
+            raise InvalidInputError(str(error)) from None
     try:
         answer = await run_in_threadpool(assistant.ask, body.text)
     except StoreUnavailableError as error:
@@ -62,7 +69,7 @@ async def ask(
     if answer.reply is not None:
         try:
             voice = await voice_for(voices, None)
-            spoken, lookup = await speech.synthesize_owed(voice, answer.reply, speech.options())
+            spoken, lookup = await speech.synthesize_owed(voice, answer.reply, options)
             audio = base64.b64encode(await speech.encode(spoken, "wav")).decode("ascii")
             status = "ok"
             response.headers.update(spoken.headers(lookup))

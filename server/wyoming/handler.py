@@ -43,7 +43,7 @@ from wyoming.tts import (
 from assistant import Assistant, AssistantError, StoreUnavailableError
 from server.voice_registry import Voice
 from server.wyoming.speech import Analyzed, SpeechRequestError, WyomingSpeech, silence
-from tts import encode_audio
+from tts import VocoderName, encode_audio
 from tts.text.sentences import complete_sentences
 
 logger = logging.getLogger(__name__)
@@ -82,6 +82,8 @@ class TextStream:
     pending: str = ""
     """Text received after the last complete sentence."""
     voice: Voice | None = None
+    vocoder: VocoderName | None = None
+    """The vocoder the stream's `speaker` chose (None: the voice's default)."""
     spoken: int = 0
     """Sentences spoken so far (each after the first is preceded by the sentence pause)."""
     failed: bool = False
@@ -258,13 +260,17 @@ class SoriEventHandler(AsyncEventHandler):
                 f"the text has {len(text)} characters; at most {self._service.max_text_chars}",
             )
         voice = await self._voice(request.voice)
+        vocoder = self._service.speech.vocoder(voice, request.voice.speaker if request.voice else None)
         analyzed = await self._service.speech.analyze(voice, text)
-        await self._speak(voice, analyzed, pause=0)
+        await self._speak(voice, analyzed, pause=0, vocoder=vocoder)
 
     async def _open(self, stream: TextStream) -> None:
         """A stream's voice, resolved before its first sentence."""
         try:
-            stream.voice = await self._voice(stream.voice_request)
+            voice = await self._voice(stream.voice_request)
+            speaker = stream.voice_request.speaker if stream.voice_request else None
+            stream.vocoder = self._service.speech.vocoder(voice, speaker)
+            stream.voice = voice
         except SpeechRequestError as error:
             await self._fail(stream, error)
 
@@ -294,7 +300,7 @@ class SoriEventHandler(AsyncEventHandler):
         try:
             rate = stream.voice.synthesizer.sample_rate
             pause = self._service.speech.pause_samples(rate) if stream.spoken else 0
-            await self._speak(stream.voice, analyzed, pause=pause)
+            await self._speak(stream.voice, analyzed, pause=pause, vocoder=stream.vocoder)
         except ConnectionError:
             raise
         except Exception:
@@ -317,13 +323,15 @@ class SoriEventHandler(AsyncEventHandler):
             raise SpeechRequestError("unsupported-language", message)
         return await self._service.speech.voice(request.name if request is not None else None)
 
-    async def _speak(self, voice: Voice, analyzed: Analyzed, pause: int) -> None:
-        """`audio-start`, each sentence's audio as soon as it is decoded, `audio-stop`."""
+    async def _speak(self, voice: Voice, analyzed: Analyzed, pause: int, vocoder: VocoderName | None) -> None:
+        """`audio-start`, each sentence's audio as soon as it is decoded (by `vocoder`, None: the
+        voice's default), `audio-stop`."""
         rate = voice.synthesizer.sample_rate
         progress = self._progress
         progress.spoken, progress.total, progress.active = 0, len(analyzed), True
         lead = silence(pause)
-        async for chunk in self._service.speech.chunks(voice, analyzed, lambda: not self.writer.is_closing()):
+        wanted = lambda: not self.writer.is_closing()  # noqa: E731
+        async for chunk in self._service.speech.chunks(voice, analyzed, wanted, vocoder):
             if progress.spoken == 0:  # started once there is audio, so a failure before it is a plain error
                 await self.write_event(AudioStart(rate=rate, width=SAMPLE_WIDTH, channels=CHANNELS).event())
             await self._write_audio(np.concatenate([lead, chunk.waveform]), rate)

@@ -6,7 +6,15 @@ from collections.abc import Mapping, Sequence
 from importlib import metadata
 from typing import Any
 
-from wyoming.info import Attribution, HandleModel, HandleProgram, Info, TtsProgram, TtsVoice
+from wyoming.info import (
+    Attribution,
+    HandleModel,
+    HandleProgram,
+    Info,
+    TtsProgram,
+    TtsVoice,
+    TtsVoiceSpeaker,
+)
 
 LANGUAGES = ["ko"]
 """Every voice speaks Korean and the assistant understands only Korean."""
@@ -37,7 +45,9 @@ def build_info(voices: Sequence[Mapping[str, Any]]) -> Info:
     """The `info` event's content for voices as `VoiceRegistry.describe` lists them.
 
     The default voice comes first (clients take the first voice when they name none); a voice
-    whose config cannot be read is left out, since a request for it could only fail.
+    whose config cannot be read is left out, since a request for it could only fail. A voice with
+    a neural vocoder lists its vocoders as speakers, its default first: a request's `speaker`
+    ("griffin-lim") picks one.
     """
     attribution, version = sori_attribution(), sori_version()
     usable = [voice for voice in voices if "error" not in voice]
@@ -50,6 +60,8 @@ def build_info(voices: Sequence[Mapping[str, Any]]) -> Info:
             description=str(voice.get("description") or f"Korean Tacotron voice {voice['name']}"),
             version=version,
             languages=list(LANGUAGES),
+            speakers=[TtsVoiceSpeaker(name=name) for name in voice["vocoders"]]
+            if len(voice.get("vocoders") or []) > 1 else None,
         )
         for voice in usable
     ]

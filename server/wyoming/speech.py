@@ -8,6 +8,7 @@ how many syntheses run at once over all connections; the rest wait their turn, b
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +18,14 @@ import numpy as np
 
 from server.errors import ServiceError, UnknownVoiceError, VoiceUnavailableError
 from server.voice_registry import Voice, VoiceRegistry
-from tts import FrontendError, FrontendResult, SpeechChunk, SynthesisOptions
+from tts import (
+    FrontendError,
+    FrontendResult,
+    SpeechChunk,
+    SynthesisOptions,
+    VocoderName,
+    VoiceError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +33,16 @@ T = TypeVar("T")
 
 Analyzed = list[tuple[str, FrontendResult]]
 """A text's sentences after the frontend (`Synthesizer.analyze`)."""
+
+
+VOCODER_SPEAKERS: dict[str, VocoderName] = {"neural": "neural", "griffin-lim": "griffin-lim"}
+"""A request's `speaker` picks the vocoder: a voice with a neural vocoder offers both."""
+
+
+def voice_speakers(default_vocoder: VocoderName | None) -> list[str]:
+    """The speakers a voice offers, its default first: both vocoders when its default is the
+    neural one, only Griffin-Lim otherwise (None: unknown until loaded, so Griffin-Lim)."""
+    return ["neural", "griffin-lim"] if default_vocoder == "neural" else ["griffin-lim"]
 
 
 class SpeechRequestError(Exception):
@@ -66,6 +84,20 @@ class WyomingSpeech:
         except ServiceError as error:  # any other refusal from the registry, with its reason
             raise SpeechRequestError("voice-unavailable", error.detail) from None
 
+    def vocoder(self, voice: Voice, speaker: str | None) -> VocoderName | None:
+        """The vocoder a request's `speaker` names (None: the voice's default); 'unknown-speaker'
+        for any other speaker, or for a neural vocoder the voice does not have."""
+        if speaker is None:
+            return None
+        if speaker not in VOCODER_SPEAKERS:
+            known = ", ".join(voice_speakers(voice.synthesizer.default_vocoder))
+            raise SpeechRequestError("unknown-speaker", f"voice {voice.name} has no speaker {speaker!r}; "
+                                                        f"its speakers (vocoders) are: {known}")
+        try:
+            return voice.synthesizer.vocoder_for(SynthesisOptions(vocoder=VOCODER_SPEAKERS[speaker]))
+        except VoiceError as error:
+            raise SpeechRequestError("unknown-speaker", str(error)) from None
+
     async def analyze(self, voice: Voice, text: str) -> Analyzed:
         """The text's sentences through the voice's frontend; 'unspeakable-text' if none can be said."""
         try:
@@ -74,11 +106,14 @@ class WyomingSpeech:
             raise SpeechRequestError("unspeakable-text", str(error)) from None
 
     async def chunks(
-        self, voice: Voice, analyzed: Sequence[tuple[str, FrontendResult]], wanted: Callable[[], bool]
+        self, voice: Voice, analyzed: Sequence[tuple[str, FrontendResult]], wanted: Callable[[], bool],
+        vocoder: VocoderName | None = None,
     ) -> AsyncIterator[SpeechChunk]:
-        """Each sentence's audio as soon as it is decoded; stops before the next batch once
-        `wanted()` is false (the client hung up), so no work is left running for it."""
-        sentences: Iterator[SpeechChunk] = voice.synthesizer.stream_analyzed(analyzed, self.options)
+        """Each sentence's audio as soon as it is decoded by `vocoder` (None: the voice's default);
+        stops before the next batch once `wanted()` is false (the client hung up), so no work is
+        left running for it."""
+        options = self.options if vocoder is None else dataclasses.replace(self.options, vocoder=vocoder)
+        sentences: Iterator[SpeechChunk] = voice.synthesizer.stream_analyzed(analyzed, options)
         self.active += 1
         try:
             while wanted():

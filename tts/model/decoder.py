@@ -7,7 +7,7 @@ kept on the module between calls, so inference is reentrant and batchable.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import torch
@@ -15,7 +15,7 @@ from torch import nn
 
 from tts.model.attention import LocationSensitiveAttention
 from tts.model.config import TacotronConfig
-from tts.model.dropout import dropout_mask
+from tts.model.dropout import dropout_mask, dropout_masks
 from tts.model.fast_decode import fast_decode
 from tts.model.graph_decode import GraphDecoder
 from tts.model.layers import Prenet
@@ -119,6 +119,7 @@ class Decoder(nn.Module):
         targets: torch.Tensor,
         feedback: torch.Tensor | None = None,
         run_steps: StepsFn | None = None,
+        prenet_masks: Sequence[torch.Tensor | None] | None = None,
     ) -> DecoderOutput:
         """Teacher-forced pass: each step sees the last frame of the previous step.
 
@@ -126,6 +127,8 @@ class Decoder(nn.Module):
         with T_frames a multiple of r -> DecoderOutput. The frames fed back are `targets`, or
         `feedback` (same shape) when given: scheduled sampling mixes in the model's own predictions.
         `run_steps` replaces `self.run_steps` (training passes a CUDA-graphed equivalent).
+        `prenet_masks` (per pre-net layer [B, T_steps, width], see `synthesis_prenet_masks`)
+        replace the pre-net's random dropout.
         """
         batch, total_frames, _ = targets.shape
         r = self.reduction_factor
@@ -136,7 +139,7 @@ class Decoder(nn.Module):
         fed = targets if feedback is None else feedback
         go = fed.new_zeros(batch, 1, self.n_mels)
         inputs = torch.cat((go, fed[:, r - 1::r][:, :-1]), dim=1)  # [B, T_steps, n_mels]
-        prenet_out = self.prenet(inputs)  # [B, T_steps, prenet_dim]
+        prenet_out = self.prenet(inputs, prenet_masks)  # [B, T_steps, prenet_dim]
         steps_fn = self.run_steps if run_steps is None else run_steps
         frames, stops, alignments = steps_fn(prenet_out, memory, text_mask)
         return DecoderOutput(frames.reshape(batch, total_frames, self.n_mels), stops, alignments)
@@ -204,6 +207,19 @@ class Decoder(nn.Module):
         mel = torch.stack(frames, dim=1).reshape(batch, -1, self.n_mels)
         decoded = DecoderOutput(mel, torch.stack(stops, dim=1), torch.stack(weights, dim=1))
         return decoded, steps, ~stopped_by_token
+
+    def synthesis_prenet_masks(
+        self, seeds: torch.Tensor, n_steps: int, dtype: torch.dtype
+    ) -> list[torch.Tensor | None]:
+        """Per pre-net layer, the dropout multipliers [B, n_steps, width] that free-running
+        synthesis applies at steps 0..n_steps-1 for these seeds [B] (None entries: off)."""
+        if not self.prenet_dropout_at_inference:
+            return [None] * len(self.prenet.widths)
+        steps = torch.arange(n_steps, device=seeds.device)
+        return [
+            dropout_masks(seeds, steps, layer, width, self.prenet_dropout, dtype)
+            for layer, width in enumerate(self.prenet.widths)
+        ]
 
     def _inference_dropout(
         self, seeds: torch.Tensor, step: int, dtype: torch.dtype

@@ -7,6 +7,7 @@ Shape legend: B batch, T_text input symbols, T_frames mel frames, T_steps = T_fr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import torch
@@ -95,17 +96,19 @@ class Tacotron(nn.Module):
         frame_lengths: torch.Tensor,
         feedback: torch.Tensor | None = None,
         run_steps: StepsFn | None = None,
+        prenet_masks: Sequence[torch.Tensor | None] | None = None,
     ) -> TacotronOutput:
         """Teacher-forced pass.
 
         ids [B, T_text], text_lengths [B], mels [B, T_frames, n_mels] (T_frames a multiple of r),
         frame_lengths [B] -> TacotronOutput. `feedback` ([B, T_frames, n_mels]) replaces the true
         frames the decoder is fed back (scheduled sampling); the targets stay `mels`. `run_steps`
-        replaces the decoder's teacher-forced loop (see `Decoder.run_steps`).
+        replaces the decoder's teacher-forced loop (see `Decoder.run_steps`). `prenet_masks`
+        replace the decoder pre-net's random dropout (see `Decoder.synthesis_prenet_masks`).
         """
         text_mask = lengths_to_mask(text_lengths, ids.size(1))
         memory = self.encoder(ids, text_lengths)
-        decoded = self.decoder(memory, text_mask, mels, feedback, run_steps)
+        decoded = self.decoder(memory, text_mask, mels, feedback, run_steps, prenet_masks)
         linear = self.linear_projection(self.postnet(decoded.mel, frame_lengths))
         return TacotronOutput(decoded.mel, linear, decoded.stop_logits, decoded.alignments)
 

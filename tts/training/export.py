@@ -94,6 +94,7 @@ def vocoder_section(vocoder_run: Path, checkpoint: str = "best") -> tuple[Vocode
     metadata = {
         "corpus": meta.corpus,
         "acoustic_voice": meta.acoustic_voice,
+        "initialised_from": meta.initialised_from,
         "training_steps": meta.step,
         "training_seconds": round(float(progress.get("train_seconds", 0.0)), 1),
         "skipped_steps": progress.get("skipped_steps"),

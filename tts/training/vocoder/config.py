@@ -33,6 +33,9 @@ class VocoderTrainConfig(JsonConfig):
     """VocoderConfig.kernel_size."""
     spectrogram: str = "mel"
     """VocoderConfig.spectrogram: feed the vocoder the mel ("mel") or the linear spectrogram ("linear")."""
+    teacher_dropout: bool = False
+    """Fine-tuning (--acoustic-voice) only: run the voice's teacher-forced pass with the pre-net
+    dropout masks synthesis draws for each sentence (False: eval mode, no pre-net dropout)."""
     learning_rate: float = 5e-4
     """Peak AdamW learning rate; a cosine decays it to min_learning_rate over decay_steps."""
     min_learning_rate: float = 5e-5

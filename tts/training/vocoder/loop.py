@@ -131,9 +131,9 @@ def train_vocoder(
         from tts.training.vocoder.teacher import teacher_forced_clips
 
         train_clips = teacher_forced_clips(train_clips, acoustic_voice, audio, settings.symbols, device,
-                                           config.spectrogram)
+                                           config.spectrogram, config.teacher_dropout)
         val_clips = teacher_forced_clips(val_clips, acoustic_voice, audio, settings.symbols, device,
-                                         config.spectrogram)
+                                         config.spectrogram, config.teacher_dropout)
     if not train_clips:
         raise TrainError(f"{features_dir} has no training utterances")
     vocoder_config = config.vocoder_config(audio)
