@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from server.inference_process import Analyzed
-from tts import SpeechSynthesizer as Synthesizer
+from server.voice_registry import Voice
 from tts import SynthesisOptions, SynthesisResult
 
 LOCAL_REPLICA = "local"
@@ -58,10 +58,10 @@ class SpeechBackend(Protocol):
         """A client's sensible wait when full."""
 
     def speak(
-        self, synthesizer: Synthesizer, sentences: Analyzed, options: SynthesisOptions, timeout_s: float
+        self, voice: Voice, sentences: Analyzed, options: SynthesisOptions, timeout_s: float
     ) -> asyncio.Future[Spoken]:
-        """Synthesise one request's sentences (call from the event loop); QueueFullError when
-        refused at once. Cancelling the future drops the work if it has not started."""
+        """Synthesise one request's sentences in `voice` (call from the event loop); QueueFullError
+        when refused at once. Cancelling the future drops the work if it has not started."""
 
     async def ready(self) -> str | None:
         """None when speech can be served now, else why not (for /readyz)."""

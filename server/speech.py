@@ -251,7 +251,7 @@ class SpeechService:
     async def _compute(self, voice: Voice, text: str, options: SynthesisOptions) -> Speech:
         """Validate with the frontend (thread pool), queue, await the backend's result."""
         sentences = await self.analyze(voice, text, options)
-        spoken = await self.worker.speak(voice.synthesizer, sentences, options, self.request_timeout_s)
+        spoken = await self.worker.speak(voice, sentences, options, self.request_timeout_s)
         if not spoken.result.health_ok:
             self.metrics.attention_failures.inc()
         return Speech.from_result(voice.name, spoken.result, spoken.replica)

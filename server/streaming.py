@@ -120,7 +120,7 @@ class SentenceStream:
             self.metrics.timeouts.inc()
             raise RequestTimeoutError(f"synthesis did not finish within {self.timeout_s:g} s")
         sentences = self.sentences[self.groups[group].start : self.groups[group].stop]
-        self._jobs.append(self.worker.speak(self.voice.synthesizer, sentences, self.options, remaining))
+        self._jobs.append(self.worker.speak(self.voice, sentences, self.options, remaining))
 
     async def _queue_owed(self, group: int) -> None:
         """Queue group `group`, waiting for room if need be: the stream was admitted, so its

@@ -41,6 +41,7 @@ from server.errors import (
 from server.inference_process import Analyzed, Failure, InferenceProcess, InferenceProcessError
 from server.memory import HeapTrimmer, is_out_of_memory
 from server.metrics import Metrics
+from server.voice_registry import Voice
 from tts import SpeechSynthesizer as Synthesizer
 from tts import SynthesisOptions, SynthesisResult
 
@@ -220,10 +221,10 @@ class InferenceWorker:
         return job.future
 
     def speak(
-        self, synthesizer: Synthesizer, sentences: Analyzed, options: SynthesisOptions, timeout_s: float
+        self, voice: Voice, sentences: Analyzed, options: SynthesisOptions, timeout_s: float
     ) -> asyncio.Future[Spoken]:
         """`submit` as the backend seam has it (server.backend): the result with the replica `local`."""
-        return chain(self.submit(synthesizer, sentences, options, timeout_s),
+        return chain(self.submit(voice.synthesizer, sentences, options, timeout_s),
                      lambda result: Spoken(result, LOCAL_REPLICA))
 
     async def ready(self) -> str | None:
