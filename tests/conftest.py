@@ -167,9 +167,10 @@ def ray_address():
             assert cluster_pids, "the cluster's processes were not found"
             listening = listening_addresses(cluster_pids)
             assert listening and all(is_loopback(a) for a in listening), listening
-            # The dashboard is off: Ray keeps only its minimal head (no web UI, no job API).
-            heads = [command_line(pid) for pid in cluster_pids if "dashboard.py" in command_line(pid)]
-            assert all("--minimal" in head.split("\0") for head in heads), heads
+            # The dashboard is off: Ray keeps only its minimal head, or with Serve installed a head
+            # without its web UI (--disable-frontend), on the loopback address as checked above.
+            heads = [command_line(pid).split("\0") for pid in cluster_pids if "dashboard.py" in command_line(pid)]
+            assert all("--minimal" in head or "--disable-frontend" in head for head in heads), heads
     finally:
         for key, value in saved.items():
             if value is None:

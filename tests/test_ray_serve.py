@@ -23,8 +23,7 @@ import pytest
 from server.settings import Settings
 from tests.ray_cluster import command_line, descendants
 from tests.server_support import free_port, make_settings
-from tts import SpeechSynthesizer as Synthesizer
-from tts import default_voice_dir, encode_audio
+from tts import default_voice_dir, encode_audio, load_synthesizer
 
 TEXT = "안녕하세요. 오늘 날씨가 좋네요. 네. 우산을 챙기세요."
 REQUEST_TIMEOUT_S = 30.0
@@ -111,7 +110,7 @@ def test_a_stream_through_serve_equals_the_in_process_stream(serve_url: str) -> 
     assert streamed.status_code == 200
     audio = np.frombuffer(streamed.content, dtype="<i2").astype(np.float64)
     rate = int(streamed.headers["x-sori-sample-rate"])
-    synthesizer = Synthesizer.load(default_voice_dir(), device="cpu")
+    synthesizer = load_synthesizer(default_voice_dir(), device="cpu")
     chunks = [chunk.waveform for chunk in synthesizer.stream(TEXT)]
     in_process = np.frombuffer(encode_audio(np.concatenate(chunks), rate, "pcm"), dtype="<i2").astype(np.float64)
     # The same groups decode on both sides; the kernels' threads differ, so samples agree up to rounding.

@@ -45,6 +45,10 @@ class ClusterPlan:
     """One GPU per model replica (else one CPU)."""
     max_ongoing_requests: int | None = None
     """Requests one model replica holds at once (None: two batches' worth)."""
+    ingress_max_ongoing_requests: int = 1024
+    """Requests one ingress replica holds at once: it must take more than the model replicas can
+    queue, so that a full model deployment is answered 503 + Retry-After by Sori (its handle's
+    BackPressureError) rather than held at Serve's proxy."""
     cpus_per_replica: float = 1.0
     """CPUs Ray reserves per CPU model replica (its synthesis runs on one intra-op thread)."""
 
@@ -100,7 +104,7 @@ def application(settings: Settings, plan: ClusterPlan) -> Application:
     ingress = serve.deployment(name=INGRESS_DEPLOYMENT)(serve.ingress()(SoriIngress)).options(
         num_replicas=plan.ingress_replicas,
         ray_actor_options={"num_cpus": 0},  # reads texts and moves bytes; the CPUs go to the model
-        max_ongoing_requests=settings.queue_size,
+        max_ongoing_requests=plan.ingress_max_ongoing_requests,
     )
     device = "cuda" if on_gpu else "cpu"
     model_settings = settings.model_copy(update={"device": device})
