@@ -179,3 +179,57 @@ def test_a_killed_model_replica_fails_its_requests_503_and_service_goes_on(serve
     else:
         pytest.fail("the killed model replica was not replaced within 120 s")
     assert httpx.get(serve_url + "/readyz", timeout=30).status_code == 200
+
+
+# --- `sori serve --ray` input checks (no cluster) --------------------------------------------------
+
+
+def serve_command(voice: Path, *extra: str) -> int:
+    """`sori serve` in this process."""
+    from sori.cli import main
+
+    return main(["serve", "--voice", str(voice), "--device", "cpu", *extra])
+
+
+def test_serve_ray_bad_options_are_one_line_and_exit_2(
+    test_voice_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SORI_DATA_DIR", str(tmp_path))
+    cases = [
+        (("--replicas", "2"), "sori serve: --replicas is for a Ray cluster; add --ray"),
+        (("--ray", "--autoscale", "2"), "sori serve: --autoscale takes MIN:MAX (two whole numbers), got '2'"),
+        (("--ray", "--autoscale", "3:1"), "sori serve: --autoscale needs 1 <= MIN <= MAX, got 3:1"),
+        (("--ray", "--replicas", "0"), "sori serve: --replicas and --ingress-replicas must be at least 1"),
+        (("--ray", "--ingress-replicas", "2"), "sori serve: --ingress-replicas above 1 needs a shared store: "
+                                               "--database-url postgresql://... (SORI_DATABASE_URL)"),
+    ]
+    for extra, message in cases:
+        assert serve_command(test_voice_dir, *extra) == 2
+        assert capsys.readouterr().err.strip() == message
+
+
+def test_serve_ray_without_ray_says_how_to_install(
+    test_voice_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+
+    monkeypatch.setenv("SORI_DATA_DIR", str(tmp_path))
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "ray" else real(name, *a))
+    assert serve_command(test_voice_dir, "--ray") == 2
+    assert capsys.readouterr().err.strip() == (
+        'sori serve: Ray is not installed; install the extra with: pip install "sori[ray]"')
+
+
+def test_the_serve_config_is_valid_and_builds_the_application(ray_address: str) -> None:
+    import yaml
+    from ray.serve import Application
+    from ray.serve.schema import ServeDeploySchema
+
+    from server.cluster.app import build
+
+    config = yaml.safe_load((Path(__file__).resolve().parents[1] / "deploy/ray/serve.yaml").read_text())
+    schema = ServeDeploySchema.model_validate(config)
+    (app,) = schema.applications
+    assert app.import_path == "server.cluster.app:build"
+    assert isinstance(build(app.args), Application)
