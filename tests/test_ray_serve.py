@@ -23,7 +23,7 @@ import pytest
 from server.settings import Settings
 from tests.ray_cluster import command_line, descendants
 from tests.server_support import free_port, make_settings
-from tts import default_voice_dir, encode_audio, load_synthesizer
+from tts import SynthesisOptions, default_voice_dir, encode_audio, load_synthesizer
 
 TEXT = "안녕하세요. 오늘 날씨가 좋네요. 네. 우산을 챙기세요."
 REQUEST_TIMEOUT_S = 30.0
@@ -233,3 +233,59 @@ def test_the_serve_config_is_valid_and_builds_the_application(ray_address: str) 
     (app,) = schema.applications
     assert app.import_path == "server.cluster.app:build"
     assert isinstance(build(app.args), Application)
+
+
+# --- The Ray backend's answers, with a stand-in handle (no model deployment behind it) -------------
+
+
+class StandInHandle:
+    """Plays a DeploymentHandle whose calls fail with `error`, or never answer when it is None."""
+
+    def __init__(self, error: BaseException | None) -> None:
+        self.error = error
+        self.speak = self.ping = self
+        self.cancelled = 0
+
+    def remote(self, *args: object) -> StandInHandle:
+        return self
+
+    def cancel(self) -> None:
+        self.cancelled += 1
+
+    def __await__(self) -> Iterator[None]:
+        if self.error is not None:
+            raise self.error
+        while True:
+            yield None  # never resolves: a deployment without a ready replica
+
+
+def test_the_ray_backend_maps_serve_errors_and_readiness(ray_address: str, test_voice_dir: Path) -> None:
+    """Serve's refusal is a full queue (503 + Retry-After), a dead replica is 503, and /readyz's
+    check says why when no model replica answers."""
+    import asyncio
+
+    from ray.exceptions import ActorDiedError
+    from ray.serve.exceptions import BackPressureError
+
+    from server.cluster import backend as ray_backend
+    from server.errors import ProcessRestartingError, QueueFullError
+    from server.voice_registry import Voice
+
+    voice = Voice("test", load_synthesizer(test_voice_dir, device="cpu"))
+    sentences = voice.synthesizer.analyze("안녕하세요.")
+
+    async def outcome(error: BaseException | None) -> BaseException | str | None:
+        backend = ray_backend.RayBackend(StandInHandle(error))
+        if error is None:
+            return await backend.ready()
+        try:
+            await backend.speak(voice, sentences, SynthesisOptions(), 10.0)
+        except Exception as raised:
+            return raised
+        return None
+
+    full = asyncio.run(outcome(BackPressureError(num_queued_requests=3, max_queued_requests=3)))
+    assert isinstance(full, QueueFullError) and full.status_code == 503 and full.headers["Retry-After"] == "1"
+    dead = asyncio.run(outcome(ActorDiedError()))
+    assert isinstance(dead, ProcessRestartingError) and dead.status_code == 503
+    assert asyncio.run(outcome(None)) == "no model replica is ready"

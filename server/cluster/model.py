@@ -19,14 +19,13 @@ from typing import Any
 
 from ray import serve
 
+from server.app import WARMUP_TEXT
 from server.inference_process import Analyzed
 from server.settings import Settings
 from server.voice_registry import VoiceRegistry
 from tts import SynthesisOptions, SynthesisResult
 
 logger = logging.getLogger(__name__)
-
-WARMUP_TEXT = "안녕하세요."
 
 DEFAULT_MAX_BATCH = 64
 """`@serve.batch`'s limit until the replica sets the server's own (Settings.batch_limit)."""
