@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from server.settings import Settings
-from tests.ray_cluster import command_line, descendants
+from tests.ray_cluster import command_line, descendants, is_loopback, listening_addresses
 from tests.server_support import free_port, make_settings
 from tts import SynthesisOptions, default_voice_dir, encode_audio, load_synthesizer
 
@@ -103,6 +103,15 @@ def test_every_route_through_serve_and_both_replicas_answer(serve_url: str) -> N
         answers = list(pool.map(lambda text: post(serve_url, "/speak", {"text": text}), texts))
     assert [answer.status_code for answer in answers] == [200] * 16
     assert len({answer.headers["x-sori-replica"] for answer in answers}) == 2
+    # Serve's HTTP proxy and controller, and the cluster, listen on the loopback address only. Ray
+    # Serve 2.60's replicas also open an inter-deployment gRPC port on every interface ([::]:0, in
+    # Ray's code), guarded by Ray's token authentication: docs/deploy.md says to firewall it.
+    cluster = descendants(os.getpid())
+    replicas = {pid for pid in cluster if "ServeReplica" in command_line(pid)}
+    listening = listening_addresses(cluster - replicas)
+    assert listening and all(is_loopback(address) for address in listening), listening
+    beyond = {address for address in listening_addresses(replicas) if not is_loopback(address)}
+    assert beyond <= {"00000000000000000000000000000000"}, beyond  # [::], the gRPC port above
 
 
 def test_a_stream_through_serve_equals_the_in_process_stream(serve_url: str) -> None:
