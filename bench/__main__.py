@@ -18,12 +18,13 @@ from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 SECTIONS = ("model", "griffin-lim", "vocoder", "gpu", "server", "served-vocoder", "streaming", "training",
-            "bulk", "onnx")
+            "bulk", "onnx", "cluster")
 
 
 def _runners(rounds: int, threads: int) -> dict[str, Callable[[], list]]:
     from bench import (
         bulk,
+        cluster,
         gpu,
         griffin_lim_vs_librosa,
         model_vs_peers,
@@ -50,6 +51,8 @@ def _runners(rounds: int, threads: int) -> dict[str, Callable[[], list]]:
         # In process against Ray Data with 2 actors (bench/bulk.py; alone: python -m bench.bulk).
         "bulk": lambda: bulk.run(),
         "onnx": lambda: onnx_runtime.run(rounds, threads=both),
+        # sori serve, --inference-processes and Ray Serve side by side (alone: python -m bench.cluster).
+        "cluster": lambda: cluster.run(),
     }
 
 

@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,8 +114,11 @@ def _stop(served: Served) -> None:
 
 
 @contextmanager
-def served(voice_dir: Path, workdir: Path, settings: Mapping[str, str] | None = None) -> Iterator[Served]:
-    """Run `sori serve --voice voice_dir` with SORI_* settings (names without the prefix)."""
+def served(
+    voice_dir: Path, workdir: Path, settings: Mapping[str, str] | None = None, options: Sequence[str] = (),
+) -> Iterator[Served]:
+    """Run `sori serve --voice voice_dir [options]` with SORI_* settings (names without the prefix),
+    in a session of its own (a signal for this process group does not reach it or its children)."""
     script = Path(sys.executable).with_name("sori")
     # Without the console script (Sori on PYTHONPATH only), the same CLI as a module.
     sori = [str(script)] if script.exists() else [sys.executable, "-m", "sori"]
@@ -125,8 +128,8 @@ def served(voice_dir: Path, workdir: Path, settings: Mapping[str, str] | None = 
     log = workdir / f"serve-{port}.log"
     with log.open("wb") as log_file:
         process = subprocess.Popen(
-            [*sori, "serve", "--host", HOST, "--port", str(port), "--voice", str(voice_dir)],
-            stdout=log_file, stderr=subprocess.STDOUT, env=env,
+            [*sori, "serve", "--host", HOST, "--port", str(port), "--voice", str(voice_dir), *options],
+            stdout=log_file, stderr=subprocess.STDOUT, env=env, start_new_session=True,
         )
         handle = Served(f"http://{HOST}:{port}", process, log)
         try:

@@ -32,7 +32,7 @@ def requests_for(concurrency: int) -> int:
     return 3 * concurrency + 16
 
 
-async def _level(base_url: str, concurrency: int, offset: int) -> tuple[float, list[float], Counter[int]]:
+async def load_level(base_url: str, concurrency: int, offset: int) -> tuple[float, list[float], Counter[int]]:
     """One concurrency level -> (wall seconds, latencies of 200 responses, status counts)."""
     import httpx
 
@@ -69,12 +69,12 @@ MODES = {"in process": {}, "inference processes": {"inference_processes": "true"
 """How the worker threads synthesise: in the server process, or each in its own child process."""
 
 
-def _serve_levels(table: Table, base_url: str, mode: str, levels: tuple[int, ...]) -> None:
+def serve_levels(table: Table, base_url: str, mode: str, levels: tuple[int, ...]) -> None:
     """Every concurrency level against one running server, a row each."""
     offset = 0
     single: float | None = None  # requests/s of the one-client level, the reference
     for concurrency in levels:
-        wall, latencies, statuses = asyncio.run(_level(base_url, concurrency, offset))
+        wall, latencies, statuses = asyncio.run(load_level(base_url, concurrency, offset))
         offset += requests_for(concurrency)
         other = ", ".join(f"{code or 'not sent'}: {n}" for code, n in sorted(statuses.items())
                           if code != 200) or "-"
@@ -99,7 +99,7 @@ def run(levels: tuple[int, ...] = LEVELS, modes: tuple[str, ...] = tuple(MODES))
         for mode in modes:
             try:
                 with served(voice_dir, Path(workdir), {"cache_size": "0", **MODES[mode]}) as server:
-                    _serve_levels(table, server.base_url, mode, levels)
+                    serve_levels(table, server.base_url, mode, levels)
             except ServeError as error:
                 table.notes.append(f"{mode}: not measured: {error}")
         table.notes.append(

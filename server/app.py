@@ -10,7 +10,7 @@ looks at them, their bodies included.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from server.announcer import TimerAnnouncer, speak_and_publish
 from server.assistant_service import open_assistant, weather_provider
+from server.backend import SpeechBackend
 from server.cache import SingleFlightCache
 from server.errors import ServiceError, VoiceUnavailableError
 from server.events import EventHub
@@ -43,6 +44,9 @@ from tts.plot import PlotUnavailableError
 logger = logging.getLogger(__name__)
 
 WARMUP_TEXT = "안녕하세요."
+
+BackendFactory = Callable[[Settings, Synthesizer, Metrics], SpeechBackend]
+"""Makes the app's speech backend from its settings, default voice and metrics (server.backend)."""
 
 
 def _warm_up(registry: VoiceRegistry, settings: Settings) -> None:
@@ -100,21 +104,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     assistant_ = await run_in_threadpool(open_assistant, settings, weather)
     try:
         synthesizer = registry.load(registry.default_name).synthesizer
-        device = synthesizer.device
-        on_cpu = device.type == "cpu"
-        threads = settings.worker_threads(on_cpu)
-        # The cores shared out: with one worker per core, each batch runs on one thread.
-        intra_op_threads = max(1, usable_cores() // threads) if on_cpu else None
-        worker = InferenceWorker(
-            queue_size=settings.queue_size,
-            max_batch_size=settings.batch_limit(on_cpu),
-            batch_wait_s=settings.batch_wait_s,
-            threads=threads,
-            intra_op_threads=intra_op_threads,
-            metrics=metrics,
-            name=str(device),
-            processes=_inference_processes(settings, synthesizer, threads, intra_op_threads),
-        )
+        make_backend: BackendFactory = app.state.backend_factory or local_worker
+        worker = make_backend(settings, synthesizer, metrics)
         cache: SingleFlightCache[Speech] = SingleFlightCache(
             settings.cache_size, settings.cache_max_bytes, lambda speech: speech.nbytes
         )
@@ -140,7 +131,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 webhook.start()
             announcer.start()
             lifecycle.ready()
-            logger.info("serving voice %s on %s", registry.default_name, device)
+            logger.info("serving voice %s on %s", registry.default_name, worker.name)
             yield
         finally:
             lifecycle.stop()
@@ -154,6 +145,25 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         app.state.assistant = None
         await run_in_threadpool(assistant_.close)
+
+
+def local_worker(settings: Settings, synthesizer: Synthesizer, metrics: Metrics) -> InferenceWorker:
+    """The in-process backend: the inference worker on the default voice's device."""
+    device = synthesizer.device
+    on_cpu = device.type == "cpu"
+    threads = settings.worker_threads(on_cpu)
+    # The cores shared out: with one worker per core, each batch runs on one thread.
+    intra_op_threads = max(1, usable_cores() // threads) if on_cpu else None
+    return InferenceWorker(
+        queue_size=settings.queue_size,
+        max_batch_size=settings.batch_limit(on_cpu),
+        batch_wait_s=settings.batch_wait_s,
+        threads=threads,
+        intra_op_threads=intra_op_threads,
+        metrics=metrics,
+        name=str(device),
+        processes=_inference_processes(settings, synthesizer, threads, intra_op_threads),
+    )
 
 
 def _inference_processes(
@@ -208,8 +218,10 @@ def _public_paths(app: FastAPI) -> list[str]:
     return own + [path for path in described if path]
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """The Sori HTTP app for these settings (voices load when its lifespan starts)."""
+def create_app(settings: Settings, backend: BackendFactory | None = None) -> FastAPI:
+    """The Sori HTTP app for these settings (voices load when its lifespan starts); its speech
+    comes from `backend(settings, default synthesizer, metrics)`, the in-process inference
+    worker when None."""
     app = FastAPI(
         title="Sori",
         summary="Korean Tacotron text-to-speech and voice assistant",
@@ -217,6 +229,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.backend_factory = backend
     app.state.metrics = Metrics()
     app.state.lifecycle = Lifecycle()
     app.state.voices = None
@@ -250,6 +263,6 @@ def create_app(settings: Settings) -> FastAPI:
             allow_headers=["Authorization", "Content-Type"],
             expose_headers=["Retry-After", "X-Sori-Voice", "X-Sori-Sample-Rate", "X-Sori-Audio-Seconds",
                             "X-Sori-Sentences", "X-Sori-Attention-OK", "X-Sori-Attention-Failed-Sentences",
-                            "X-Sori-Cache", "X-Sori-Dropped", "X-Sori-Audio-Status"],
+                            "X-Sori-Cache", "X-Sori-Dropped", "X-Sori-Audio-Status", "X-Sori-Replica"],
         )
     return app

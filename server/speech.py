@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from starlette.concurrency import run_in_threadpool
 
+from server.backend import LOCAL_REPLICA, SpeechBackend
 from server.cache import Lookup, SingleFlightCache
 from server.errors import (
     ClientDisconnectedError,
@@ -34,7 +35,6 @@ from server.errors import (
 from server.metrics import Metrics
 from server.plotter import Plotter
 from server.voice_registry import Voice
-from server.worker import InferenceWorker
 from tts import (
     AudioFormat,
     FrontendError,
@@ -66,6 +66,12 @@ def dropped_header(dropped: Sequence[str]) -> str:
     distinct = list(dict.fromkeys(dropped))[:MAX_DROPPED_IN_HEADER]
     return json.dumps(distinct, ensure_ascii=True, separators=(",", ":"))
 
+
+def replica_header(replica: str) -> str:
+    """X-Sori-Replica: the model replica's id as header text (ASCII, at most 128 characters)."""
+    return replica.encode("ascii", "replace").decode()[:128]
+
+
 ClientGone = Callable[[], Awaitable[None]]
 """Returns once the request's client has closed its connection."""
 
@@ -84,9 +90,11 @@ class Speech:
     """Sentences whose attention failed (did not reach the end, went backwards or never stopped)."""
     dropped: tuple[str, ...] = ()
     """Characters of the text that could not be spoken (left out), as the frontend reported them."""
+    replica: str = LOCAL_REPLICA
+    """The model replica that synthesised it (X-Sori-Replica)."""
 
     @classmethod
-    def from_result(cls, voice: str, result: SynthesisResult) -> Speech:
+    def from_result(cls, voice: str, result: SynthesisResult, replica: str = LOCAL_REPLICA) -> Speech:
         """Keep what serving needs from a SynthesisResult (the mel spectrograms are dropped)."""
         return cls(
             voice=voice,
@@ -97,6 +105,7 @@ class Speech:
             alignments=tuple(s.alignment for s in result.sentences),
             failed_sentences=len(result.failed_sentences),
             dropped=result.dropped,
+            replica=replica,
         )
 
     @property
@@ -125,15 +134,16 @@ class Speech:
             "X-Sori-Attention-Failed-Sentences": str(self.failed_sentences),
             "X-Sori-Cache": lookup,
             "X-Sori-Dropped": dropped_header(self.dropped),
+            "X-Sori-Replica": replica_header(self.replica),
         }
 
 
 class SpeechService:
-    """Text -> Speech through the cache and the inference worker, with the per-request timeout."""
+    """Text -> Speech through the cache and the speech backend, with the per-request timeout."""
 
     def __init__(
         self,
-        worker: InferenceWorker,
+        worker: SpeechBackend,
         cache: SingleFlightCache[Speech],
         metrics: Metrics,
         request_timeout_s: float,
@@ -143,6 +153,7 @@ class SpeechService:
         client_gone: ClientGone | None = None,
     ) -> None:
         self.worker = worker
+        """The backend (server.backend): the in-process InferenceWorker, or Ray Serve's model deployment."""
         self.cache = cache
         self.metrics = metrics
         self.request_timeout_s = request_timeout_s
@@ -238,13 +249,12 @@ class SpeechService:
             raise UnspeakableTextError(message) from None
 
     async def _compute(self, voice: Voice, text: str, options: SynthesisOptions) -> Speech:
-        """Validate with the frontend (thread pool), queue, await the worker's result."""
+        """Validate with the frontend (thread pool), queue, await the backend's result."""
         sentences = await self.analyze(voice, text, options)
-        future = self.worker.submit(voice.synthesizer, sentences, options, self.request_timeout_s)
-        result = await future
-        if not result.health_ok:
+        spoken = await self.worker.speak(voice, sentences, options, self.request_timeout_s)
+        if not spoken.result.health_ok:
             self.metrics.attention_failures.inc()
-        return Speech.from_result(voice.name, result)
+        return Speech.from_result(voice.name, spoken.result, spoken.replica)
 
     def has_capacity(self) -> bool:
         """Whether the queue can take another request right now."""

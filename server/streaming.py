@@ -20,10 +20,11 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from typing import Any, TypeVar
 
+from server.backend import LOCAL_REPLICA, Spoken
 from server.errors import ClientDisconnectedError, QueueFullError, RequestTimeoutError
 from server.speech import QUEUE_POLL_S, SpeechService
 from server.voice_registry import Voice
-from tts import FrontendResult, SpeechChunk, SynthesisOptions, SynthesisResult, stream_groups
+from tts import FrontendResult, SpeechChunk, SynthesisOptions, stream_groups
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +58,10 @@ class SentenceStream:
         """Returns once the request's client has left (None: nobody to watch, as in tests)."""
         self._gone: asyncio.Future[Any] | None = None
         self.groups = stream_groups(len(sentences), voice.synthesizer.max_batch_size)
-        self._jobs: list[asyncio.Future[SynthesisResult]] = []
+        self._jobs: list[asyncio.Future[Spoken]] = []
         """Every group queued so far, in order."""
+        self.replica = LOCAL_REPLICA
+        """The model replica that synthesised the first group (X-Sori-Replica; known after `first()`)."""
         self._next: asyncio.Task[None] | None = None
         """Queues the next group (waiting for room in the queue if need be)."""
         self._delivered = 0
@@ -93,7 +96,7 @@ class SentenceStream:
                 if self._next is None:
                     raise RuntimeError(f"group {group} was never queued")  # a bug, not a client's error
                 await self._wait(asyncio.shield(self._next))
-            result = await self._wait(asyncio.shield(self._jobs[group]))
+            spoken = await self._wait(asyncio.shield(self._jobs[group]))
             if group + 1 < len(self.groups):
                 self._next = asyncio.ensure_future(self._queue_owed(group + 1))
         except (ClientDisconnectedError, asyncio.CancelledError, GeneratorExit):
@@ -102,6 +105,9 @@ class SentenceStream:
         except BaseException:
             self.close(cancelled=False)
             raise
+        if group == 0:
+            self.replica = spoken.replica
+        result = spoken.result
         failed = len(result.failed_sentences)
         if failed:
             self.metrics.attention_failures.inc(failed)
@@ -114,7 +120,7 @@ class SentenceStream:
             self.metrics.timeouts.inc()
             raise RequestTimeoutError(f"synthesis did not finish within {self.timeout_s:g} s")
         sentences = self.sentences[self.groups[group].start : self.groups[group].stop]
-        self._jobs.append(self.worker.submit(self.voice.synthesizer, sentences, self.options, remaining))
+        self._jobs.append(self.worker.speak(self.voice, sentences, self.options, remaining))
 
     async def _queue_owed(self, group: int) -> None:
         """Queue group `group`, waiting for room if need be: the stream was admitted, so its

@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from server.backend import LOCAL_REPLICA, Spoken, chain
 from server.batching import BatchQueue
 from server.errors import (
     NotReadyError,
@@ -40,6 +41,7 @@ from server.errors import (
 from server.inference_process import Analyzed, Failure, InferenceProcess, InferenceProcessError
 from server.memory import HeapTrimmer, is_out_of_memory
 from server.metrics import Metrics
+from server.voice_registry import Voice
 from tts import SpeechSynthesizer as Synthesizer
 from tts import SynthesisOptions, SynthesisResult
 
@@ -217,6 +219,17 @@ class InferenceWorker:
             raise QueueFullError(self.retry_after_s()) from None
         job.future.add_done_callback(lambda future: job.cancelled.set() if future.cancelled() else None)
         return job.future
+
+    def speak(
+        self, voice: Voice, sentences: Analyzed, options: SynthesisOptions, timeout_s: float
+    ) -> asyncio.Future[Spoken]:
+        """`submit` as the backend seam has it (server.backend): the result with the replica `local`."""
+        return chain(self.submit(voice.synthesizer, sentences, options, timeout_s),
+                     lambda result: Spoken(result, LOCAL_REPLICA))
+
+    async def ready(self) -> str | None:
+        """None while the threads run, else why speech cannot be served (for /readyz)."""
+        return None if self.alive else "the inference worker is not running"
 
     def _run(self, index: int) -> None:
         """Body of worker thread `index`: take a batch, serve it, repeat until stopped."""

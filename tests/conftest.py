@@ -124,3 +124,63 @@ def postgres_cluster():
 def postgres_url(postgres_cluster) -> str:
     """The URL of a new, empty database of its own for this test."""
     return postgres_cluster.new_database()
+
+
+@pytest.fixture(scope="session")
+def ray_address():
+    """One local Ray cluster for the session (bulk synthesis and Ray Serve share it: Ray connects
+    a process once), started the way the commands start one (127.0.0.1, no
+    dashboard, token authentication with a token of its own); after the tests it is stopped and
+    no process of it may be left."""
+    import importlib.util
+    import os
+    import secrets
+    import subprocess
+    import time
+
+    from tests.ray_cluster import (
+        RAY_ENV,
+        command_line,
+        is_loopback,
+        is_running,
+        listening_addresses,
+        ray_descendants,
+    )
+
+    if importlib.util.find_spec("ray") is None:  # not importorskip: Ray must not be imported yet
+        pytest.skip('Ray is the "sori[ray]" extra, which `make install` installs')
+    from tts.bulk.ray_data import ray_cluster
+
+    saved = {key: os.environ.get(key) for key in RAY_ENV}
+    os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
+    cluster_pids: set[int] = set()
+    try:
+        with ray_cluster(None) as info:
+            import ray
+
+            assert info.started_here and info.cpus >= 1
+            assert os.environ["RAY_AUTH_MODE"] == "token"
+            address = ray.get_runtime_context().gcs_address
+            assert address.startswith("127.0.0.1:")
+            yield address
+            cluster_pids = ray_descendants(os.getpid())
+            assert cluster_pids, "the cluster's processes were not found"
+            listening = listening_addresses(cluster_pids)
+            assert listening and all(is_loopback(a) for a in listening), listening
+            # The dashboard is off: Ray keeps only its minimal head, or with Serve installed a head
+            # without its web UI (--disable-frontend), on the loopback address as checked above.
+            heads = [command_line(pid).split("\0") for pid in cluster_pids if "dashboard.py" in command_line(pid)]
+            assert all("--minimal" in head or "--disable-frontend" in head for head in heads), heads
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    deadline = time.monotonic() + 30
+    while any(is_running(pid) for pid in cluster_pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = [pid for pid in cluster_pids if is_running(pid)]
+    listing = subprocess.run(["ps", "-o", "pid,args", "-p", ",".join(map(str, left))],
+                             capture_output=True, text=True).stdout if left else ""
+    assert not left, f"Ray processes left behind:\n{listing}"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import pytest
 import soundfile
 
 from sori.cli import main
+from tests.ray_cluster import command_line, descendants
 from tts.bulk import read_journal, read_sentences
 from tts.bulk.job import JOURNAL_FILE, REPORT_FILE, TRANSCRIPT_FILE
 from tts.training.kss import read_transcript
@@ -226,116 +226,7 @@ def test_sori_prepare_reads_the_output(tmp_path, capsys):
     assert report["prepared"] == listed and report["skipped"] == 0
 
 
-# --- On a real local Ray cluster (started here on 127.0.0.1, stopped after) -----------------------
-
-RAY_ENV = ("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "RAY_AUTH_MODE", "RAY_AUTH_TOKEN")
-
-
-def descendants(pid: int) -> set[int]:
-    """Every live process below `pid` (from /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(parent, []).append(int(entry.name))
-    found, stack = set(), [pid]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            found.add(child)
-            stack.append(child)
-    return found
-
-
-def listening_addresses(pids: set[int]) -> set[str]:
-    """The local addresses (hex, as /proc/net/tcp* writes them) where these processes listen."""
-    inodes = set()
-    for pid in pids:
-        try:
-            for fd in Path(f"/proc/{pid}/fd").iterdir():
-                target = os.readlink(fd)
-                if target.startswith("socket:["):
-                    inodes.add(target[8:-1])
-        except OSError:
-            continue
-    addresses = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for row in Path(table).read_text().splitlines()[1:]:
-            fields = row.split()
-            if fields[3] == "0A" and fields[9] in inodes:  # LISTEN
-                addresses.add(fields[1].split(":")[0])
-    return addresses
-
-
-def is_loopback(hex_address: str) -> bool:
-    """127.0.0.0/8, ::1 or ::ffff:127.x in /proc/net's little-endian hex."""
-    if len(hex_address) == 8:
-        return hex_address.endswith("7F")
-    return hex_address in ("00000000000000000000000001000000",) or (
-        hex_address.startswith("0000000000000000FFFF0000") and hex_address.endswith("7F"))
-
-
-def command_line(pid: int) -> str:
-    """A process's command line (Ray workers show their actor there), '' once it is gone."""
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-    except OSError:
-        return ""
-
-
-def is_running(pid: int) -> bool:
-    """Whether `pid` is alive and not a zombie."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-@pytest.fixture(scope="module")
-def ray_address():
-    """A local Ray cluster for this module, started the way the command starts one (127.0.0.1, no
-    dashboard, token authentication with a token of its own); after the tests it is stopped and
-    no process of it may be left."""
-    import importlib.util
-
-    if importlib.util.find_spec("ray") is None:  # not importorskip: Ray must not be imported yet
-        pytest.skip('Ray is the "sori[ray]" extra, which `make install` installs')
-    from tts.bulk.ray_data import ray_cluster
-
-    saved = {key: os.environ.get(key) for key in RAY_ENV}
-    os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
-    cluster_pids: set[int] = set()
-    try:
-        with ray_cluster(None) as info:
-            import ray
-
-            assert info.started_here and info.cpus >= 1
-            assert os.environ["RAY_AUTH_MODE"] == "token"
-            address = ray.get_runtime_context().gcs_address
-            assert address.startswith("127.0.0.1:")
-            yield address
-            cluster_pids = descendants(os.getpid())
-            assert cluster_pids, "the cluster's processes were not found"
-            listening = listening_addresses(cluster_pids)
-            assert listening and all(is_loopback(a) for a in listening), listening
-            # The dashboard is off: Ray keeps only its minimal head (no web UI, no job API).
-            heads = [command_line(pid) for pid in cluster_pids if "dashboard.py" in command_line(pid)]
-            assert all("--minimal" in head.split("\0") for head in heads), heads
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-    deadline = time.monotonic() + 30
-    while any(is_running(pid) for pid in cluster_pids) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    left = [pid for pid in cluster_pids if is_running(pid)]
-    listing = subprocess.run(["ps", "-o", "pid,args", "-p", ",".join(map(str, left))],
-                             capture_output=True, text=True).stdout if left else ""
-    assert not left, f"Ray processes left behind:\n{listing}"
+# --- On a real local Ray cluster (the session's `ray_address`, tests/conftest.py) ------------------
 
 
 def test_ray_gives_the_same_files_and_samples_as_local(tmp_path, test_voice_dir, ray_address):

@@ -28,7 +28,8 @@ async def healthz() -> dict[str, str]:
 
 @public.get("/readyz", response_model=None, responses={200: {"model": ReadyResponse}, **error_responses(503)})
 async def readyz(request: Request) -> dict[str, Any] | JSONResponse:
-    """Readiness: the default voice is loaded and the inference worker runs; else 503 with the reason
+    """Readiness: the default voice is loaded and the backend can synthesise (the inference worker
+    runs; on Ray, a model replica answers); else 503 with the reason
     (starting, a default voice that could not be loaded, shutting down)."""
     state = request.app.state
     lifecycle: Lifecycle = state.lifecycle
@@ -39,8 +40,9 @@ async def readyz(request: Request) -> dict[str, Any] | JSONResponse:
     problems = []
     if voices is None or not voices.is_loaded(voices.default_name):
         problems.append("the default voice is not loaded")
-    if speech is None or not speech.worker.alive:
-        problems.append("the inference worker is not running")
+    backend_problem = "the inference worker is not running" if speech is None else await speech.worker.ready()
+    if backend_problem is not None:
+        problems.append(backend_problem)
     if voices is None or speech is None or problems:
         return JSONResponse({"detail": "not ready: " + "; ".join(problems)}, status_code=503)
     return {

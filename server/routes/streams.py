@@ -19,7 +19,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from server.errors import ClientDisconnectedError, ServiceError
-from server.speech import dropped_header
+from server.speech import dropped_header, replica_header
 from server.streaming import SentenceStream
 from tts import SpeechChunk, encode_audio
 from tts.audio import streaming_wav_header
@@ -48,13 +48,14 @@ def stream_dropped(stream: SentenceStream) -> list[str]:
 
 
 def stream_headers(stream: SentenceStream, media: str) -> dict[str, str]:
-    """Headers known before the audio: voice, rate, sentence count, dropped characters, and that
-    the body is a stream."""
+    """Headers known before the audio: voice, rate, sentence count, dropped characters, the model
+    replica of the first sentence, and that the body is a stream."""
     return {
         "X-Sori-Voice": stream.voice.name.encode("ascii", "replace").decode(),
         "X-Sori-Sample-Rate": str(stream.sample_rate),
         "X-Sori-Sentences": str(len(stream.sentences)),
         "X-Sori-Dropped": dropped_header(stream_dropped(stream)),
+        "X-Sori-Replica": replica_header(stream.replica),
         "X-Sori-Stream": "true",
         "X-Audio-Media-Type": media,
     }

@@ -8,7 +8,7 @@ import os
 import sys
 from typing import Any, NoReturn
 
-from sori.commands import checks
+from sori.commands import checks, serve_ray
 from sori.commands.options import add_runtime_argument
 
 EXIT_NO_VOICE = 2
@@ -42,6 +42,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--database-url", default=None, metavar="URL",
                         help="the assistant's store: postgresql://USER:PASSWORD@HOST/DB (shared by "
                         "replicas) or sqlite:///PATH (SORI_DATABASE_URL; default: SQLite in the data dir)")
+    serve_ray.add_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -53,13 +54,11 @@ def run(args: argparse.Namespace) -> int:
     database URL) stops it before it starts, with exit 2 like invalid settings. Exit 0 after a
     complete drain, 1 when it was cut short, 3 when the server never started.
     """
-    import uvicorn
     from pydantic import ValidationError
 
     from assistant import AssistantError
-    from server import Settings, create_app
+    from server import Settings
     from server.assistant_service import check_store
-    from server.serving import DrainingServer
     from server.voice_registry import VoiceRegistry
     from tts import VoiceError
 
@@ -84,9 +83,24 @@ def run(args: argparse.Namespace) -> int:
     except AssistantError as error:
         print(f"sori serve: {error}", file=sys.stderr)
         return EXIT_NO_VOICE
+    if args.ray:
+        return serve_ray.run(args, settings)
+    if (option := serve_ray.ray_options_without_ray(args)) is not None:
+        print(f"sori serve: {option} is for a Ray cluster; add --ray", file=sys.stderr)
+        return EXIT_NO_VOICE
+    return _serve_here(settings, registry.default_name)
+
+
+def _serve_here(settings: Any, voice: str) -> int:
+    """uvicorn in this process, draining on the first signal (exit codes as `run` says)."""
+    import uvicorn
+
+    from server import create_app
+    from server.serving import DrainingServer
+
     if settings.switch_interval_ms is not None:  # this process is the server's own
         sys.setswitchinterval(settings.switch_interval_ms / 1000.0)
-    print(f"sori serve: voice {registry.default_name} on http://{settings.host}:{settings.port}/", flush=True)
+    print(f"sori serve: voice {voice} on http://{settings.host}:{settings.port}/", flush=True)
     app = create_app(settings)
     config = uvicorn.Config(
         app, host=settings.host, port=settings.port, log_level=settings.log_level,

@@ -36,6 +36,9 @@ LOOPBACK_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 """Ray's switch for single-machine mode: "0" makes the node's address the loopback address, so
 the GCS, the raylet and every worker listen on 127.0.0.1 only (read when Ray is imported)."""
 
+USAGE_STATS_ENV = "RAY_USAGE_STATS_ENABLED"
+"""Ray's usage statistics, reported to Ray's servers unless "0": off for a local cluster."""
+
 AUTH_MODE_ENV = "RAY_AUTH_MODE"
 """Ray's token authentication ('token' or 'disabled'); Ray 2.60 turns it on for a new local
 cluster when it is unset, with the token from RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token."""
@@ -70,6 +73,7 @@ def ray_cluster(address: str | None) -> Iterator[ClusterInfo]:
     require_ray()
     if address is None:
         os.environ.setdefault(LOOPBACK_ENV, "0")
+        os.environ.setdefault(USAGE_STATS_ENV, "0")
     import ray
     from ray._private import ray_constants
 

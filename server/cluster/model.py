@@ -1,0 +1,108 @@
+"""The model deployment: one voice registry per replica, requests gathered with `@serve.batch`.
+
+Each replica loads the voices as `sori serve` does (the default one at start) and synthesises the
+batches Serve gathers (at most the server's batch limit, waiting at most its batch wait), one
+batch at a time in its own thread so the replica's event loop keeps gathering the next. A batch
+mixes voices and options only in what it receives: each kind is synthesised in its own call, its
+requests in order of length as the in-process worker orders them. A request cancelled before its
+batch starts (its client left) is never synthesised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from ray import serve
+
+from server.app import WARMUP_TEXT
+from server.inference_process import Analyzed
+from server.settings import Settings
+from server.voice_registry import VoiceRegistry
+from tts import SynthesisOptions, SynthesisResult
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_BATCH = 64
+"""`@serve.batch`'s limit until the replica sets the server's own (Settings.batch_limit)."""
+
+
+@dataclass(frozen=True)
+class ModelRequest:
+    """One request (or one group of a stream) as the ingress sends it to a model replica."""
+
+    voice: str
+    """The voice's registry name."""
+    sentences: Analyzed
+    options: SynthesisOptions
+
+    @property
+    def length(self) -> int:
+        """Symbols of the longest sentence: what decoding its batch lasts for."""
+        return max(len(frontend.ids) for _, frontend in self.sentences)
+
+
+@dataclass(frozen=True)
+class ModelReply:
+    """A model replica's answer: the synthesis and the replica's id (X-Sori-Replica)."""
+
+    replica: str
+    result: SynthesisResult
+
+
+class SpeechModel:
+    """A Ray Serve model replica (wrapped by `serve.deployment` in server.cluster.app)."""
+
+    def __init__(self, settings: Settings, intra_op_threads: int | None = None) -> None:
+        self.registry = VoiceRegistry.from_settings(settings)
+        synthesizer = self.registry.load(self.registry.default_name).synthesizer
+        on_cpu = synthesizer.device.type == "cpu"
+        batching: Any = self.synthesize  # Serve's batch wrapper, typed as the plain method
+        batching.set_max_batch_size(settings.batch_limit(on_cpu))
+        batching.set_batch_wait_timeout_s(settings.batch_wait_s)
+        self.replica = serve.get_replica_context().replica_id.unique_id
+        self._executor = ThreadPoolExecutor(
+            1, thread_name_prefix="sori-model", initializer=_set_threads, initargs=(intra_op_threads,))
+        """Synthesises one batch at a time, off the replica's event loop."""
+        if settings.warmup:
+            self._executor.submit(synthesizer.synthesize, WARMUP_TEXT).result()
+        logger.info("model replica %s: voice %s on %s", self.replica, self.registry.default_name,
+                    synthesizer.device)
+
+    async def speak(self, request: ModelRequest) -> ModelReply:
+        """Synthesise one request, batched with whatever else arrives meanwhile."""
+        return ModelReply(self.replica, await self.synthesize(request))
+
+    def ping(self) -> str:
+        """This replica's id: it is up and has loaded its default voice (for /readyz)."""
+        return self.replica
+
+    @serve.batch(max_batch_size=DEFAULT_MAX_BATCH, batch_wait_timeout_s=0.005)
+    async def synthesize(self, requests: list[ModelRequest]) -> list[SynthesisResult]:
+        """A batch Serve gathered -> one result per request, in order."""
+        results: dict[int, SynthesisResult] = {}
+        kinds: dict[tuple[str, SynthesisOptions], list[int]] = {}
+        for index, request in enumerate(requests):
+            kinds.setdefault((request.voice, request.options), []).append(index)
+        loop = asyncio.get_running_loop()
+        for (voice, options), indices in kinds.items():
+            indices.sort(key=lambda index: requests[index].length)
+            batch = [requests[index].sentences for index in indices]
+            synthesized = await loop.run_in_executor(self._executor, self._synthesize, voice, batch, options)
+            results.update(zip(indices, synthesized, strict=True))
+        return [results[index] for index in range(len(requests))]
+
+    def _synthesize(self, voice: str, batch: list[Analyzed], options: SynthesisOptions) -> list[SynthesisResult]:
+        """One call of the voice's batched synthesis (in the replica's synthesis thread)."""
+        return self.registry.load(voice).synthesizer.synthesize_analyzed(batch, options)
+
+
+def _set_threads(intra_op_threads: int | None) -> None:
+    """The synthesis thread's torch intra-op threads (OpenMP's setting is per thread)."""
+    torch = sys.modules.get("torch")
+    if intra_op_threads is not None and torch is not None:
+        torch.set_num_threads(intra_op_threads)
