@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml scripts/install_system.sh
 	bash scripts/install_system.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[torch,plot,eval,zeroconf,dev,ray]'
+	$(PY) -m pip install --quiet -e '.[torch,plot,eval,zeroconf,postgres,dev,ray]'
 	$(PY) -m tts.text.cmudict_data
 	touch $(STAMP)
 

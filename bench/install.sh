@@ -10,7 +10,7 @@ py="$venv/bin/python"
 
 test -x "$py" || "$python" -m venv "$venv" || exit 1
 "$py" -m pip install --quiet --upgrade pip setuptools wheel || exit 1
-"$py" -m pip install --quiet "torch==2.11.0" "torchaudio==2.11.0" librosa six httpx -e '.[torch,plot,ray]' || exit 1
+"$py" -m pip install --quiet "torch==2.11.0" "torchaudio==2.11.0" librosa six httpx -e '.[torch,plot,postgres,ray]' || exit 1
 
 rm -f "$venv/coqui-unavailable.txt"
 if ! "$py" -m pip install --quiet "coqui-tts[codec]==0.28.*" six >"$venv/coqui-install.log" 2>&1; then

@@ -494,3 +494,11 @@ def test_the_commands_refuse_an_unreachable_database_in_one_line(
     assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
     assert lines[0].startswith(f"sori {command[0]}: cannot open the assistant store postgresql://sori:***@")
     assert "hunter2" not in result.stderr + result.stdout
+
+
+def test_a_postgresql_url_without_psycopg_names_the_extra(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """psycopg is the postgres extra: without it a PostgreSQL URL is one clear error, password hidden."""
+    monkeypatch.setitem(sys.modules, "assistant.store.postgres", None)  # importing it now fails
+    with pytest.raises(AssistantError, match=r"sori\[postgres\]") as error:
+        open_store("postgresql://sori:secret@127.0.0.1:1/sori", tmp_path / "unused.sqlite3")
+    assert "secret" not in str(error.value)

@@ -338,3 +338,31 @@ def test_the_onnx_path_never_imports_torch(tmp_path: Path) -> None:
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
                          cwd=Path(__file__).resolve().parents[1], env=dict(os.environ, SORI_DATA_DIR=str(tmp_path)))
     assert run.returncode == 0, run.stderr
+
+
+def test_weights_exact_in_float16_are_stored_as_float16_with_the_same_outputs() -> None:
+    """A vocoder bundled in fp16 exports at half the size, and its numbers do not change."""
+    import onnx
+    import onnx.helper
+    import onnx.numpy_helper
+    import onnxruntime
+
+    from tts.onnx.export import store_half_exact_weights
+
+    rng = np.random.default_rng(0)
+    exact = rng.standard_normal((64, 32)).astype(np.float16).astype(np.float32)
+    inexact = rng.standard_normal((32, 32)).astype(np.float32)  # float32 values float16 cannot hold
+    graph = onnx.helper.make_graph(
+        [onnx.helper.make_node("MatMul", ["x", "exact"], ["h"]), onnx.helper.make_node("MatMul", ["h", "inexact"], ["y"])],
+        "g", [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["batch", 64])],
+        [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, ["batch", 32])],
+        [onnx.numpy_helper.from_array(exact, "exact"), onnx.numpy_helper.from_array(inexact, "inexact")],
+    )
+    original = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 17)]).SerializeToString()
+    halved = store_half_exact_weights(original)
+    stored = {init.name: init.data_type for init in onnx.load_from_string(halved).graph.initializer}
+    assert stored == {"exact.float16": onnx.TensorProto.FLOAT16, "inexact": onnx.TensorProto.FLOAT}
+    x = rng.standard_normal((3, 64)).astype(np.float32)
+    outputs = [onnxruntime.InferenceSession(model, providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+               for model in (original, halved)]
+    assert np.array_equal(outputs[0], outputs[1])

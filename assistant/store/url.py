@@ -64,7 +64,13 @@ def open_store(url: str | None, default_path: Path, *, timeout_seconds: float | 
     elif url_scheme(url.strip()) == SQLITE_SCHEME:
         path = sqlite_path(url.strip())
     else:
-        from assistant.store.postgres import PostgresStore  # psycopg: imported only when needed
+        try:
+            from assistant.store.postgres import PostgresStore  # psycopg: imported only when needed
+        except ImportError as error:
+            raise AssistantError(
+                f"the database {redact_url(url)!r} is PostgreSQL, which needs psycopg: "
+                "pip install 'sori[postgres]'"
+            ) from error
 
         if timeout_seconds is None:
             return PostgresStore(url.strip())
