@@ -6,9 +6,9 @@ matplotlib) are imported on first use (PEP 562), so `import tts.text` stays chea
 assistant, which asks the frontend how words are read.
 """
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from tts.lazy import LazyNames
 from tts.paths import data_dir
 from tts.text import FrontendError, FrontendResult, TextConfig, text_to_ids
 
@@ -90,18 +90,6 @@ _LAZY_MODULES = {
 """The submodules imported on first use, with the public names each defines; only
 `tts.synthesizer`, `tts.voice_format` (torch) and `tts.plot` (matplotlib) need more than numpy."""
 
-_MODULE_OF = {name: module for module, names in _LAZY_MODULES.items() for name in names}
-
-
-def __getattr__(name: str) -> Any:
-    """A public name whose module needs torch (or matplotlib), imported on its first use."""
-    if name not in _MODULE_OF:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_MODULE_OF[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    """The public names, including those not imported yet."""
-    return sorted({*globals(), *__all__})
+_LAZY = LazyNames(__name__, globals(), _LAZY_MODULES, __all__)
+__getattr__ = _LAZY.getattr
+__dir__ = _LAZY.dir

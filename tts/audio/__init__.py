@@ -5,8 +5,7 @@ and encoding need no torch (a slim install uses them); spectrograms, Griffin-Lim
 files are imported on first use (PEP 562).
 """
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tts.audio.config import AudioConfig
 from tts.audio.errors import AudioConfigError, AudioError
@@ -18,6 +17,7 @@ from tts.audio.io import (
     streaming_wav_header,
     wav_bytes,
 )
+from tts.lazy import LazyNames
 
 if TYPE_CHECKING:
     from tts.audio.griffin_lim import griffin_lim
@@ -43,27 +43,11 @@ __all__ = [
     "wav_bytes",
 ]
 
-_MODULE_OF = {
-    "griffin_lim": "tts.audio.griffin_lim",
-    "SpectrogramExtractor": "tts.audio.spectrogram",
-    "denormalize": "tts.audio.spectrogram",
-    "normalize": "tts.audio.spectrogram",
-    "load_audio": "tts.audio.waves",
-    "silence_bounds": "tts.audio.waves",
-    "trim_silence": "tts.audio.waves",
-}
-"""The public names that need torch (or torchaudio), with their modules."""
-
-
-def __getattr__(name: str) -> Any:
-    """A public name whose module needs torch, imported on its first use."""
-    if name not in _MODULE_OF:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_MODULE_OF[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    """The public names, including those not imported yet."""
-    return sorted({*globals(), *__all__})
+_LAZY = LazyNames(__name__, globals(), {
+    "tts.audio.griffin_lim": ("griffin_lim",),
+    "tts.audio.spectrogram": ("SpectrogramExtractor", "denormalize", "normalize"),
+    "tts.audio.waves": ("load_audio", "silence_bounds", "trim_silence"),
+}, __all__)
+"""The public names that need torch (or torchaudio), by module."""
+__getattr__ = _LAZY.getattr
+__dir__ = _LAZY.dir

@@ -4,9 +4,9 @@
 and loss modules are imported on first use (PEP 562).
 """
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from tts.lazy import LazyNames
 from tts.model.config import TacotronConfig, TacotronHyperparameters
 
 if TYPE_CHECKING:
@@ -26,27 +26,11 @@ __all__ = [
     "TacotronOutput",
 ]
 
-_MODULE_OF = {
-    "DecoderState": "tts.model.decoder",
-    "LossConfig": "tts.model.loss",
-    "LossTerms": "tts.model.loss",
-    "TacotronLoss": "tts.model.loss",
-    "InferenceOutput": "tts.model.tacotron",
-    "Tacotron": "tts.model.tacotron",
-    "TacotronOutput": "tts.model.tacotron",
-}
-"""The public names that need torch, with their modules."""
-
-
-def __getattr__(name: str) -> Any:
-    """A public name whose module needs torch, imported on its first use."""
-    if name not in _MODULE_OF:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_MODULE_OF[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    """The public names, including those not imported yet."""
-    return sorted({*globals(), *__all__})
+_LAZY = LazyNames(__name__, globals(), {
+    "tts.model.decoder": ("DecoderState",),
+    "tts.model.loss": ("LossConfig", "LossTerms", "TacotronLoss"),
+    "tts.model.tacotron": ("InferenceOutput", "Tacotron", "TacotronOutput"),
+}, __all__)
+"""The public names that need torch, by module."""
+__getattr__ = _LAZY.getattr
+__dir__ = _LAZY.dir
