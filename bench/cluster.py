@@ -31,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
+from bench.processes import descendants
 from bench.report import Table
 from bench.served import HOST, Served, ServeError, served
 from bench.server_load import LEVELS, serve_levels
@@ -126,28 +127,10 @@ def side_by_side(local: Served, ray: Served, rounds: int) -> list[Table]:
     return [latency, first_audio]
 
 
-def _descendants(pid: int) -> set[int]:
-    """Every live process below `pid` (from /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(parent, []).append(int(entry.name))
-    found, stack = set(), [pid]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            found.add(child)
-            stack.append(child)
-    return found
-
-
 def _model_replicas(server: Served) -> list[int]:
     """The server's Ray model replica processes."""
     found = []
-    for pid in _descendants(server.pid):
+    for pid in descendants(server.pid):
         try:
             if b"SpeechModel" in Path(f"/proc/{pid}/cmdline").read_bytes():
                 found.append(pid)
