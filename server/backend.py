@@ -7,15 +7,22 @@ synthesis and the id of the model replica that made it (`local` in process). Can
 returned future drops the work if it has not started. Errors arrive as `ServiceError`s on the
 future (503 with Retry-After when full, 504 at the deadline), so the routes map them the same way
 on both backends.
+
+A stream is a `GroupSource`: its sentence groups (`tts.stream_groups`) synthesised in order, each
+sent once the one before is ready. In process (`QueuedGroups`) each group is one `speak`; on Ray
+the model replica runs the groups from one generator call.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
+from server.errors import QueueFullError, RequestTimeoutError
 from server.inference_process import Analyzed
 from server.voice_registry import Voice
 from tts import SynthesisOptions, SynthesisResult
@@ -34,6 +41,24 @@ class Spoken:
     result: SynthesisResult
     replica: str
     """The replica's id as the operator sees it (Ray's replica id; `local` in process)."""
+
+
+QUEUE_POLL_S = 0.05
+"""How often a stream's next group retries a full queue (it was admitted: its groups are owed)."""
+
+
+class GroupSource(Protocol):
+    """One stream's sentence groups, synthesised in order by a backend."""
+
+    def start(self) -> None:
+        """Send the first group (QueueFullError at once when refused, RequestTimeoutError when the
+        deadline has passed)."""
+
+    async def result(self, group: int) -> Spoken:
+        """Group `group`'s synthesis, asked for in order; errors as `ServiceError`s."""
+
+    def close(self) -> None:
+        """Drop every group not yet synthesised (the reader left, or the stream failed)."""
 
 
 class SpeechBackend(Protocol):
@@ -62,6 +87,12 @@ class SpeechBackend(Protocol):
     ) -> asyncio.Future[Spoken]:
         """Synthesise one request's sentences in `voice` (call from the event loop); QueueFullError
         when refused at once. Cancelling the future drops the work if it has not started."""
+
+    def stream(
+        self, voice: Voice, sentences: Analyzed, groups: Sequence[range], options: SynthesisOptions,
+        deadline: float,
+    ) -> GroupSource:
+        """`sentences` as a stream of `groups`, all done by `deadline` (time.monotonic())."""
 
     async def ready(self) -> str | None:
         """None when speech can be served now, else why not (for /readyz)."""
@@ -94,3 +125,72 @@ def chain(inner: asyncio.Future[T], convert: Callable[[T], U]) -> asyncio.Future
     inner.add_done_callback(settle)
     outer.add_done_callback(lambda future: inner.cancel() if future.cancelled() else None)
     return outer
+
+
+class QueuedGroups:
+    """A stream through `speak`: one group queued at a time, the next as soon as the one before is
+    ready (while that one is sent and played), waiting for room if the queue is full."""
+
+    def __init__(
+        self, backend: SpeechBackend, voice: Voice, sentences: Analyzed, groups: Sequence[range],
+        options: SynthesisOptions, deadline: float,
+    ) -> None:
+        self.backend = backend
+        self.voice = voice
+        self.sentences = sentences
+        self.groups = groups
+        self.options = options
+        self.deadline = deadline
+        self._jobs: list[asyncio.Future[Spoken]] = []
+        """Every group queued so far, in order."""
+        self._next: asyncio.Task[None] | None = None
+        """Queues the next group (waiting for room in the queue if need be)."""
+        self._closed = False
+
+    def start(self) -> None:
+        """Queue the first group."""
+        self._queue(0)
+
+    async def result(self, group: int) -> Spoken:
+        """Wait for group `group` (queued by now, or being queued), then queue the next."""
+        while len(self._jobs) <= group:
+            if self._next is None:
+                raise RuntimeError(f"group {group} was never queued")  # a bug, not a client's error
+            await asyncio.shield(self._next)
+        spoken = await asyncio.shield(self._jobs[group])
+        if group + 1 < len(self.groups) and not self._closed:
+            self._next = asyncio.ensure_future(self._queue_owed(group + 1))
+        return spoken
+
+    def _queue(self, group: int) -> None:
+        """Submit group `group` (QueueFullError when there is no room)."""
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise RequestTimeoutError("the stream's time ran out before its next sentence was queued")
+        part = self.sentences[self.groups[group].start : self.groups[group].stop]
+        self._jobs.append(self.backend.speak(self.voice, part, self.options, remaining))
+
+    async def _queue_owed(self, group: int) -> None:
+        """Queue group `group`, retrying a full queue until the deadline."""
+        while True:
+            try:
+                self._queue(group)
+                return
+            except QueueFullError:
+                if time.monotonic() + QUEUE_POLL_S >= self.deadline:
+                    raise RequestTimeoutError("the queue had no room for the next sentence in time") from None
+                await asyncio.sleep(QUEUE_POLL_S)
+
+    def close(self) -> None:
+        """Cancel the queueing and every queued group (the worker skips a cancelled one)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._next is not None:
+            if not self._next.done():
+                self._next.cancel()
+            elif not self._next.cancelled():
+                with contextlib.suppress(Exception):  # raised to the reader already, or nobody reads
+                    self._next.exception()
+        for future in self._jobs:
+            future.cancel()

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from starlette.concurrency import run_in_threadpool
 
-from server.backend import LOCAL_REPLICA, SpeechBackend
+from server.backend import LOCAL_REPLICA, QUEUE_POLL_S, SpeechBackend
 from server.cache import Lookup, SingleFlightCache
 from server.errors import (
     ClientDisconnectedError,
@@ -48,9 +48,6 @@ from tts import (
 )
 
 logger = logging.getLogger(__name__)
-
-QUEUE_POLL_S = 0.05
-"""How often speech that is owed checks the full queue for room."""
 
 MAX_DETAIL_CHARS = 300
 """Frontend messages quote the text; keep what goes back to the client short."""

@@ -1,11 +1,12 @@
-"""Speech as a stream: a text's sentences through the shared worker, each sent as soon as it is ready.
+"""Speech as a stream: a text's sentences through the speech backend, each sent as soon as it is ready.
 
-A stream is queued in the groups `Synthesizer.stream` decodes (`stream_groups`: the first sentence
-alone, then 2, 4, ...), one group in the worker at a time, the next queued as soon as the one
-before is ready, while that one is being sent and played. So the first sentence is heard after one
-sentence's time, the rest still decodes in batches, shared with other requests', the chunks equal
-`Synthesizer.stream`'s (on a server with nothing else to batch with them), and a client that leaves
-leaves at most one group behind, dropped from the queue if no worker has started on it. The
+A stream is synthesised in the groups `Synthesizer.stream` decodes (`stream_groups`: the first
+sentence alone, then 2, 4, ...), one group at a time, the next sent as soon as the one before is
+ready, while that one is being sent and played (`server.backend.GroupSource`: queued in the
+shared worker in process, one generator call on a Ray model replica). So the first sentence is
+heard after one sentence's time, the rest still decodes in batches, shared with other requests',
+the chunks equal `Synthesizer.stream`'s (on a server with nothing else to batch with them), and a
+client that leaves leaves at most one group behind, dropped if no worker has started on it. The
 waits end early when the client goes; the stream then counts once in
 `sori_cancelled_requests_total` and its unsent sentences in `sori_stream_sentences_cancelled_total`.
 Streams are not cached: a cached answer would arrive whole, not as a stream.
@@ -14,15 +15,14 @@ Streams are not cached: a cached answer would arrive whole, not as a stream.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from typing import Any, TypeVar
 
-from server.backend import LOCAL_REPLICA, Spoken
-from server.errors import ClientDisconnectedError, QueueFullError, RequestTimeoutError
-from server.speech import QUEUE_POLL_S, SpeechService
+from server.backend import LOCAL_REPLICA
+from server.errors import ClientDisconnectedError, RequestTimeoutError
+from server.speech import SpeechService
 from server.voice_registry import Voice
 from tts import FrontendResult, SpeechChunk, SynthesisOptions, stream_groups
 
@@ -39,14 +39,13 @@ async def open_stream(speech: SpeechService, voice: Voice, text: str, options: S
 
 
 class SentenceStream:
-    """One request's sentences, queued one at a time, yielded in order as `SpeechChunk`s.
+    """One request's sentences, synthesised group by group, yielded in order as `SpeechChunk`s.
 
     Errors before the first chunk (queue full: 503, timeout: 504, client gone) raise from `first()`
     so a route can still answer them as JSON; later ones raise from the iteration.
     """
 
     def __init__(self, speech: SpeechService, voice: Voice, sentences: Sentences, options: SynthesisOptions) -> None:
-        self.worker = speech.worker
         self.metrics = speech.metrics
         self.voice = voice
         self.sentences = sentences
@@ -58,12 +57,10 @@ class SentenceStream:
         """Returns once the request's client has left (None: nobody to watch, as in tests)."""
         self._gone: asyncio.Future[Any] | None = None
         self.groups = stream_groups(len(sentences), voice.synthesizer.max_batch_size)
-        self._jobs: list[asyncio.Future[Spoken]] = []
-        """Every group queued so far, in order."""
+        self.source = speech.worker.stream(voice, list(sentences), self.groups, options, self.deadline)
+        """The groups as the backend synthesises them."""
         self.replica = LOCAL_REPLICA
         """The model replica that synthesised the first group (X-Sori-Replica; known after `first()`)."""
-        self._next: asyncio.Task[None] | None = None
-        """Queues the next group (waiting for room in the queue if need be)."""
         self._delivered = 0
         self._closed = False
 
@@ -73,8 +70,12 @@ class SentenceStream:
         return self.voice.synthesizer.sample_rate
 
     async def first(self) -> SpeechChunk:
-        """Queue the first sentence and wait for it (QueueFullError at once when there is no room)."""
-        self._queue(0)
+        """Send the first sentence and wait for it (QueueFullError at once when there is no room)."""
+        try:
+            self.source.start()
+        except RequestTimeoutError:
+            self.metrics.timeouts.inc()
+            raise
         (chunk,) = await self._group(0)
         self._delivered = 1
         return chunk
@@ -90,15 +91,9 @@ class SentenceStream:
             self.close()
 
     async def _group(self, group: int) -> list[SpeechChunk]:
-        """Wait for group `group` (queued by now, or being queued), queue the next, make chunks."""
+        """Wait for group `group` and make its chunks."""
         try:
-            while len(self._jobs) <= group:
-                if self._next is None:
-                    raise RuntimeError(f"group {group} was never queued")  # a bug, not a client's error
-                await self._wait(asyncio.shield(self._next))
-            spoken = await self._wait(asyncio.shield(self._jobs[group]))
-            if group + 1 < len(self.groups):
-                self._next = asyncio.ensure_future(self._queue_owed(group + 1))
+            spoken = await self._wait(asyncio.shield(self.source.result(group)))
         except (ClientDisconnectedError, asyncio.CancelledError, GeneratorExit):
             self.close()  # the reader went away (or its task was cancelled when it did)
             raise
@@ -112,28 +107,6 @@ class SentenceStream:
         if failed:
             self.metrics.attention_failures.inc(failed)
         return self.voice.synthesizer.chunks_of(result, self.groups[group].start, self.options)
-
-    def _queue(self, group: int) -> None:
-        """Submit group `group` (QueueFullError when there is no room)."""
-        remaining = self.deadline - time.monotonic()
-        if remaining <= 0:
-            self.metrics.timeouts.inc()
-            raise RequestTimeoutError(f"synthesis did not finish within {self.timeout_s:g} s")
-        sentences = self.sentences[self.groups[group].start : self.groups[group].stop]
-        self._jobs.append(self.worker.speak(self.voice, sentences, self.options, remaining))
-
-    async def _queue_owed(self, group: int) -> None:
-        """Queue group `group`, waiting for room if need be: the stream was admitted, so its
-        later sentences are owed, not refused."""
-        while True:
-            try:
-                self._queue(group)
-                return
-            except QueueFullError:
-                if time.monotonic() + QUEUE_POLL_S >= self.deadline:
-                    self.metrics.timeouts.inc()
-                    raise RequestTimeoutError("the queue had no room for the next sentence in time") from None
-                await asyncio.sleep(QUEUE_POLL_S)
 
     async def _wait(self, awaitable: Awaitable[T]) -> T:
         """Await until done, the stream's deadline or the client going, whichever is first."""
@@ -149,31 +122,29 @@ class SentenceStream:
             )
         finally:
             if not waiting.done():
-                waiting.cancel()  # a shield: the job itself is cancelled by close()
+                waiting.cancel()  # a shield: the groups themselves are dropped by close()
         if waiting in done:
-            return waiting.result()
+            try:
+                return waiting.result()
+            except RequestTimeoutError:  # the backend's own deadline (the queue had no room in time)
+                self.metrics.timeouts.inc()
+                raise
         if self._gone is not None and self._gone in done:
             raise ClientDisconnectedError()
         self.metrics.timeouts.inc()
         raise RequestTimeoutError(f"synthesis did not finish within {self.timeout_s:g} s")
 
     def close(self, cancelled: bool = True) -> None:
-        """Drop what is still queued. A stream its reader left before the end (`cancelled`) counts
+        """Drop what is still to come. A stream its reader left before the end (`cancelled`) counts
         as a cancelled request, its unsent sentences as cancelled sentences; one ended by an error
         was counted where the error arose."""
         if self._closed:
             return
         self._closed = True
-        if self._next is not None and not self._next.done():
-            self._next.cancel()
-        if self._next is not None and self._next.done() and not self._next.cancelled():
-            with contextlib.suppress(Exception):  # its error was raised to the reader already, or nobody reads
-                self._next.exception()
+        self.source.close()
         if self._gone is not None:
             self._gone.cancel()
         undelivered = len(self.sentences) - self._delivered
-        for future in self._jobs:
-            future.cancel()  # the worker skips a cancelled job; a finished one is unaffected
         if undelivered and cancelled:
             self.metrics.cancelled.inc()
             self.metrics.stream_sentences_cancelled.inc(undelivered)

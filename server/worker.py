@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from server.backend import LOCAL_REPLICA, Spoken, chain
+from server.backend import LOCAL_REPLICA, QueuedGroups, Spoken, chain
 from server.batching import BatchQueue
 from server.errors import (
     NotReadyError,
@@ -226,6 +226,13 @@ class InferenceWorker:
         """`submit` as the backend seam has it (server.backend): the result with the replica `local`."""
         return chain(self.submit(voice.synthesizer, sentences, options, timeout_s),
                      lambda result: Spoken(result, LOCAL_REPLICA))
+
+    def stream(
+        self, voice: Voice, sentences: Analyzed, groups: Sequence[range], options: SynthesisOptions,
+        deadline: float,
+    ) -> QueuedGroups:
+        """A stream's groups, each queued here once the one before is ready (server.backend)."""
+        return QueuedGroups(self, voice, sentences, groups, options, deadline)
 
     async def ready(self) -> str | None:
         """None while the threads run, else why speech cannot be served (for /readyz)."""

@@ -6,6 +6,7 @@ replica killed under load: every request ends 200 or 503 in time, and service go
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import os
 import signal
@@ -133,6 +134,68 @@ def test_a_stream_through_serve_equals_the_in_process_stream(serve_url: str) -> 
     assert snr_db(in_process, audio) > 40
 
 
+def test_a_client_that_leaves_a_stream_stops_it_on_its_model_replica(
+    ray_address: str, serve_url: str, tmp_path: Path
+) -> None:
+    """A stream is one generator call on one replica: a 40-sentence stream read to its first audio
+    and dropped ends there, its later groups never decoded."""
+    from ray import serve
+
+    settings = make_settings(default_voice_dir(), tmp_path, request_timeout_s=REQUEST_TIMEOUT_S)
+    base = serve_url.rstrip("/") + deploy(settings, "sori-one", "/one", replicas=1, cpus_per_replica=0.5)
+    model = serve.get_deployment_handle("SpeechModel", app_name="sori-one")
+    text = " ".join(f"{number}번 문장입니다." for number in range(1, 41))
+    try:
+        body = {"text": text, "stream": True, "response_format": "pcm"}
+        with httpx.stream("POST", base + "/speak", json=body, timeout=CLIENT_TIMEOUT_S) as response:
+            assert response.status_code == 200
+            assert next(response.iter_raw())
+        deadline = time.monotonic() + 60
+        while (stats := model.stats.remote().result()).streams and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert stats.streams == 0, "the stream was still running on the replica 60 s after its client left"
+        assert 1 <= stats.sentences < 40, stats
+    finally:
+        serve.delete("sori-one")
+
+
+def test_readyz_is_503_until_a_model_replica_is_up(ray_address: str, serve_url: str, tmp_path: Path) -> None:
+    """An app whose model replica cannot be placed (it asks for more CPUs than the cluster has):
+    the ingress serves, /readyz says no model replica is ready and speech is refused in time;
+    once the replica fits, /readyz turns 200."""
+    from ray import serve
+
+    from server.cluster.app import ClusterPlan, application
+
+    settings = make_settings(default_voice_dir(), tmp_path, request_timeout_s=3.0)
+    base = serve_url.rstrip("/") + "/pending"
+    serve._run(application(settings, ClusterPlan(cpus_per_replica=64)), _blocking=False, name="sori-pending",
+               route_prefix="/pending")
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(base + "/healthz", timeout=10).status_code == 200:
+                    break
+            time.sleep(0.5)
+        else:
+            pytest.fail("the ingress did not come up within 120 s")
+        ready = httpx.get(base + "/readyz", timeout=30)
+        assert ready.status_code == 503 and "no model replica is ready" in ready.json()["detail"], ready.text
+        assert post(base, "/speak", {"text": "안녕하세요."}).status_code in (503, 504)
+        serve.run(application(settings, ClusterPlan(cpus_per_replica=0.5)), name="sori-pending",
+                  route_prefix="/pending")
+        while time.monotonic() < deadline + 60:
+            if httpx.get(base + "/readyz", timeout=30).status_code == 200:
+                break
+            time.sleep(0.5)
+        else:
+            pytest.fail("/readyz did not turn 200 once the model replica fit")
+        assert post(base, "/speak", {"text": "안녕하세요."}).status_code == 200
+    finally:
+        serve.delete("sori-pending")
+
+
 def test_every_replica_full_is_503_with_retry_after(
     ray_address: str, serve_url: str, tmp_path: Path
 ) -> None:
@@ -146,8 +209,9 @@ def test_every_replica_full_is_503_with_retry_after(
     base = serve_url.rstrip("/") + prefix
     try:
         texts = [f"{number}번 손님, 오늘 날씨가 좋네요. 우산을 챙기세요." for number in range(1, 13)]
+        bodies = [{"text": text, "stream": number % 3 == 0} for number, text in enumerate(texts)]  # streams too
         with ThreadPoolExecutor(12) as pool:
-            answers = list(pool.map(lambda text: post(base, "/speak", {"text": text}), texts))
+            answers = list(pool.map(lambda body: post(base, "/speak", body), bodies))
         codes = [answer.status_code for answer in answers]
         assert set(codes) <= {200, 503} and 503 in codes and 200 in codes, codes
         for answer in answers:

@@ -6,6 +6,11 @@ batch at a time in its own thread so the replica's event loop keeps gathering th
 mixes voices and options only in what it receives: each kind is synthesised in its own call, its
 requests in order of length as the in-process worker orders them. A request cancelled before its
 batch starts (its client left) is never synthesised.
+
+A stream is one generator call (`stream`): its groups go through the same batching one after
+another, each yielded as soon as it is decoded, so the next is decoding while the ingress sends
+the one before; the ingress cancelling the call (its client left) drops the group waiting for its
+batch and ends the generator.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -47,11 +53,40 @@ class ModelRequest:
 
 
 @dataclass(frozen=True)
+class StreamRequest:
+    """A stream as the ingress sends it: the text's sentences and the groups to decode them in."""
+
+    voice: str
+    sentences: Analyzed
+    options: SynthesisOptions
+    groups: tuple[tuple[int, int], ...]
+    """(start, stop) of each group, in order (`tts.stream_groups`, as the ingress cut them)."""
+
+    def group(self, index: int) -> ModelRequest:
+        """Group `index` as a request of its own."""
+        start, stop = self.groups[index]
+        return ModelRequest(self.voice, self.sentences[start:stop], self.options)
+
+
+@dataclass(frozen=True)
 class ModelReply:
     """A model replica's answer: the synthesis and the replica's id (X-Sori-Replica)."""
 
     replica: str
     result: SynthesisResult
+
+
+@dataclass(frozen=True)
+class ReplicaStats:
+    """What one model replica has done since it started (for operators and tests)."""
+
+    replica: str
+    sentences: int
+    """Sentences synthesised."""
+    batches: int
+    """Batched synthesis calls made."""
+    streams: int
+    """Streams being sent now (started, neither finished nor cancelled)."""
 
 
 class SpeechModel:
@@ -68,6 +103,9 @@ class SpeechModel:
         self._executor = ThreadPoolExecutor(
             1, thread_name_prefix="sori-model", initializer=_set_threads, initargs=(intra_op_threads,))
         """Synthesises one batch at a time, off the replica's event loop."""
+        self._sentences = 0
+        self._batches = 0
+        self._streams = 0
         if settings.warmup:
             self._executor.submit(synthesizer.synthesize, WARMUP_TEXT).result()
         logger.info("model replica %s: voice %s on %s", self.replica, self.registry.default_name,
@@ -77,9 +115,22 @@ class SpeechModel:
         """Synthesise one request, batched with whatever else arrives meanwhile."""
         return ModelReply(self.replica, await self.synthesize(request))
 
+    async def stream(self, request: StreamRequest) -> AsyncIterator[ModelReply]:
+        """A stream's groups in order, each batched with whatever else arrives meanwhile."""
+        self._streams += 1
+        try:
+            for index in range(len(request.groups)):
+                yield ModelReply(self.replica, await self.synthesize(request.group(index)))
+        finally:
+            self._streams -= 1
+
     def ping(self) -> str:
         """This replica's id: it is up and has loaded its default voice (for /readyz)."""
         return self.replica
+
+    def stats(self) -> ReplicaStats:
+        """What this replica has done so far."""
+        return ReplicaStats(self.replica, self._sentences, self._batches, self._streams)
 
     @serve.batch(max_batch_size=DEFAULT_MAX_BATCH, batch_wait_timeout_s=0.005)
     async def synthesize(self, requests: list[ModelRequest]) -> list[SynthesisResult]:
@@ -98,7 +149,10 @@ class SpeechModel:
 
     def _synthesize(self, voice: str, batch: list[Analyzed], options: SynthesisOptions) -> list[SynthesisResult]:
         """One call of the voice's batched synthesis (in the replica's synthesis thread)."""
-        return self.registry.load(voice).synthesizer.synthesize_analyzed(batch, options)
+        results = self.registry.load(voice).synthesizer.synthesize_analyzed(batch, options)
+        self._sentences += sum(len(sentences) for sentences in batch)
+        self._batches += 1
+        return results
 
 
 def _set_threads(intra_op_threads: int | None) -> None:
