@@ -278,7 +278,8 @@ def test_serve_ray_bad_options_are_one_line_and_exit_2(
         (("--replicas", "2"), "sori serve: --replicas is for a Ray cluster; add --ray"),
         (("--ray", "--autoscale", "2"), "sori serve: --autoscale takes MIN:MAX (two whole numbers), got '2'"),
         (("--ray", "--autoscale", "3:1"), "sori serve: --autoscale needs 1 <= MIN <= MAX, got 3:1"),
-        (("--ray", "--replicas", "0"), "sori serve: --replicas and --ingress-replicas must be at least 1"),
+        (("--ray", "--replicas", "0"), "sori serve: --replicas must be at least 1"),
+        (("--ray", "--ingress-replicas", "0"), "sori serve: --ingress-replicas must be at least 1"),
         (("--ray", "--ingress-replicas", "2"), "sori serve: --ingress-replicas above 1 needs a shared store: "
                                                "--database-url postgresql://... (SORI_DATABASE_URL)"),
     ]

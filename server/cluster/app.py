@@ -86,8 +86,9 @@ class SoriIngress:
         return create_app(ingress_settings(self.settings), backend=backend)
 
 
-def application(settings: Settings, plan: ClusterPlan) -> Application:
-    """The two deployments bound for `serve.run`."""
+def model_application(settings: Settings, plan: ClusterPlan) -> Application:
+    """The model deployment alone, bound (what `sori wyoming --ray` deploys on a cluster it starts,
+    and what the ingress binds to)."""
     on_gpu = plan.gpus and settings.device != "cpu"
     batch = settings.batch_limit(on_cpu=not on_gpu)
     scaling: dict[str, Any] = (
@@ -101,14 +102,18 @@ def application(settings: Settings, plan: ClusterPlan) -> Application:
         health_check_period_s=2,
         **scaling,
     )
+    model_settings = settings.model_copy(update={"device": "cuda" if on_gpu else "cpu"})
+    return model.bind(model_settings, None if on_gpu else 1)
+
+
+def application(settings: Settings, plan: ClusterPlan) -> Application:
+    """The two deployments bound for `serve.run`."""
     ingress = serve.deployment(name=INGRESS_DEPLOYMENT)(serve.ingress()(SoriIngress)).options(
         num_replicas=plan.ingress_replicas,
         ray_actor_options={"num_cpus": 0},  # reads texts and moves bytes; the CPUs go to the model
         max_ongoing_requests=plan.ingress_max_ongoing_requests,
     )
-    device = "cuda" if on_gpu else "cpu"
-    model_settings = settings.model_copy(update={"device": device})
-    return ingress.bind(settings, model.bind(model_settings, None if on_gpu else 1))
+    return ingress.bind(settings, model_application(settings, plan))
 
 
 def build(args: dict[str, Any]) -> Application:

@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 from wyoming.server import AsyncServer
 
 from server.assistant_service import open_assistant, weather_provider
+from server.backend import SpeechBackend
 from server.settings import Settings
 from server.voice_registry import VoiceRegistry
 from server.wyoming.handler import SoriEventHandler, WyomingService
@@ -52,13 +53,16 @@ class WyomingConfig:
             raise ValueError("samples_per_chunk and max_text_chars must be positive")
 
 
-async def serve(settings: Settings, config: WyomingConfig, registry: VoiceRegistry) -> None:
-    """Serve until SIGTERM (or cancellation); raises VoiceUnavailableError if the default voice
-    cannot be loaded and OSError if the address cannot be bound."""
+async def serve(
+    settings: Settings, config: WyomingConfig, registry: VoiceRegistry, backend: SpeechBackend | None = None
+) -> None:
+    """Serve until cancelled (SIGTERM or Ctrl+C in `sori wyoming`); raises VoiceUnavailableError if
+    the default voice cannot be loaded and OSError if the address cannot be bound. With a
+    `backend` (a Ray model deployment) this process reads the texts and the backend decodes them."""
     loop = asyncio.get_running_loop()
     default = await loop.run_in_executor(None, registry.load, registry.default_name)
     options = SynthesisOptions(griffin_lim_iters=settings.griffin_lim_iters)
-    if settings.warmup:
+    if settings.warmup and backend is None:
         await loop.run_in_executor(None, default.synthesizer.synthesize, WARMUP_TEXT, options)
     assistant = await loop.run_in_executor(None, open_assistant, settings, weather_provider(settings))
     executor = ThreadPoolExecutor(
@@ -68,7 +72,8 @@ async def serve(settings: Settings, config: WyomingConfig, registry: VoiceRegist
     try:
         info = build_info(await loop.run_in_executor(None, registry.describe))
         service = WyomingService(
-            info=info.event(), speech=WyomingSpeech(registry, executor, options), assistant=assistant,
+            info=info.event(), assistant=assistant,
+            speech=WyomingSpeech(registry, executor, options, backend, settings.request_timeout_s),
             samples_per_chunk=config.samples_per_chunk, max_text_chars=config.max_text_chars,
             max_utterance_chars=settings.max_text_chars_assistant,
         )

@@ -3,6 +3,10 @@
 The event loop never runs model code: the frontend and every batch of sentences run on the pool,
 and each sentence's audio comes back to the loop as soon as it is decoded. The pool's size bounds
 how many syntheses run at once over all connections; the rest wait their turn, batch by batch.
+
+With a speech backend (`sori wyoming --ray`: a Ray Serve model deployment) the pool runs only the
+frontend; the sentences are decoded by the backend as a stream of groups (server.backend), within
+the request timeout, and its refusals reach the client as `busy` or `timeout` errors.
 """
 
 from __future__ import annotations
@@ -10,13 +14,20 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 import numpy as np
 
-from server.errors import ServiceError, UnknownVoiceError, VoiceUnavailableError
+from server.backend import SpeechBackend
+from server.errors import (
+    RequestTimeoutError,
+    ServiceError,
+    UnknownVoiceError,
+    VoiceUnavailableError,
+)
 from server.voice_registry import Voice, VoiceRegistry
 from tts import (
     FrontendError,
@@ -25,6 +36,7 @@ from tts import (
     SynthesisOptions,
     VocoderName,
     VoiceError,
+    stream_groups,
 )
 
 logger = logging.getLogger(__name__)
@@ -57,11 +69,16 @@ class WyomingSpeech:
     """Voices by name and a thread pool to run them on; shared by every connection."""
 
     def __init__(
-        self, registry: VoiceRegistry, executor: ThreadPoolExecutor, options: SynthesisOptions
+        self, registry: VoiceRegistry, executor: ThreadPoolExecutor, options: SynthesisOptions,
+        backend: SpeechBackend | None = None, timeout_s: float = 60.0,
     ) -> None:
         self.registry = registry
         self.options = options
         self._executor = executor
+        self.backend = backend
+        """Who decodes (None: this process, on the pool)."""
+        self.timeout_s = timeout_s
+        """The longest one synthesis may take on the backend."""
         self.hang_ups = 0
         """Syntheses stopped because their client hung up before the last sentence."""
         self.active = 0
@@ -113,9 +130,13 @@ class WyomingSpeech:
         stops before the next batch once `wanted()` is false (the client hung up), so no work is
         left running for it."""
         options = self.options if vocoder is None else dataclasses.replace(self.options, vocoder=vocoder)
-        sentences: Iterator[SpeechChunk] = voice.synthesizer.stream_analyzed(analyzed, options)
         self.active += 1
         try:
+            if self.backend is not None:
+                async for chunk in self._backend_chunks(self.backend, voice, analyzed, wanted, options):
+                    yield chunk
+                return
+            sentences: Iterator[SpeechChunk] = voice.synthesizer.stream_analyzed(analyzed, options)
             while wanted():
                 chunk = await self.run(next, sentences, None)
                 if chunk is None:
@@ -123,6 +144,34 @@ class WyomingSpeech:
                 yield chunk
         finally:
             self.active -= 1
+
+    async def _backend_chunks(
+        self, backend: SpeechBackend, voice: Voice, analyzed: Sequence[tuple[str, FrontendResult]],
+        wanted: Callable[[], bool], options: SynthesisOptions,
+    ) -> AsyncIterator[SpeechChunk]:
+        """`chunks` decoded by the backend, group by group, all within the timeout."""
+        groups = stream_groups(len(analyzed), voice.synthesizer.max_batch_size)
+        deadline = time.monotonic() + self.timeout_s
+        source = backend.stream(voice, list(analyzed), groups, options, deadline)
+        try:
+            source.start()
+            for index, group in enumerate(groups):
+                if not wanted():
+                    return
+                try:
+                    spoken = await asyncio.wait_for(source.result(index), max(0.0, deadline - time.monotonic()))
+                except TimeoutError:
+                    raise RequestTimeoutError(f"synthesis did not finish within {self.timeout_s:g} s") from None
+                for chunk in voice.synthesizer.chunks_of(spoken.result, group.start, options):
+                    yield chunk
+        except RequestTimeoutError as error:
+            raise SpeechRequestError("timeout", error.detail) from None
+        except ServiceError as error:
+            if error.status_code == 503:
+                raise SpeechRequestError("busy", f"{error.detail}; try again shortly") from None
+            raise
+        finally:
+            source.close()
 
     def pause_samples(self, sample_rate: int) -> int:
         """Silence between two sentences, as the synthesizer puts it between a text's sentences."""

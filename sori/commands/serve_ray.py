@@ -19,25 +19,33 @@ from typing import Any
 EXIT_BAD_INPUT = 2
 
 
-def add_arguments(parser: Any) -> None:
-    """The `--ray` options of `sori serve`."""
+def add_arguments(parser: Any, ingress: bool = True) -> None:
+    """The `--ray` options of `sori serve` (and, without the ingress's, of `sori wyoming`)."""
     group = parser.add_argument_group("Ray Serve (the sori[ray] extra)")
-    group.add_argument("--ray", action="store_true", help="serve on a Ray cluster with Ray Serve")
-    group.add_argument("--ray-address", default=None, metavar="auto|ray://HOST:PORT",
-                       help="the cluster to deploy to (default: start a local one on 127.0.0.1)")
+    if ingress:
+        group.add_argument("--ray", action="store_true", help="serve on a Ray cluster with Ray Serve")
+        group.add_argument("--ray-address", default=None, metavar="auto|ray://HOST:PORT",
+                           help="the cluster to deploy to (default: start a local one on 127.0.0.1)")
+    else:
+        group.add_argument("--ray", action="store_true",
+                           help="speak with the model deployment of a Ray cluster (Ray Serve)")
+        group.add_argument("--ray-address", default=None, metavar="auto|ray://HOST:PORT",
+                           help="a cluster where `sori serve --ray` deployed Sori (default: start a "
+                           "local one on 127.0.0.1 with the model deployment alone)")
     scaling = group.add_mutually_exclusive_group()
     scaling.add_argument("--replicas", type=int, default=None, metavar="N",
                          help="model replicas (default 1; one GPU each on a cluster with GPUs)")
     scaling.add_argument("--autoscale", default=None, metavar="MIN:MAX",
                          help="let Serve scale the model replicas between MIN and MAX")
-    group.add_argument("--ingress-replicas", type=int, default=None, metavar="N",
-                       help="HTTP ingress replicas (default 1; more need SORI_DATABASE_URL=postgresql://...)")
+    if ingress:
+        group.add_argument("--ingress-replicas", type=int, default=None, metavar="N",
+                           help="HTTP ingress replicas (default 1; more need SORI_DATABASE_URL=postgresql://...)")
 
 
 def ray_options_without_ray(args: argparse.Namespace) -> str | None:
     """The first Ray option given without --ray, if any."""
     given = {"--ray-address": args.ray_address, "--replicas": args.replicas, "--autoscale": args.autoscale,
-             "--ingress-replicas": args.ingress_replicas}
+             "--ingress-replicas": getattr(args, "ingress_replicas", None)}
     return next((option for option, value in given.items() if value is not None), None)
 
 
@@ -55,13 +63,10 @@ def run(args: argparse.Namespace, settings: Any) -> int:
 
     try:
         require_ray()
-        autoscale = parse_autoscale(args.autoscale) if args.autoscale is not None else None
-        replicas = args.replicas if args.replicas is not None else 1
+        replicas, autoscale = scaling(args)
         ingress_replicas = args.ingress_replicas if args.ingress_replicas is not None else 1
-        if replicas < 1 or ingress_replicas < 1:
-            raise ValueError("--replicas and --ingress-replicas must be at least 1")
-        if autoscale is not None and not 1 <= autoscale[0] <= autoscale[1]:
-            raise ValueError(f"--autoscale needs 1 <= MIN <= MAX, got {args.autoscale}")
+        if ingress_replicas < 1:
+            raise ValueError("--ingress-replicas must be at least 1")
         if ingress_replicas > 1 and settings.store_url is None:
             raise ValueError("--ingress-replicas above 1 needs a shared store: "
                              "--database-url postgresql://... (SORI_DATABASE_URL)")
@@ -69,6 +74,34 @@ def run(args: argparse.Namespace, settings: Any) -> int:
         print(f"sori serve: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     return _deploy(args, absolute_paths(settings), replicas, autoscale, ingress_replicas)
+
+
+def scaling(args: argparse.Namespace) -> tuple[int, tuple[int, int] | None]:
+    """(--replicas, --autoscale's (MIN, MAX) or None), checked; ValueError naming the problem."""
+    autoscale = parse_autoscale(args.autoscale) if args.autoscale is not None else None
+    replicas = args.replicas if args.replicas is not None else 1
+    if replicas < 1:
+        raise ValueError("--replicas must be at least 1")
+    if autoscale is not None and not 1 <= autoscale[0] <= autoscale[1]:
+        raise ValueError(f"--autoscale needs 1 <= MIN <= MAX, got {args.autoscale}")
+    return replicas, autoscale
+
+
+def replica_gpus(cluster: Any, settings: Any, most: int, command: str) -> bool:
+    """Whether each model replica takes a GPU (the cluster has some and the settings allow it);
+    RayUnavailable when a cluster started here cannot hold `most` replicas, a note when another
+    cluster has fewer now (it may add nodes)."""
+    from tts.bulk.ray_data import RayUnavailable
+
+    gpus = bool(cluster.gpus > 0 and settings.device != "cpu")
+    available = cluster.gpus if gpus else cluster.cpus
+    kind = "GPU" if gpus else "CPU"
+    if most > available and cluster.started_here:
+        raise RayUnavailable(f"{most} model replica(s) need {most} {kind}(s), this machine's cluster has {available}")
+    if most > available:
+        print(f"{command}: note: {most} model replica(s) asked, the cluster has {available} {kind}(s) now; "
+              "Serve waits for more nodes", file=sys.stderr)
+    return gpus
 
 
 def absolute_paths(settings: Any) -> Any:
@@ -93,15 +126,8 @@ def _deploy(args: argparse.Namespace, settings: Any, replicas: int, autoscale: t
 
             from server.cluster.app import APP_NAME, ClusterPlan, application
 
-            gpus = cluster.gpus > 0 and settings.device != "cpu"
             most = autoscale[1] if autoscale is not None else replicas
-            available = cluster.gpus if gpus else cluster.cpus
-            if not cluster.started_here and most > available:
-                print(f"sori serve: note: {most} model replica(s) asked, the cluster has {available} "
-                      f"{'GPU' if gpus else 'CPU'}(s) now; Serve waits for more nodes", file=sys.stderr)
-            elif most > available:
-                raise RayUnavailable(f"{most} model replica(s) need {most} {'GPU' if gpus else 'CPU'}(s), "
-                                     f"this machine's cluster has {available}")
+            gpus = replica_gpus(cluster, settings, most, "sori serve")
             plan = ClusterPlan(replicas=replicas, autoscale=autoscale, ingress_replicas=ingress_replicas,
                                gpus=gpus)
             serve.start(http_options={"host": settings.host, "port": settings.port})

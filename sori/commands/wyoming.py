@@ -8,7 +8,7 @@ import importlib.util
 import sys
 from typing import Any
 
-from sori.commands import checks
+from sori.commands import checks, serve_ray
 from sori.commands.options import add_runtime_argument
 
 EXIT_BAD_OPTIONS = 2
@@ -39,6 +39,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--database-url", default=None, metavar="URL",
                         help="the assistant's store: postgresql://USER:PASSWORD@HOST/DB or "
                         "sqlite:///PATH (SORI_DATABASE_URL; default: SQLite in the data dir)")
+    serve_ray.add_arguments(parser, ingress=False)
     parser.set_defaults(func=run)
 
 
@@ -48,9 +49,8 @@ def run(args: argparse.Namespace) -> int:
 
     from server import Settings
     from server.assistant_service import check_store
-    from server.errors import VoiceUnavailableError
     from server.voice_registry import VoiceRegistry
-    from server.wyoming import WyomingConfig, serve
+    from server.wyoming import WyomingConfig
     from tts import VoiceError
 
     if args.zeroconf is not None and importlib.util.find_spec("zeroconf") is None:
@@ -75,9 +75,24 @@ def run(args: argparse.Namespace) -> int:
     except VoiceError as error:
         print(f"sori wyoming: no voice to serve: {error}", file=sys.stderr)
         return EXIT_BAD_OPTIONS
+    if args.ray:
+        from sori.commands import wyoming_ray
+
+        return wyoming_ray.run(args, settings, config)
+    if (option := serve_ray.ray_options_without_ray(args)) is not None:
+        print(f"sori wyoming: {option} is for a Ray cluster; add --ray", file=sys.stderr)
+        return EXIT_BAD_OPTIONS
     print(f"sori wyoming: voice {registry.default_name} on {config.uri}", flush=True)
+    return serve_wyoming(settings, config, registry)
+
+
+def serve_wyoming(settings: Any, config: Any, registry: Any, backend: Any = None) -> int:
+    """Serve until SIGTERM or Ctrl+C; the exit status."""
+    from server.errors import VoiceUnavailableError
+    from server.wyoming import serve
+
     try:
-        asyncio.run(serve(settings, config, registry))
+        asyncio.run(serve(settings, config, registry, backend))
     except KeyboardInterrupt:
         return 0
     except VoiceUnavailableError as error:
