@@ -5,6 +5,7 @@ replica killed under load: every request ends 200 or 503 in time, and service go
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import io
@@ -110,10 +111,18 @@ def test_every_route_through_serve_and_both_replicas_answer(serve_url: str) -> N
         answers = list(pool.map(lambda text: post(serve_url, "/speak", {"text": text}), texts))
     assert [answer.status_code for answer in answers] == [200] * 16
     assert len({answer.headers["x-sori-replica"] for answer in answers}) == 2
+    # Both deployments' replicas run with Serve's on-loop settings (server.cluster.app.REPLICA_ENV).
+    from server.cluster.app import REPLICA_ENV
+
+    cluster = ray_descendants(os.getpid())
+    sori = {pid for pid in cluster if "SpeechModel" in command_line(pid) or "SoriIngress" in command_line(pid)}
+    assert len(sori) >= 3, [command_line(pid) for pid in cluster]  # two model replicas and the ingress
+    for pid in sori:
+        environment = Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace").split("\0")
+        assert all(f"{key}={value}" in environment for key, value in REPLICA_ENV.items()), command_line(pid)
     # Serve's HTTP proxy and controller, and the cluster, listen on the loopback address only. Ray
     # Serve 2.60's replicas also open an inter-deployment gRPC port on every interface ([::]:0, in
     # Ray's code), guarded by Ray's token authentication: docs/deploy.md says to firewall it.
-    cluster = ray_descendants(os.getpid())
     replicas = {pid for pid in cluster if "ServeReplica" in command_line(pid)}
     listening = listening_addresses(cluster - replicas)
     assert listening and all(is_loopback(address) for address in listening), listening
@@ -342,8 +351,6 @@ class StandInHandle:
 def test_the_ray_backend_maps_serve_errors_and_readiness(ray_address: str, test_voice_dir: Path) -> None:
     """Serve's refusal is a full queue (503 + Retry-After), a dead replica is 503, and /readyz's
     check says why when no model replica answers."""
-    import asyncio
-
     from ray.exceptions import ActorDiedError
     from ray.serve.exceptions import BackPressureError
 
@@ -369,3 +376,91 @@ def test_the_ray_backend_maps_serve_errors_and_readiness(ray_address: str, test_
     dead = asyncio.run(outcome(ActorDiedError()))
     assert isinstance(dead, ProcessRestartingError) and dead.status_code == 503
     assert asyncio.run(outcome(None)) == "no model replica is ready"
+
+
+class StandInStream:
+    """Plays a streaming DeploymentHandle call: `replies` group replies, then `error` (if any)."""
+
+    def __init__(self, replies: list[Any], error: BaseException | None) -> None:
+        self.replies = replies
+        self.error = error
+        self.cancelled = False
+
+    def __aiter__(self) -> StandInStream:
+        return self
+
+    async def __anext__(self) -> Any:
+        if self.replies:
+            return self.replies.pop(0)
+        if self.error is not None:
+            raise self.error
+        await asyncio.sleep(3600)  # a replica still decoding
+        raise StopAsyncIteration
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class StandInStreamHandle:
+    """Plays `handle.options(stream=True).stream.remote(request)`, answering with `call`."""
+
+    def __init__(self, call: StandInStream) -> None:
+        self.call = call
+        self.stream = self
+
+    def options(self, **options: object) -> StandInStreamHandle:
+        assert options == {"stream": True}
+        return self
+
+    def remote(self, request: object) -> StandInStream:
+        return self.call
+
+
+def test_a_ray_stream_maps_serve_errors_per_group_and_is_abandoned_503(ray_address: str, test_voice_dir: Path) -> None:
+    """Refused before the first group: 503 from the first; a replica that dies after one group:
+    that group is delivered, the next fails 503; closing cancels the call; a cut-off drain answers
+    a waiting stream 503 at once."""
+    import time as clock
+
+    from ray.exceptions import ActorDiedError
+    from ray.serve.exceptions import BackPressureError
+
+    from server.cluster import backend as ray_backend
+    from server.cluster.model import ModelReply
+    from server.errors import ProcessRestartingError, QueueFullError, ShuttingDownError
+    from server.voice_registry import Voice
+    from tts import stream_groups
+
+    voice = Voice("test", load_synthesizer(test_voice_dir, device="cpu"))
+    sentences = voice.synthesizer.analyze("안녕하세요. 네. 좋아요.")
+    groups = stream_groups(len(sentences), 8)
+    first = ModelReply("r1", voice.synthesizer.synthesize_analyzed([sentences[:1]])[0])
+
+    async def run(call: StandInStream, abandon: bool = False) -> list[object]:
+        backend = ray_backend.RayBackend(StandInStreamHandle(call))
+        source = backend.stream(voice, sentences, groups, SynthesisOptions(), clock.monotonic() + 10)
+        source.start()
+        outcomes: list[object] = []
+        for index in range(len(groups)):
+            if abandon and index == 1:
+                backend.abandon()
+            try:
+                outcomes.append((await asyncio.wait_for(source.result(index), 10)).replica)
+            except Exception as error:
+                outcomes.append(error)
+                break
+        source.close()
+        await asyncio.sleep(0)
+        assert backend.depth == 0
+        return outcomes
+
+    refused = StandInStream([], BackPressureError(num_queued_requests=1, max_queued_requests=1))
+    (full,) = asyncio.run(run(refused))
+    assert isinstance(full, QueueFullError) and full.headers["Retry-After"] == "1"
+    dying = StandInStream([first], ActorDiedError())
+    delivered, dead = asyncio.run(run(dying))
+    assert delivered == "r1" and isinstance(dead, ProcessRestartingError)
+    waiting = StandInStream([first], None)
+    delivered, abandoned = asyncio.run(run(waiting, abandon=True))
+    assert delivered == "r1" and isinstance(abandoned, ShuttingDownError) and abandoned.status_code == 503
+    assert waiting.cancelled  # closing the stream cancelled the call still running

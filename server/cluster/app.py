@@ -30,6 +30,12 @@ APP_NAME = "sori"
 MODEL_DEPLOYMENT = "SpeechModel"
 INGRESS_DEPLOYMENT = "SoriIngress"
 
+REPLICA_ENV = {"RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD": "0", "RAY_SERVE_RUN_ROUTER_IN_SEPARATE_LOOP": "0"}
+"""Ray Serve's settings for replicas whose code never blocks their event loop, as Sori's do (the
+model, the frontend, encoding and the store run in threads): the code and the handle's router on
+the replica's own loop, without a hop between threads on each call. Merged into any runtime_env
+the Serve config gives (Serve combines env_vars). Measured in bench/CLUSTER_RESULTS.md."""
+
 
 @dataclass(frozen=True)
 class ClusterPlan:
@@ -96,7 +102,8 @@ def model_application(settings: Settings, plan: ClusterPlan) -> Application:
                                 "target_ongoing_requests": batch}}
         if plan.autoscale is not None else {"num_replicas": plan.replicas})
     model = serve.deployment(name=MODEL_DEPLOYMENT)(SpeechModel).options(
-        ray_actor_options={"num_gpus": 1} if on_gpu else {"num_cpus": plan.cpus_per_replica},
+        ray_actor_options={**({"num_gpus": 1} if on_gpu else {"num_cpus": plan.cpus_per_replica}),
+                           "runtime_env": {"env_vars": REPLICA_ENV}},
         max_ongoing_requests=plan.max_ongoing_requests or 2 * batch,
         max_queued_requests=settings.queue_size,
         health_check_period_s=2,
@@ -110,7 +117,8 @@ def application(settings: Settings, plan: ClusterPlan) -> Application:
     """The two deployments bound for `serve.run`."""
     ingress = serve.deployment(name=INGRESS_DEPLOYMENT)(serve.ingress()(SoriIngress)).options(
         num_replicas=plan.ingress_replicas,
-        ray_actor_options={"num_cpus": 0},  # reads texts and moves bytes; the CPUs go to the model
+        # It reads texts and moves bytes; the CPUs go to the model.
+        ray_actor_options={"num_cpus": 0, "runtime_env": {"env_vars": REPLICA_ENV}},
         max_ongoing_requests=plan.ingress_max_ongoing_requests,
     )
     return ingress.bind(settings, model_application(settings, plan))
