@@ -11,7 +11,7 @@ request got, none hung, and how long until the service answered again.
 
 On two cores the replicas cannot add throughput; the point is the path and its overhead.
 
-    python -m bench.cluster [--levels 1,8,16,32] [--rounds 15] [--results bench/CLUSTER_RESULTS.md]
+    python -m bench.cluster [--levels 1,8,16,32] [--rounds 15] [--results bench/CLUSTER_RESULTS.md] [--note TEXT]
 """
 
 from __future__ import annotations
@@ -216,6 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--levels", default=",".join(map(str, LEVELS)), help="client counts (default 1,8,16,32)")
     parser.add_argument("--rounds", type=int, default=15, help="one-client rounds per server (default 15)")
     parser.add_argument("--results", type=Path, default=RESULTS, help=f"results file (default {RESULTS})")
+    parser.add_argument("--note", default=None, help="what else the machine was doing, for the results file")
     args = parser.parse_args(argv)
     levels = tuple(int(level) for level in args.levels.split(",") if level.strip())
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -223,7 +224,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bench.report import machine_summary, write_results
 
     machine = machine_summary()
-    machine["note"] = "measured on a 2-core machine shared with other engineers' work (tests, training)"
+    if args.note:
+        machine["note"] = args.note
     tables = run(levels, args.rounds)
     for table in tables:
         print(table.text(), flush=True)
