@@ -166,7 +166,7 @@ class QueuedGroups:
         """Submit group `group` (QueueFullError when there is no room)."""
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
-            raise RequestTimeoutError("the stream's time ran out before its next sentence was queued")
+            raise RequestTimeoutError("the request's time ran out before its speech could be queued")
         part = self.sentences[self.groups[group].start : self.groups[group].stop]
         self._jobs.append(self.backend.speak(self.voice, part, self.options, remaining))
 

@@ -194,7 +194,11 @@ class SpeechService:
         try:
             done, _ = await asyncio.wait(watched, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
             if waiting in done:
-                return waiting.result(), lookup
+                try:
+                    return waiting.result(), lookup
+                except RequestTimeoutError:  # the backend's own deadline (taken too late, or its process)
+                    self.metrics.timeouts.inc()
+                    raise
             if gone is not None and gone in done:
                 abandon = True
                 self.metrics.cancelled.inc()

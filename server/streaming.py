@@ -92,8 +92,10 @@ class SentenceStream:
 
     async def _group(self, group: int) -> list[SpeechChunk]:
         """Wait for group `group` and make its chunks."""
+        pending = asyncio.ensure_future(self.source.result(group))
+        pending.add_done_callback(_retrieved)  # raised below, unless the stream has given up on it
         try:
-            spoken = await self._wait(asyncio.shield(self.source.result(group)))
+            spoken = await self._wait(asyncio.shield(pending))
         except (ClientDisconnectedError, asyncio.CancelledError, GeneratorExit):
             self.close()  # the reader went away (or its task was cancelled when it did)
             raise
@@ -148,3 +150,9 @@ class SentenceStream:
         if undelivered and cancelled:
             self.metrics.cancelled.inc()
             self.metrics.stream_sentences_cancelled.inc(undelivered)
+
+
+def _retrieved(task: asyncio.Future[Any]) -> None:
+    """Mark a group's error as seen: the reader gets it, or has gone and needs it no more."""
+    if not task.cancelled():
+        task.exception()

@@ -7,6 +7,7 @@ remembered as failed, with a reason fit for clients, and is not tried again unti
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import threading
@@ -117,6 +118,17 @@ class VoiceRegistry:
     def directory(self, name: str) -> Path | None:
         """The voice's directory (None for a voice handed in already loaded); for logs, not clients."""
         return self._paths.get(name)
+
+    def fingerprints(self) -> dict[str, str]:
+        """Each voice with a directory: the SHA-256 of its config.json (which names its weights'
+        hashes), so two processes can tell whether they hold the same voices (blocking: reads files)."""
+        found = {}
+        for name, directory in self._paths.items():
+            try:
+                found[name] = hashlib.sha256((directory / "config.json").read_bytes()).hexdigest()
+            except OSError:
+                continue
+        return found
 
     def is_loaded(self, name: str) -> bool:
         """Whether the voice's model is in memory (never blocks: safe on the event loop)."""

@@ -135,3 +135,15 @@ def test_wyoming_ray_starts_and_stops_a_local_cluster_of_its_own(
     while any(is_running(pid) for pid in own) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not [pid for pid in own if is_running(pid)], "the command's Ray processes were left behind"
+
+
+def test_voices_that_differ_from_the_model_replicas_are_refused_by_name() -> None:
+    from sori.commands.wyoming_ray import require_same_voices
+
+    require_same_voices({"a": "1"}, {"a": "1", "b": "2"})  # the replicas may hold more
+    with pytest.raises(ValueError) as refused:
+        require_same_voices({"a": "1", "b": "2", "c": "3"}, {"a": "1", "b": "9"})
+    assert str(refused.value) == (
+        "the voices here and on the cluster differ; not on the model replicas: c; another version on "
+        "the model replicas (config.json differs): b (give both the same --voice and --voices-dir, "
+        "or SORI_VOICES_DIR)")

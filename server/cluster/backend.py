@@ -161,16 +161,18 @@ class RayGroups:
 
     async def _read(self) -> None:
         """Take the replies in order; an error fails the group it was due for."""
-        generator = self.backend.handle.options(stream=True).stream.remote(self.request)
+        generator: Any = None
         index = 0
         try:
+            generator = self.backend.handle.options(stream=True).stream.remote(self.request)
             async for reply in generator:
                 settle(self._results[index], Spoken(reply.result, reply.replica))
                 index += 1
             if index < len(self._results):
                 raise RuntimeError(f"the model replica ended a stream after {index} of {len(self._results)} groups")
         except asyncio.CancelledError:
-            generator.cancel()
+            if generator is not None:
+                generator.cancel()
             raise
         except Exception as error:
             self.fail(service_error(error))

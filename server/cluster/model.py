@@ -128,6 +128,10 @@ class SpeechModel:
         """This replica's id: it is up and has loaded its default voice (for /readyz)."""
         return self.replica
 
+    def voices(self) -> dict[str, str]:
+        """This replica's voices and their fingerprints (VoiceRegistry.fingerprints)."""
+        return self.registry.fingerprints()
+
     def stats(self) -> ReplicaStats:
         """What this replica has done so far."""
         return ReplicaStats(self.replica, self._sentences, self._batches, self._streams)

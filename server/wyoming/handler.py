@@ -331,12 +331,14 @@ class SoriEventHandler(AsyncEventHandler):
         progress.spoken, progress.total, progress.active = 0, len(analyzed), True
         lead = silence(pause)
         wanted = lambda: not self.writer.is_closing()  # noqa: E731
-        async for chunk in self._service.speech.chunks(voice, analyzed, wanted, vocoder):
-            if progress.spoken == 0:  # started once there is audio, so a failure before it is a plain error
-                await self.write_event(AudioStart(rate=rate, width=SAMPLE_WIDTH, channels=CHANNELS).event())
-            await self._write_audio(np.concatenate([lead, chunk.waveform]), rate)
-            lead = silence(0)
-            progress.spoken += 1
+        # Closed as soon as this loop ends, however it ends: what is not yet decoded is dropped then.
+        async with contextlib.aclosing(self._service.speech.chunks(voice, analyzed, wanted, vocoder)) as chunks:
+            async for chunk in chunks:
+                if progress.spoken == 0:  # started once there is audio, so a failure before it is a plain error
+                    await self.write_event(AudioStart(rate=rate, width=SAMPLE_WIDTH, channels=CHANNELS).event())
+                await self._write_audio(np.concatenate([lead, chunk.waveform]), rate)
+                lead = silence(0)
+                progress.spoken += 1
         if self.writer.is_closing():
             raise ConnectionResetError("the connection closed before the last sentence")
         progress.active = False

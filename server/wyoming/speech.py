@@ -12,10 +12,11 @@ the request timeout, and its refusals reach the client as `busy` or `timeout` er
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
@@ -125,7 +126,7 @@ class WyomingSpeech:
     async def chunks(
         self, voice: Voice, analyzed: Sequence[tuple[str, FrontendResult]], wanted: Callable[[], bool],
         vocoder: VocoderName | None = None,
-    ) -> AsyncIterator[SpeechChunk]:
+    ) -> AsyncGenerator[SpeechChunk, None]:
         """Each sentence's audio as soon as it is decoded by `vocoder` (None: the voice's default);
         stops before the next batch once `wanted()` is false (the client hung up), so no work is
         left running for it."""
@@ -133,8 +134,11 @@ class WyomingSpeech:
         self.active += 1
         try:
             if self.backend is not None:
-                async for chunk in self._backend_chunks(self.backend, voice, analyzed, wanted, options):
-                    yield chunk
+                async with contextlib.aclosing(
+                    self._backend_chunks(self.backend, voice, analyzed, wanted, options)
+                ) as decoded:
+                    async for chunk in decoded:
+                        yield chunk
                 return
             sentences: Iterator[SpeechChunk] = voice.synthesizer.stream_analyzed(analyzed, options)
             while wanted():
@@ -148,20 +152,21 @@ class WyomingSpeech:
     async def _backend_chunks(
         self, backend: SpeechBackend, voice: Voice, analyzed: Sequence[tuple[str, FrontendResult]],
         wanted: Callable[[], bool], options: SynthesisOptions,
-    ) -> AsyncIterator[SpeechChunk]:
-        """`chunks` decoded by the backend, group by group, all within the timeout."""
+    ) -> AsyncGenerator[SpeechChunk, None]:
+        """`chunks` decoded by the backend, group by group, each group within the timeout (a long
+        text may take longer in all, as it does in process)."""
         groups = stream_groups(len(analyzed), voice.synthesizer.max_batch_size)
-        deadline = time.monotonic() + self.timeout_s
-        source = backend.stream(voice, list(analyzed), groups, options, deadline)
+        source = backend.stream(voice, list(analyzed), groups, options,
+                                time.monotonic() + self.timeout_s * len(groups))
         try:
             source.start()
             for index, group in enumerate(groups):
                 if not wanted():
                     return
                 try:
-                    spoken = await asyncio.wait_for(source.result(index), max(0.0, deadline - time.monotonic()))
+                    spoken = await asyncio.wait_for(source.result(index), self.timeout_s)
                 except TimeoutError:
-                    raise RequestTimeoutError(f"synthesis did not finish within {self.timeout_s:g} s") from None
+                    raise RequestTimeoutError(f"a sentence did not finish within {self.timeout_s:g} s") from None
                 for chunk in voice.synthesizer.chunks_of(spoken.result, group.start, options):
                     yield chunk
         except RequestTimeoutError as error:

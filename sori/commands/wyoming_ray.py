@@ -14,7 +14,7 @@ import sys
 from typing import Any
 
 from sori.commands import serve_ray
-from sori.commands.wyoming import EXIT_BAD_OPTIONS, serve_wyoming
+from sori.commands.wyoming import EXIT_BAD_OPTIONS, EXIT_NOT_STARTED, serve_wyoming
 
 
 def run(args: argparse.Namespace, settings: Any, config: Any) -> int:
@@ -45,21 +45,27 @@ def run(args: argparse.Namespace, settings: Any, config: Any) -> int:
             from server.cluster.backend import RayBackend
             from server.voice_registry import VoiceRegistry
 
-            if cluster.started_here:
-                most = autoscale[1] if autoscale is not None else replicas
-                gpus = serve_ray.replica_gpus(cluster, settings, most, "sori wyoming")
-                serve.start(proxy_location="Disabled")
-                plan = ClusterPlan(replicas=replicas, autoscale=autoscale, gpus=gpus)
-                serve.run(model_application(settings, plan), name=APP_NAME, route_prefix=None)
-                where = f"{most} model replica(s) on {'GPUs' if gpus else 'CPUs'} of a local Ray cluster"
-            else:
-                require_model_deployment(args.ray_address)
-                where = f"the model deployment of the {APP_NAME!r} application at {args.ray_address}"
+            local = ingress_settings(settings)
+            registry = VoiceRegistry.from_settings(local)
             try:
-                local = ingress_settings(settings)
-                registry = VoiceRegistry.from_settings(local)
-                print(f"sori wyoming: voice {registry.default_name} on {config.uri}, spoken by {where}", flush=True)
+                if cluster.started_here:
+                    most = autoscale[1] if autoscale is not None else replicas
+                    gpus = serve_ray.replica_gpus(cluster, settings, most, "sori wyoming")
+                    serve.start(proxy_location="Disabled")
+                    plan = ClusterPlan(replicas=replicas, autoscale=autoscale, gpus=gpus)
+                    try:
+                        serve.run(model_application(settings, plan), name=APP_NAME, route_prefix=None)
+                    except Exception as error:  # a replica that failed to start: Serve's error says why
+                        print(f"sori wyoming: the model deployment did not start: {error}", file=sys.stderr)
+                        return EXIT_NOT_STARTED
+                    scale = f"{autoscale[0]}-{autoscale[1]}" if autoscale is not None else str(replicas)
+                    where = f"{scale} model replica(s) on {'GPUs' if gpus else 'CPUs'} of a local Ray cluster"
+                else:
+                    require_model_deployment(args.ray_address)
+                    where = f"the model deployment of the {APP_NAME!r} application at {args.ray_address}"
                 handle = serve.get_deployment_handle(MODEL_DEPLOYMENT, app_name=APP_NAME)
+                require_same_voices(registry.fingerprints(), handle.voices.remote().result(timeout_s=120))
+                print(f"sori wyoming: voice {registry.default_name} on {config.uri}, spoken by {where}", flush=True)
                 return serve_wyoming(local, config, registry, RayBackend(handle))
             finally:
                 if cluster.started_here:
@@ -84,3 +90,18 @@ def require_model_deployment(address: str) -> None:
     if application is None or MODEL_DEPLOYMENT not in application.deployments:
         raise ValueError(f"the cluster at {address} has no Sori application ({APP_NAME!r}); "
                          f"deploy it first: sori serve --ray --ray-address {address}")
+
+
+def require_same_voices(here: dict[str, str], there: dict[str, str]) -> None:
+    """ValueError naming each voice this process reads texts for that the model replicas lack, or
+    hold in another version (their config.json differs): its speech would fail or be wrong."""
+    missing = sorted(name for name in here if name not in there)
+    different = sorted(name for name in here if name in there and there[name] != here[name])
+    problems = []
+    if missing:
+        problems.append(f"not on the model replicas: {', '.join(missing)}")
+    if different:
+        problems.append(f"another version on the model replicas (config.json differs): {', '.join(different)}")
+    if problems:
+        raise ValueError("the voices here and on the cluster differ; " + "; ".join(problems)
+                         + " (give both the same --voice and --voices-dir, or SORI_VOICES_DIR)")
