@@ -16,6 +16,7 @@ Without CUDA every table says "not measured: no GPU". The measuring code is devi
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import io
 import statistics
 import tempfile
@@ -216,9 +217,13 @@ def in_process_first_audio(device: torch.device, voice_dir: Path, repeats: int =
     return times
 
 
-SERVED_MODES: dict[str, dict[str, str]] = {
-    "in process": {}, "inference processes": {"inference_processes": "true"}}
-"""`sori serve` both ways: the model in the server process, and in a child process."""
+SERVED_MODES: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
+    "in process": ({}, ()),
+    "inference processes": ({"inference_processes": "true"}, ()),
+    "Ray Serve, 1 model replica": ({}, ("--ray", "--replicas", "1")),
+}
+"""`sori serve` three ways, side by side: the model in the server process, in a child process, and
+in a Ray Serve model replica (on a GPU: the GPU) behind Serve's proxy and the ingress."""
 
 
 def served_tables(device: torch.device, workdir: Path, clients: tuple[int, ...], repeats: int = 40) -> list[Table]:
@@ -233,24 +238,28 @@ def served_tables(device: torch.device, workdir: Path, clients: tuple[int, ...],
               f"{percentile(local, 0.95) * 1000:.1f}")
     load = Table(f"{name}: sori serve under load", ["synthesis", "clients", "requests", "requests/s",
                                                    "x real time", "p50 ms", "p95 ms"])
-    for mode, extra in SERVED_MODES.items():
+    for mode, (extra, options) in SERVED_MODES.items():
+        if "--ray" in options and importlib.util.find_spec("ray") is None:
+            load.notes.append(f"{mode}: not measured: Ray is not installed here (the sori[ray] extra)")
+            continue
         try:
-            _serve_mode(first, load, voice_dir, workdir, device, mode, extra, clients, repeats)
-        except (ServeError, RuntimeError) as error:  # keep the other mode's rows
+            _serve_mode(first, load, voice_dir, workdir, device, mode, extra, options, clients, repeats)
+        except (ServeError, RuntimeError) as error:  # keep the other modes' rows
             load.notes.append(f"{mode}: not measured: {error}")
     for table in (first, load):
         table.notes.append(f"Voice: {description}; `sori serve --device {device.type}`, cache off, "
                            f"distinct sentences (the short one repeated for first audio). \"inference "
-                           "processes\": SORI_INFERENCE_PROCESSES=true, the model in a child process.")
+                           "processes\": SORI_INFERENCE_PROCESSES=true, the model in a child process; "
+                           "Ray Serve: `sori serve --ray --replicas 1`, a local cluster.")
     return [first, load]
 
 
 def _serve_mode(first: Table, load: Table, voice_dir: Path, workdir: Path, device: torch.device, mode: str,
-                extra: dict[str, str], clients: tuple[int, ...], repeats: int) -> None:
-    """One `sori serve` (in-process or inference processes): first audio over HTTP, then load."""
+                extra: dict[str, str], options: tuple[str, ...], clients: tuple[int, ...], repeats: int) -> None:
+    """One `sori serve` (SERVED_MODES): first audio over HTTP, then load."""
     from bench.served import served
 
-    with served(voice_dir, workdir, {"device": device.type, "cache_size": "0", **extra}) as server:
+    with served(voice_dir, workdir, {"device": device.type, "cache_size": "0", **extra}, options) as server:
         single = asyncio.run(_clients(server.base_url, 1, repeats, lambda _: SHORT))[1]
         first.add(f"POST /speak over HTTP (one client, cache off, {mode})",
                   f"{statistics.median(single) * 1000:.1f}", f"{percentile(single, 0.95) * 1000:.1f}")

@@ -3,6 +3,9 @@
 # CUDA tests, every GPU benchmark and `sori eval` with and without CUDA graphs; results in $OUT.
 # Carried: .whl (cp312 wheels of what the machine lacks), .gpu (espeak-ng .debs, eval sentences).
 # `sori serve` imports neither wyoming nor openai, so the serving benchmarks need no more wheels.
+# The served section's Ray Serve row needs Ray in .whl too, else it says "not measured": Ray 2.60's
+# cp312 wheel is 79 MB, over the 64 MiB carry; without ray/jars (Java workers only) and the
+# dashboard's web build it is 42 MiB (measured 2026-12-07), before Ray Serve's own dependencies.
 set -uo pipefail
 OUT=${OUT:-/tmp/sori-gpu}
 mkdir -p "$OUT"
@@ -44,7 +47,7 @@ section steps 120 "[gpu.decoder_steps(cuda, 5, gpu.BATCHES)]"
 section training 150 "[(lambda t: (training.gpu_rows(t, 3), t)[1])(Table('GPU training', ['device', 'threads', 'model', 'precision', 'batch x frames', 'steps/s', 'frames/s']))]"
 section latency 60 "[gpu.latency(cuda, workdir, 5)]"
 section throughput 90 "[gpu.throughput(cuda, workdir, gpu.CONCURRENCY)]"
-section served 180 "gpu.served_tables(cuda, workdir, gpu.CLIENTS)"
+section served 300 "gpu.served_tables(cuda, workdir, gpu.CLIENTS)"
 section streaming 90 "gpu.streaming.run(5, device='cuda')"
 section vocoder 60 "vocoder_speed.run(5, device='cuda')"
 

@@ -68,7 +68,7 @@ def run(rounds: int = 7, device: str = "cpu") -> list[Table]:
                 for round_index in range(rounds):
                     sentences = TEXTS[round_index % len(TEXTS)]
                     text = " ".join(sentences)
-                    requests = [
+                    requests: list[tuple[str, dict[str, object], int]] = [
                         ("alone", {"text": sentences[0]}, 44),
                         ("whole", {"text": text}, 44),
                         ("stream", {"text": text, "stream": True, "response_format": "pcm"}, 0),
