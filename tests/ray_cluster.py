@@ -7,7 +7,8 @@ from pathlib import Path
 
 from bench.processes import descendants
 
-RAY_ENV = ("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_USAGE_STATS_ENABLED")
+RAY_ENV = ("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_USAGE_STATS_ENABLED",
+           "RAY_SERVE_USE_GRPC_BY_DEFAULT")
 
 
 def listening_addresses(pids: set[int]) -> set[str]:

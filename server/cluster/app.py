@@ -30,11 +30,14 @@ APP_NAME = "sori"
 MODEL_DEPLOYMENT = "SpeechModel"
 INGRESS_DEPLOYMENT = "SoriIngress"
 
-REPLICA_ENV = {"RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD": "0", "RAY_SERVE_RUN_ROUTER_IN_SEPARATE_LOOP": "0"}
+REPLICA_ENV = {"RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD": "0", "RAY_SERVE_RUN_ROUTER_IN_SEPARATE_LOOP": "0",
+               "RAY_SERVE_USE_GRPC_BY_DEFAULT": "1"}
 """Ray Serve's settings for replicas whose code never blocks their event loop, as Sori's do (the
 model, the frontend, encoding and the store run in threads): the code and the handle's router on
-the replica's own loop, without a hop between threads on each call. Merged into any runtime_env
-the Serve config gives (Serve combines env_vars). Measured in bench/CLUSTER_RESULTS.md."""
+the replica's own loop, without a hop between threads on each call, and the ingress's calls to
+the model replicas over Serve's gRPC transport. Three of Ray's own "throughput optimized"
+settings; merged into any runtime_env the Serve config gives (Serve combines env_vars). Measured
+in bench/CLUSTER_RESULTS.md."""
 
 
 @dataclass(frozen=True)

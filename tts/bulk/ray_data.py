@@ -39,6 +39,12 @@ the GCS, the raylet and every worker listen on 127.0.0.1 only (read when Ray is 
 USAGE_STATS_ENV = "RAY_USAGE_STATS_ENABLED"
 """Ray's usage statistics, reported to Ray's servers unless "0": off for a local cluster."""
 
+SERVE_GRPC_ENV = "RAY_SERVE_USE_GRPC_BY_DEFAULT"
+"""Ray Serve's gRPC transport between its proxy, the ingress and the model replicas, instead of
+passing requests by object reference: part of Ray's own "throughput optimized" settings, and
+several milliseconds less per request here (bench/CLUSTER_RESULTS.md). On for a local cluster; for
+another cluster set it where `ray start` runs (the replicas get it from server.cluster.app)."""
+
 AUTH_MODE_ENV = "RAY_AUTH_MODE"
 """Ray's token authentication ('token' or 'disabled'); Ray 2.60 turns it on for a new local
 cluster when it is unset, with the token from RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token."""
@@ -74,6 +80,7 @@ def ray_cluster(address: str | None) -> Iterator[ClusterInfo]:
     if address is None:
         os.environ.setdefault(LOOPBACK_ENV, "0")
         os.environ.setdefault(USAGE_STATS_ENV, "0")
+        os.environ.setdefault(SERVE_GRPC_ENV, "1")
     import ray
     from ray._private import ray_constants
 
