@@ -6,7 +6,7 @@ three ways into fresh directories: in process with one worker, in process with t
 threads, and on a local Ray cluster (started by the run on 127.0.0.1) with two actors. Reports
 sentences/s of each and whether every run wrote the same files with the same bytes as the first.
 
-    python -m bench.bulk [--lines 1000] [--results bench/BULK_RESULTS.md]
+    python -m bench.bulk [--lines 1000] [--workers 2] [--results bench/BULK_RESULTS.md] [--note TEXT]
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.report import Table
+from bench.report import Table, add_note_argument
 
 RESULTS = Path(__file__).resolve().parent / "BULK_RESULTS.md"
 COLUMNS = ["run", "workers", "lines spoken", "wall s (with start-up)", "synthesis s", "sentences/s",
@@ -92,14 +92,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lines", type=int, default=1000, help="lines to speak (default 1000)")
     parser.add_argument("--workers", type=int, default=2, help="threads / Ray actors (default 2)")
     parser.add_argument("--results", type=Path, default=RESULTS, help=f"results file (default {RESULTS})")
+    add_note_argument(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("tts.synthesizer").setLevel(logging.ERROR)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from bench.report import machine_summary, write_results
 
-    machine = machine_summary()
-    machine["note"] = "measured on a 2-core machine shared with other engineers' work (tests, builds)"
+    machine = machine_summary(args.note)
     tables = run(args.lines, args.workers)
     for table in tables:
         print(table.text(), flush=True)

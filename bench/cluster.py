@@ -32,7 +32,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from bench.processes import descendants
-from bench.report import Table
+from bench.report import Table, add_note_argument
 from bench.served import HOST, Served, ServeError, served
 from bench.server_load import LEVELS, serve_levels
 from bench.streaming import TEXTS, _timed
@@ -216,16 +216,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--levels", default=",".join(map(str, LEVELS)), help="client counts (default 1,8,16,32)")
     parser.add_argument("--rounds", type=int, default=15, help="one-client rounds per server (default 15)")
     parser.add_argument("--results", type=Path, default=RESULTS, help=f"results file (default {RESULTS})")
-    parser.add_argument("--note", default=None, help="what else the machine was doing, for the results file")
+    add_note_argument(parser)
     args = parser.parse_args(argv)
     levels = tuple(int(level) for level in args.levels.split(",") if level.strip())
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from bench.report import machine_summary, write_results
 
-    machine = machine_summary()
-    if args.note:
-        machine["note"] = args.note
+    machine = machine_summary(args.note)
     tables = run(levels, args.rounds)
     for table in tables:
         print(table.text(), flush=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import tempfile
@@ -47,8 +48,14 @@ class Table:
         return "\n".join(lines) + "\n"
 
 
-def machine_summary() -> dict[str, str]:
-    """What the numbers were measured on: CPU model and count, torch version, GPU if any."""
+def add_note_argument(parser: argparse.ArgumentParser) -> None:
+    """`--note TEXT`: what else the machine was doing, written to the results file by `machine_summary`."""
+    parser.add_argument("--note", default=None, help="what else the machine was doing, for the results file")
+
+
+def machine_summary(note: str | None = None) -> dict[str, str]:
+    """What the numbers were measured on: CPU model and count, torch version, GPU if any, and the
+    `note` (what else ran) when given."""
     import torch
 
     cpu = platform.processor() or "unknown CPU"
@@ -67,6 +74,7 @@ def machine_summary() -> dict[str, str]:
         "torch": torch.__version__,
         "python": platform.python_version(),
         "gpu": gpu,
+        **({"note": note} if note else {}),
     }
 
 

@@ -17,6 +17,7 @@ import torch
 import torchaudio.functional as AF
 
 from sori.cli import main
+from tests.signal_support import snr_db
 from tts import (
     SynthesisOptions,
     Synthesizer,
@@ -46,11 +47,6 @@ def exported_voice(test_voice_dir: Path, tmp_path_factory: pytest.TempPathFactor
     shutil.copytree(test_voice_dir, voice)
     onnx_export.export_onnx(voice)
     return voice
-
-
-def snr_db(reference: np.ndarray, other: np.ndarray) -> float:
-    """Signal-to-difference ratio in dB."""
-    return float(10 * np.log10(np.sum(reference**2) / max(np.sum((reference - other) ** 2), 1e-20)))
 
 
 def test_numpy_dropout_masks_are_torchs_bit_for_bit() -> None:

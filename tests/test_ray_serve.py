@@ -31,7 +31,8 @@ from tests.ray_cluster import (
     ray_descendants,
 )
 from tests.server_support import free_port, make_settings
-from tts import SynthesisOptions, default_voice_dir, encode_audio, load_synthesizer
+from tests.signal_support import demo_stream_samples, snr_db
+from tts import SynthesisOptions, default_voice_dir, load_synthesizer
 
 TEXT = "안녕하세요. 오늘 날씨가 좋네요. 네. 우산을 챙기세요."
 REQUEST_TIMEOUT_S = 30.0
@@ -70,12 +71,6 @@ def wav_samples(data: bytes) -> np.ndarray:
     """A 16-bit mono WAV's samples."""
     with wave.open(io.BytesIO(data)) as reader:
         return np.frombuffer(reader.readframes(reader.getnframes()), dtype="<i2").astype(np.float64)
-
-
-def snr_db(reference: np.ndarray, other: np.ndarray) -> float:
-    """How far `other` is from `reference`, as a signal-to-noise ratio."""
-    noise = float(np.sum((reference - other) ** 2))
-    return float("inf") if noise == 0 else 10 * np.log10(float(np.sum(reference**2)) / noise)
 
 
 def post(url: str, path: str, body: dict[str, Any], **headers: str) -> httpx.Response:
@@ -134,10 +129,7 @@ def test_a_stream_through_serve_equals_the_in_process_stream(serve_url: str) -> 
     streamed = post(serve_url, "/speak", {"text": TEXT, "stream": True, "response_format": "pcm"})
     assert streamed.status_code == 200
     audio = np.frombuffer(streamed.content, dtype="<i2").astype(np.float64)
-    rate = int(streamed.headers["x-sori-sample-rate"])
-    synthesizer = load_synthesizer(default_voice_dir(), device="cpu")
-    chunks = [chunk.waveform for chunk in synthesizer.stream(TEXT)]
-    in_process = np.frombuffer(encode_audio(np.concatenate(chunks), rate, "pcm"), dtype="<i2").astype(np.float64)
+    in_process = demo_stream_samples(TEXT)
     # The same groups decode on both sides; the kernels' threads differ, so samples agree up to rounding.
     assert in_process.shape == audio.shape
     assert snr_db(in_process, audio) > 40

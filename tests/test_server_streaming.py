@@ -33,6 +33,7 @@ from tests.server_support import (
     uvicorn_server,
     wait_for,
 )
+from tests.signal_support import snr_db
 from tts import (
     Synthesizer,
     default_voice_dir,
@@ -77,12 +78,6 @@ def events(body: str) -> list[tuple[str | None, dict[str, object]]]:
         assert data is not None, block
         parsed.append((name, data))
     return parsed
-
-
-def snr_db(reference: np.ndarray, other: np.ndarray) -> float:
-    """Signal-to-noise ratio of `other` against `reference`, in dB."""
-    noise = np.sum((reference.astype(np.float64) - other) ** 2)
-    return float(10 * np.log10(np.sum(reference.astype(np.float64) ** 2) / max(noise, 1e-12)))
 
 
 async def test_streamed_wav_is_the_sentences_one_after_another(tmp_path: Path) -> None:

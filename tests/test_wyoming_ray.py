@@ -17,8 +17,9 @@ from wyoming.tts import Synthesize
 
 from tests.ray_cluster import is_running, ray_descendants
 from tests.server_support import make_settings
+from tests.signal_support import demo_stream_samples, snr_db
 from tests.wyoming_support import exchange, is_type, sori_wyoming
-from tts import default_voice_dir, encode_audio, load_synthesizer
+from tts import default_voice_dir
 
 TEXT = "안녕하세요. 오늘 날씨가 좋네요. 우산을 챙기세요."
 
@@ -30,19 +31,6 @@ def spoken(port: int, text: str) -> np.ndarray:
         pytest.fail(f"the server answered an error: {Error.from_event(events[-1])}")
     audio = b"".join(AudioChunk.from_event(event).audio for event in events if AudioChunk.is_type(event.type))
     return np.frombuffer(audio, dtype="<i2").astype(np.float64)
-
-
-def in_process(text: str) -> np.ndarray:
-    """The same text spoken by the demo voice in this process, as Wyoming sends it."""
-    synthesizer = load_synthesizer(default_voice_dir(), device="cpu")
-    waveform = np.concatenate([chunk.waveform for chunk in synthesizer.stream(text)])
-    return np.frombuffer(encode_audio(waveform, synthesizer.sample_rate, "pcm"), dtype="<i2").astype(np.float64)
-
-
-def snr_db(reference: np.ndarray, other: np.ndarray) -> float:
-    """How far `other` is from `reference`, as a signal-to-noise ratio."""
-    noise = float(np.sum((reference - other) ** 2))
-    return float("inf") if noise == 0 else 10 * np.log10(float(np.sum(reference**2)) / noise)
 
 
 @pytest.fixture
@@ -72,7 +60,7 @@ def test_wyoming_speaks_with_the_model_deployment_of_a_running_cluster(
     with sori_wyoming(default_voice_dir(), tmp_path / "data", tmp_path / "wyoming.log",
                       "--ray", "--ray-address", model_deployment) as (process, port):
         audio = spoken(port, TEXT)
-        reference = in_process(TEXT)
+        reference = demo_stream_samples(TEXT)
         # The same groups decode on the replica; its kernels' threads differ, so up to rounding.
         assert audio.shape == reference.shape and snr_db(reference, audio) > 40
         stats = serve.get_deployment_handle("SpeechModel", app_name=APP_NAME).stats.remote().result()
@@ -128,7 +116,7 @@ def test_wyoming_ray_starts_and_stops_a_local_cluster_of_its_own(
         own = ray_descendants(process.pid)
         assert own, "no Ray process under the command"
         audio = spoken(port, TEXT)
-        assert audio.shape == in_process(TEXT).shape
+        assert audio.shape == demo_stream_samples(TEXT).shape
         process.terminate()
         assert process.wait(120) == 0, (tmp_path / "wyoming.log").read_text()
     deadline = time.monotonic() + 30

@@ -80,6 +80,8 @@ class RayBackend:
         caller's wait (the service's deadline)."""
         if not self.alive:
             raise ShuttingDownError(RETRY_AFTER_S)
+        # A plain future around the call's task: `abandon` can fail it (a task cannot be given an
+        # exception), and cancelling it cancels the call.
         future = chain(asyncio.ensure_future(self._call(ModelRequest(voice.name, tuple(sentences), options))),
                        lambda spoken: spoken)
         self._pending.add(future)

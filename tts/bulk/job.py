@@ -29,12 +29,12 @@ from tts.bulk.lines import LinesError, SentenceFile, SentenceLine, plan_batches,
 from tts.bulk.records import Journal, LineRecord, read_journal, write_journal
 from tts.bulk.speak import WAV_DIR, LineTask, SpokenLine
 from tts.synthesizer import SynthesisOptions, VoiceSource
+from tts.training.kss import TRANSCRIPT_FILE
 from tts.voice_format import VoiceConfig
 
 logger = logging.getLogger(__name__)
 
 JOURNAL_FILE = "synthesis.jsonl"
-TRANSCRIPT_FILE = "transcript.v.1.4.txt"  # as tts.training.kss reads it
 REPORT_FILE = "bulk_report.json"
 SETTINGS_FILE = "bulk_settings.json"
 
