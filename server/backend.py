@@ -20,7 +20,7 @@ import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from server.errors import QueueFullError, RequestTimeoutError
 from server.inference_process import Analyzed
@@ -105,6 +105,13 @@ class SpeechBackend(Protocol):
 
     def abandon(self) -> None:
         """A cut-off drain: answer everything held 503 at once."""
+
+
+def mark_retrieved(future: asyncio.Future[Any]) -> None:
+    """A done-callback: mark a future's error as seen (it reaches its reader another way, or the
+    reader has gone), so asyncio does not log it as never retrieved."""
+    if not future.cancelled():
+        future.exception()
 
 
 def chain(inner: asyncio.Future[T], convert: Callable[[T], U]) -> asyncio.Future[U]:

@@ -20,7 +20,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from typing import Any, TypeVar
 
-from server.backend import LOCAL_REPLICA
+from server.backend import LOCAL_REPLICA, mark_retrieved
 from server.errors import ClientDisconnectedError, RequestTimeoutError
 from server.speech import SpeechService
 from server.voice_registry import Voice
@@ -93,7 +93,7 @@ class SentenceStream:
     async def _group(self, group: int) -> list[SpeechChunk]:
         """Wait for group `group` and make its chunks."""
         pending = asyncio.ensure_future(self.source.result(group))
-        pending.add_done_callback(_retrieved)  # raised below, unless the stream has given up on it
+        pending.add_done_callback(mark_retrieved)  # raised below, unless the stream has given up on it
         try:
             spoken = await self._wait(asyncio.shield(pending))
         except (ClientDisconnectedError, asyncio.CancelledError, GeneratorExit):
@@ -150,9 +150,3 @@ class SentenceStream:
         if undelivered and cancelled:
             self.metrics.cancelled.inc()
             self.metrics.stream_sentences_cancelled.inc(undelivered)
-
-
-def _retrieved(task: asyncio.Future[Any]) -> None:
-    """Mark a group's error as seen: the reader gets it, or has gone and needs it no more."""
-    if not task.cancelled():
-        task.exception()

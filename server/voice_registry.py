@@ -20,6 +20,7 @@ from server.errors import UnknownVoiceError, VoiceUnavailableError
 from server.settings import Settings
 from tts import (
     DEFAULT_VOICE_NAME,
+    VocoderName,
     VoiceConfig,
     VoiceError,
     default_voice_dir,
@@ -45,6 +46,11 @@ class Voice:
 
     name: str
     synthesizer: Synthesizer
+
+
+def offered_vocoders(has_neural: bool) -> list[VocoderName]:
+    """The vocoders a voice offers, its default first: the neural one when it has one, then Griffin-Lim."""
+    return ["neural", "griffin-lim"] if has_neural else ["griffin-lim"]
 
 
 def resolve_default_voice(settings: Settings, voices: Mapping[str, Path]) -> tuple[str, Path]:
@@ -213,7 +219,7 @@ class VoiceRegistry:
             else:
                 entry["sample_rate"] = config.audio.sample_rate
                 entry["description"] = str(config.metadata.get("description", ""))
-                entry["vocoders"] = ["neural", "griffin-lim"] if config.vocoder is not None else ["griffin-lim"]
+                entry["vocoders"] = offered_vocoders(config.vocoder is not None)
             failure = self.failure(name)
             if failure is not None:
                 entry["error"] = failure

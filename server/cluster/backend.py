@@ -20,7 +20,7 @@ from typing import Any
 from ray import exceptions as ray_exceptions
 from ray.serve.exceptions import BackPressureError, DeploymentUnavailableError
 
-from server.backend import Spoken, chain
+from server.backend import Spoken, chain, mark_retrieved
 from server.cluster.model import ModelReply, ModelRequest, StreamRequest
 from server.errors import ProcessRestartingError, QueueFullError, ShuttingDownError
 from server.inference_process import Analyzed
@@ -186,7 +186,7 @@ class RayGroups:
         pending = [future for future in self._results if not future.done()]
         if pending:
             pending[0].set_exception(error)
-            pending[0].add_done_callback(_retrieved)  # raised to the reader, if one is still reading
+            pending[0].add_done_callback(mark_retrieved)  # raised to the reader, if one is still reading
         for future in pending[1:]:
             future.cancel()
 
@@ -213,12 +213,6 @@ def settle(future: asyncio.Future[Spoken], spoken: Spoken) -> None:
     """Resolve a group unless the stream was closed meanwhile."""
     if not future.done():
         future.set_result(spoken)
-
-
-def _retrieved(future: asyncio.Future[Spoken]) -> None:
-    """Mark a failed group's error as seen (it reaches the reader through `result`)."""
-    if not future.cancelled():
-        future.exception()
 
 
 async def _resolve(response: Any) -> Any:

@@ -29,7 +29,7 @@ from server.errors import (
     UnknownVoiceError,
     VoiceUnavailableError,
 )
-from server.voice_registry import Voice, VoiceRegistry
+from server.voice_registry import Voice, VoiceRegistry, offered_vocoders
 from tts import (
     FrontendError,
     FrontendResult,
@@ -55,7 +55,7 @@ VOCODER_SPEAKERS: dict[str, VocoderName] = {"neural": "neural", "griffin-lim": "
 def voice_speakers(default_vocoder: VocoderName | None) -> list[str]:
     """The speakers a voice offers, its default first: both vocoders when its default is the
     neural one, only Griffin-Lim otherwise (None: unknown until loaded, so Griffin-Lim)."""
-    return ["neural", "griffin-lim"] if default_vocoder == "neural" else ["griffin-lim"]
+    return list(offered_vocoders(default_vocoder == "neural"))
 
 
 class SpeechRequestError(Exception):

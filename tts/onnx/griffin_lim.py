@@ -100,15 +100,19 @@ def fast_griffin_lim(magnitude: np.ndarray, n_fft: int, hop_length: int, win_len
     return frames.istft(spectrum)
 
 
+def hann_window(n_fft: int, win_length: int) -> np.ndarray:
+    """torch.hann_window(win_length) (periodic), centred in n_fft as torch.stft pads it. [n_fft] float32."""
+    window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(win_length) / win_length)).astype(np.float32)
+    left = (n_fft - win_length) // 2
+    return np.pad(window, (left, n_fft - win_length - left))
+
+
 class Frames:
     """Centred STFT and inverse STFT of one item of T_frames frames (spectra [T_frames, n_freq])."""
 
     def __init__(self, n_frames: int, n_fft: int, hop_length: int, win_length: int) -> None:
         self.n_frames, self.n_fft, self.hop = n_frames, n_fft, hop_length
-        left = (n_fft - win_length) // 2
-        # torch.hann_window (periodic), centred in n_fft as torch.stft pads it.
-        window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(win_length) / win_length)).astype(np.float32)
-        self.window = np.pad(window, (left, n_fft - win_length - left))
+        self.window = hann_window(n_fft, win_length)
         self.window64 = self.window.astype(np.float64)
         self.length = hop_length * (n_frames - 1)
         squared = np.broadcast_to(self.window * self.window, (n_frames, n_fft))

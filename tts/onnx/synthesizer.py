@@ -119,21 +119,27 @@ def _open_checked(role: str, path: Path, config: VoiceConfig, threads: int) -> A
     return session
 
 
-def load_onnx_model(voice_dir: Path, config: VoiceConfig, threads: int = 1) -> OnnxTacotron:
-    """The voice's checked Tacotron graphs in ONNX Runtime sessions of `threads` intra-op threads each."""
-    paths = _checked_paths(voice_dir, config)
+def load_onnx_model(
+    voice_dir: Path, config: VoiceConfig, threads: int = 1, paths: dict[str, Path] | None = None
+) -> OnnxTacotron:
+    """The voice's checked Tacotron graphs in ONNX Runtime sessions of `threads` intra-op threads each
+    (`paths`: the files `_checked_paths` already checked, so they are not hashed again)."""
+    paths = paths if paths is not None else _checked_paths(voice_dir, config)
     return OnnxTacotron(config.model, *(_open_checked(role, paths[role], config, threads)
                                         for role in ("encoder", "decoder_step", "postnet")))
 
 
-def load_onnx_vocoder(voice_dir: Path, config: VoiceConfig, threads: int = 1) -> OnnxVocoder:
-    """The voice's checked neural vocoder graph; VoiceError when the voice or its export has none."""
+def load_onnx_vocoder(
+    voice_dir: Path, config: VoiceConfig, threads: int = 1, paths: dict[str, Path] | None = None
+) -> OnnxVocoder:
+    """The voice's checked neural vocoder graph; VoiceError when the voice or its export has none
+    (`paths` as for `load_onnx_model`)."""
     if config.vocoder is None:
         raise VoiceError(f"voice {voice_dir} has no neural vocoder: config.json has no vocoder section")
     if config.onnx is not None and config.onnx.vocoder is None:
         raise VoiceError(f"voice {voice_dir}: its ONNX export has no vocoder (exported before the vocoder "
                          f"was added?); re-export with `sori export-onnx {voice_dir}`")
-    paths = _checked_paths(voice_dir, config)
+    paths = paths if paths is not None else _checked_paths(voice_dir, config)
     return OnnxVocoder(config.vocoder.config, _open_checked("vocoder", paths["vocoder"], config, threads))
 
 
@@ -180,10 +186,11 @@ class OnnxSynthesizer(SpeechSynthesizer):
         if vocoder not in ("auto", *VOCODER_NAMES):
             raise ValueError(f"vocoder must be auto, {' or '.join(VOCODER_NAMES)}, got {vocoder!r}")
         config = read_voice_config(Path(voice_dir))
-        model = load_onnx_model(Path(voice_dir), config, threads)
+        paths = _checked_paths(Path(voice_dir), config)  # every graph hashed once
+        model = load_onnx_model(Path(voice_dir), config, threads, paths)
         neural = None
         if vocoder == "neural" or (vocoder == "auto" and config.vocoder is not None):
-            neural = load_onnx_vocoder(Path(voice_dir), config, threads)
+            neural = load_onnx_vocoder(Path(voice_dir), config, threads, paths)
         return cls(config, model, max_batch_size, neural)
 
     @property

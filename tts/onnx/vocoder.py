@@ -8,17 +8,11 @@ from typing import Any
 
 import numpy as np
 
+from tts.onnx.griffin_lim import hann_window
 from tts.vocoder.config import VocoderConfig
 
 ENVELOPE_FLOOR = 1e-8
 """Samples whose window envelope is below this are silent (as in tts.vocoder.model.inverse_stft)."""
-
-
-def hann_window(config: VocoderConfig) -> np.ndarray:
-    """torch.hann_window(win_length) (periodic), centred in n_fft. [n_fft] float32."""
-    window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(config.win_length) / config.win_length)
-    left = (config.n_fft - config.win_length) // 2
-    return np.pad(window, (left, config.n_fft - config.win_length - left)).astype(np.float32)
 
 
 def inverse_stft(magnitude: np.ndarray, phase: np.ndarray, window: np.ndarray, hop_length: int) -> np.ndarray:
@@ -47,7 +41,7 @@ class OnnxVocoder:
     def __init__(self, config: VocoderConfig, session: Any) -> None:
         self.config = config
         self.session = session
-        self.window = hann_window(config)
+        self.window = hann_window(config.n_fft, config.win_length)
 
     def infer(self, spectrogram: np.ndarray, lengths: np.ndarray) -> list[np.ndarray]:
         """Padded spectrograms [B, T_frames, n_input] (clipped to [0, 1] in the graph), lengths [B]
